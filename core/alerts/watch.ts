@@ -1,0 +1,84 @@
+import { listHosts, loadCatalog, type CatalogOptions } from '../catalog/manifests.js';
+import { WriteConflictError } from '../errors.js';
+import { hostRoot } from '../layout.js';
+import type { Alerts, Clock, ObjectStore } from '../ports.js';
+import { evaluate, type Condition, type Thresholds } from './conditions.js';
+
+/** `{prefix}/{host}/alerts/state.json`: the conditions that hold, as last announced. */
+interface AlertState {
+  conditions: Record<string, { type: Condition['type']; since: string; message: string }>;
+}
+
+export interface WatchResult {
+  host: string;
+  started: string[];
+  cleared: string[];
+  active: string[];
+}
+
+/**
+ * Announces the conditions of the given types that hold now against the state in the bucket: one
+ * alert when a condition starts, one when it clears, never again in between. Each caller owns its
+ * types (the watchdog its four, retention `retention-blocked`) and leaves the others' state alone.
+ * A failed verification was announced by the verify function itself: only its clearing is sent here.
+ */
+export const reconcileAlerts = async (
+  deps: { store: ObjectStore; alerts: Alerts; clock: Clock },
+  scope: { prefix: string; host: string },
+  conditions: Condition[],
+  owned: Condition['type'][],
+): Promise<Omit<WatchResult, 'host'>> => {
+  const key = `${hostRoot(scope)}/alerts/state.json`;
+  const now = deps.clock.now();
+  for (let attempt = 0; ; attempt++) {
+    const current = await deps.store.getVersioned(key);
+    const state: AlertState = current ? (JSON.parse(current.body.toString()) as AlertState) : { conditions: {} };
+    const holding = new Map(conditions.map((c) => [c.id, c]));
+    const started = conditions.filter((c) => !(c.id in state.conditions));
+    const cleared = Object.keys(state.conditions).filter((id) => owned.includes(state.conditions[id]?.type as Condition['type']) && !holding.has(id));
+    if (started.length === 0 && cleared.length === 0) return { started: [], cleared: [], active: conditions.map((c) => c.id) };
+    const next: AlertState = { conditions: {} };
+    for (const [id, value] of Object.entries(state.conditions)) if (!owned.includes(value.type)) next.conditions[id] = value;
+    for (const c of conditions) next.conditions[c.id] = state.conditions[c.id] ?? { type: c.type, since: now.toISOString(), message: c.message };
+    try {
+      // State first: an alert is sent at least once, never on every pass.
+      await deps.store.put(key, JSON.stringify(next, null, 2), {
+        contentType: 'application/json',
+        ...(current ? { ifMatch: current.etag } : { ifAbsent: true }),
+      });
+    } catch (error) {
+      const conflict = error instanceof WriteConflictError || (error as Error).name === 'ObjectExistsError';
+      if (!conflict || attempt >= 5) throw error;
+      continue;
+    }
+    for (const c of started) {
+      if (c.type === 'verification-failed') continue;
+      await deps.alerts.publish({ type: c.type, host: scope.host, severity: c.severity, message: c.message, at: now.toISOString(), state: 'started', id: c.id, ...c.details });
+    }
+    for (const id of cleared) {
+      const was = state.conditions[id];
+      if (!was) continue;
+      await deps.alerts.publish({ type: was.type, host: scope.host, severity: 'info', message: `cleared: ${was.message}`, at: now.toISOString(), state: 'cleared', id, since: was.since });
+    }
+    return { started: started.map((c) => c.id), cleared, active: conditions.map((c) => c.id) };
+  }
+};
+
+const WATCHED: Condition['type'][] = ['gap', 'verification-failed', 'dump-missed', 'shipping-stale'];
+
+/** The watchdog's pass: every host's catalog, its conditions, announced by reconcileAlerts. */
+export const watch = async (
+  deps: { store: ObjectStore; alerts: Alerts; clock: Clock },
+  options: { prefix: string; thresholds: Thresholds; hosts?: string[]; thresholdsFor?: (host: string) => Promise<Thresholds> } & CatalogOptions,
+): Promise<WatchResult[]> => {
+  const results: WatchResult[] = [];
+  for (const host of options.hosts ?? (await listHosts(deps.store, options.prefix))) {
+    const scope = { prefix: options.prefix, host };
+    const now = deps.clock.now();
+    const catalog = await loadCatalog(deps.store, scope, now, options);
+    const thresholds = options.thresholdsFor ? await options.thresholdsFor(host) : options.thresholds;
+    const conditions = evaluate(catalog, now, thresholds);
+    results.push({ host, ...(await reconcileAlerts(deps, scope, conditions, WATCHED)) });
+  }
+  return results;
+};

@@ -1,0 +1,511 @@
+import { crc32 } from 'node:zlib';
+import { MariadbGtidState, MysqlGtidSet, formatMariadbGtid, type MariadbGtid } from '../gtid.js';
+import { parseServerVersion, versionAtLeast } from '../server.js';
+import { BINLOG_MAGIC, EventType } from './events.js';
+
+/** Event type names, as the servers' own sources call them (MariaDB's with a MARIA_ prefix). */
+export const EVENT_NAMES: Record<number, string> = {
+  0: 'UNKNOWN', 1: 'START_V3', 2: 'QUERY', 3: 'STOP', 4: 'ROTATE', 5: 'INTVAR', 6: 'LOAD', 7: 'SLAVE',
+  8: 'CREATE_FILE', 9: 'APPEND_BLOCK', 10: 'EXEC_LOAD', 11: 'DELETE_FILE', 12: 'NEW_LOAD', 13: 'RAND',
+  14: 'USER_VAR', 15: 'FORMAT_DESCRIPTION', 16: 'XID', 17: 'BEGIN_LOAD_QUERY', 18: 'EXECUTE_LOAD_QUERY',
+  19: 'TABLE_MAP', 20: 'PRE_GA_WRITE_ROWS', 21: 'PRE_GA_UPDATE_ROWS', 22: 'PRE_GA_DELETE_ROWS',
+  23: 'WRITE_ROWS_V1', 24: 'UPDATE_ROWS_V1', 25: 'DELETE_ROWS_V1', 26: 'INCIDENT', 27: 'HEARTBEAT',
+  28: 'IGNORABLE', 29: 'ROWS_QUERY', 30: 'WRITE_ROWS', 31: 'UPDATE_ROWS', 32: 'DELETE_ROWS', 33: 'GTID',
+  34: 'ANONYMOUS_GTID', 35: 'PREVIOUS_GTIDS', 36: 'TRANSACTION_CONTEXT', 37: 'VIEW_CHANGE',
+  38: 'XA_PREPARE', 39: 'PARTIAL_UPDATE_ROWS', 40: 'TRANSACTION_PAYLOAD', 41: 'HEARTBEAT_V2',
+  42: 'GTID_TAGGED', 160: 'MARIA_ANNOTATE_ROWS', 161: 'MARIA_BINLOG_CHECKPOINT', 162: 'MARIA_GTID',
+  163: 'MARIA_GTID_LIST', 164: 'MARIA_START_ENCRYPTION', 165: 'MARIA_QUERY_COMPRESSED',
+  166: 'MARIA_WRITE_ROWS_COMPRESSED_V1', 167: 'MARIA_UPDATE_ROWS_COMPRESSED_V1',
+  168: 'MARIA_DELETE_ROWS_COMPRESSED_V1', 169: 'MARIA_WRITE_ROWS_COMPRESSED',
+  170: 'MARIA_UPDATE_ROWS_COMPRESSED', 171: 'MARIA_DELETE_ROWS_COMPRESSED', 172: 'MARIA_PARTIAL_ROW_DATA',
+};
+
+const HEADER = 19;
+/** No pre-checksum server wrote a FORMAT_DESCRIPTION event this long (MySQL 5.5: 103 bytes; 5.6: 116). */
+const CHECKSUM_ERA_FDE_BYTES = 110;
+const { GTID, GTID_TAGGED } = EventType;
+/** FDE flag: the server had the file open (not closed cleanly, or still being written). */
+const LOG_EVENT_BINLOG_IN_USE_F = 0x1;
+/** FDE flag: this is a relay log; master events keep the master's positions. */
+const LOG_EVENT_RELAY_LOG_F = 0x40;
+/** Event flag: made up by the replica (artificial ROTATE of a relay log). */
+const LOG_EVENT_ARTIFICIAL_F = 0x20;
+
+/** Events whose body is parsed; every other event is only checked (size, position, CRC). */
+const PARSED = new Set<number>([
+  EventType.FORMAT_DESCRIPTION,
+  EventType.ROTATE,
+  GTID,
+  GTID_TAGGED,
+  EventType.PREVIOUS_GTIDS,
+  EventType.MARIADB_GTID,
+  EventType.MARIADB_GTID_LIST,
+]);
+
+/** What one pass over a binlog establishes. Times are ISO 8601 UTC. */
+export interface BinlogFacts {
+  size: number;
+  binlogVersion?: number;
+  serverVersion?: string;
+  flavor?: 'mysql' | 'mariadb';
+  /** `CRC32` or `OFF` from the FDE; `NONE` for servers older than checksums (MySQL < 5.6.1, MariaDB < 5.3). */
+  checksum?: 'CRC32' | 'OFF' | 'NONE';
+  events: number;
+  eventsByType: Record<string, number>;
+  firstEventTime?: string;
+  lastEventTime?: string;
+  /** Offset of the first event (4) and the end of the last whole event. */
+  firstPosition: number;
+  lastPosition: number;
+  lastEventType?: string;
+  serverIds: number[];
+  inUse: boolean;
+  relayLog: boolean;
+  end: 'rotate' | 'stop' | 'cut';
+  /** The last ROTATE event's target (for a relay log, possibly an artificial one mid-file). */
+  rotate?: { next: string; position: number };
+  /** The file this one rotated to, when it ends with a ROTATE. */
+  rotateTo?: string;
+  crc: { ok: number; bad: number };
+  logPosZero: number;
+  logPosMismatches: string[];
+  /** MySQL GTID set of the GTIDs seen, or MariaDB's last GTID per domain and server. */
+  gtids: string;
+  /** MySQL PREVIOUS_GTIDS, or MariaDB GTID_LIST: the GTID state before this file. */
+  previousGtids: string;
+  mysqlGtidCount: number;
+  anonymousGtidCount: number;
+  mariadbGtidCount: number;
+  /** MariaDB: the first GTID seen per domain and server (for continuity with the previous file). */
+  mariadbFirstGtids: string;
+  /** Reasons the file is not sound; empty when it is. */
+  problems: string[];
+  /** Facts worth knowing that are no fault (a relay log's master positions). */
+  notes: string[];
+}
+
+const iso = (seconds: number): string => new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
+
+/** A varlen unsigned integer of `mysql::serialization`: trailing one-bits of the first byte give the length. */
+const readVarlen = (buf: Buffer, pos: number): { value: number; next: number } => {
+  const first = buf[pos];
+  if (first === undefined) throw new RangeError('varlen past the end');
+  if (first === 0xff) return { value: Number(buf.readBigUInt64LE(pos + 1)), next: pos + 9 };
+  let n = 1;
+  while ((first >> (n - 1)) & 1) n++;
+  let value = 0n;
+  for (let i = n - 1; i >= 0; i--) value = (value << 8n) | BigInt(buf[pos + i] ?? 0);
+  return { value: Number(value >> BigInt(n)), next: pos + n };
+};
+
+const uuidText = (bytes: Buffer | number[]): string => {
+  const hex = Buffer.from(bytes).toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+};
+
+/** One event's header, for a listener that wants them all (tests, a future `binvault inspect`). */
+export interface EventInfo {
+  position: number;
+  type: number;
+  name: string;
+  timestamp: number;
+  serverId: number;
+  size: number;
+  logPos: number;
+  /** The transaction a GTID event starts: `domain-server-seq` (MariaDB) or `uuid[:tag]:gno` (MySQL). */
+  gtid?: string;
+}
+
+interface Partial {
+  start: number;
+  size: number;
+  header: Buffer;
+  got: number;
+  crc: number;
+  tail: Buffer;
+  keep?: Buffer[];
+}
+
+/**
+ * A one-pass, constant-memory binlog checker: feed it the raw bytes in chunks of any size, then
+ * call finish(). Checks the magic, the Format Description Event, every event header (size,
+ * position chain), every event's CRC32 when the server wrote them, and collects times, server
+ * ids, GTIDs and how the file ends. Only the few events it must read are held whole.
+ */
+export class BinlogVerifier {
+  public constructor(private readonly onEvent?: (event: EventInfo) => void) {}
+
+  private position = 0;
+  private pending: Buffer | undefined;
+  private partial: Partial | undefined;
+  private broken = false;
+  private checksumOn = false;
+  private readonly mysqlGtids = new MysqlGtidSet();
+  private readonly mariadbGtids = new MariadbGtidState();
+  private readonly mariadbFirst = new MariadbGtidState();
+  private readonly serverIds = new Set<number>();
+  private lastEventFlags = 0;
+  private lastType: number | undefined;
+  private readonly facts: BinlogFacts = {
+    size: 0,
+    events: 0,
+    eventsByType: {},
+    firstPosition: 4,
+    lastPosition: 4,
+    serverIds: [],
+    inUse: false,
+    relayLog: false,
+    end: 'cut',
+    crc: { ok: 0, bad: 0 },
+    logPosZero: 0,
+    logPosMismatches: [],
+    gtids: '',
+    previousGtids: '',
+    mysqlGtidCount: 0,
+    anonymousGtidCount: 0,
+    mariadbGtidCount: 0,
+    mariadbFirstGtids: '',
+    problems: [],
+    notes: [],
+  };
+
+  public update(chunk: Buffer): void {
+    this.facts.size += chunk.length;
+    if (this.broken) return;
+    let data = chunk;
+    if (this.pending) {
+      data = Buffer.concat([this.pending, chunk]);
+      this.pending = undefined;
+    }
+    let i = 0;
+    if (this.position === 0) {
+      if (data.length < 4) {
+        this.pending = Buffer.from(data);
+        return;
+      }
+      if (!data.subarray(0, 4).equals(BINLOG_MAGIC)) {
+        this.fail(`not a binlog: the file does not start with the binlog magic (fe 62 69 6e)`);
+        return;
+      }
+      i = 4;
+      this.position = 4;
+    }
+    while (i < data.length && !this.broken) {
+      if (this.partial) {
+        const used = this.feedPartial(data, i);
+        i += used;
+        this.position += used;
+        continue;
+      }
+      const left = data.length - i;
+      if (left < HEADER) {
+        this.pending = Buffer.from(data.subarray(i));
+        return;
+      }
+      const size = data.readUInt32LE(i + 9);
+      if (size < HEADER) {
+        this.fail(`event at ${this.position}: size ${size} is smaller than an event header`);
+        return;
+      }
+      if (left >= size) {
+        this.event(data.subarray(i, i + size), this.position);
+        i += size;
+        this.position += size;
+      } else {
+        const type = data.readUInt8(i + 4);
+        this.partial = {
+          start: this.position,
+          size,
+          header: Buffer.from(data.subarray(i, i + HEADER)),
+          got: 0,
+          crc: 0,
+          tail: Buffer.alloc(4),
+          ...(PARSED.has(type) ? { keep: [] } : {}),
+        };
+      }
+    }
+  }
+
+  /** Consumes bytes of an event that spans chunks; returns how many it took. */
+  private feedPartial(data: Buffer, from: number): number {
+    const p = this.partial as Partial;
+    const take = Math.min(p.size - p.got, data.length - from);
+    const part = data.subarray(from, from + take);
+    if (p.keep) {
+      p.keep.push(Buffer.from(part));
+    } else {
+      const crcEnd = p.size - 4;
+      const inCrc = Math.max(0, Math.min(take, crcEnd - p.got));
+      if (inCrc > 0) p.crc = crc32(part.subarray(0, inCrc), p.crc);
+      for (let k = inCrc; k < take; k++) p.tail[p.got + k - crcEnd] = part[k] ?? 0;
+    }
+    p.got += take;
+    if (p.got === p.size) {
+      this.partial = undefined;
+      if (p.keep) this.event(Buffer.concat(p.keep), p.start);
+      else this.event(undefined, p.start, p);
+    }
+    return take;
+  }
+
+  private fail(reason: string): void {
+    this.broken = true;
+    this.facts.problems.push(reason);
+  }
+
+  /** One whole event: `ev` holds it, or (for a large unparsed event) `streamed` holds its CRC and trailer. */
+  private event(ev: Buffer | undefined, start: number, streamed?: Partial): void {
+    const header = ev ?? (streamed as Partial).header;
+    const timestamp = header.readUInt32LE(0);
+    const type = header.readUInt8(4);
+    const serverId = header.readUInt32LE(5);
+    const size = header.readUInt32LE(9);
+    const logPos = header.readUInt32LE(13);
+    const flags = header.readUInt16LE(17);
+    const name = EVENT_NAMES[type] ?? `TYPE_${type}`;
+    const f = this.facts;
+
+    if (f.events === 0 && type !== EventType.FORMAT_DESCRIPTION) {
+      this.fail(`the first event at 4 is ${name}, not a FORMAT_DESCRIPTION event`);
+      return;
+    }
+    f.events++;
+    const info: EventInfo = { position: start, type, name, timestamp, serverId, size, logPos };
+    f.eventsByType[name] = (f.eventsByType[name] ?? 0) + 1;
+    this.serverIds.add(serverId);
+    if (timestamp !== 0) {
+      f.firstEventTime ??= iso(timestamp);
+      f.lastEventTime = iso(timestamp);
+    }
+    f.lastPosition = start + size;
+    this.lastType = type;
+    this.lastEventFlags = flags;
+
+    if (type === EventType.ANONYMOUS_GTID) f.anonymousGtidCount++;
+    if (logPos === 0) f.logPosZero++;
+    else if (logPos !== start + size) {
+      f.logPosMismatches.push(`log_pos mismatch at ${start} (${name}): log_pos=${logPos} expected ${start + size}`);
+    }
+
+    if (type === EventType.FORMAT_DESCRIPTION && ev) {
+      this.formatDescription(ev, start, flags);
+      this.onEvent?.(info);
+      return;
+    }
+
+    let body = ev?.subarray(HEADER);
+    if (this.checksumOn) {
+      let ok: boolean;
+      if (ev) {
+        ok = crc32(ev.subarray(0, size - 4)) === ev.readUInt32LE(size - 4);
+        body = ev.subarray(HEADER, size - 4);
+      } else {
+        const s = streamed as Partial;
+        ok = s.crc === s.tail.readUInt32LE(0);
+      }
+      if (ok) f.crc.ok++;
+      else {
+        f.crc.bad++;
+        f.problems.push(`CRC32 mismatch in ${name} event at ${start}`);
+      }
+    }
+    if (body) {
+      try {
+        const gtid = this.parseBody(type, body, serverId);
+        if (gtid) info.gtid = gtid;
+      } catch (error) {
+        f.problems.push(`unreadable ${name} event at ${start}: ${(error as Error).message}`);
+      }
+    }
+    this.onEvent?.(info);
+  }
+
+  private formatDescription(ev: Buffer, start: number, flags: number): void {
+    const f = this.facts;
+    if (ev.length < HEADER + 57) {
+      f.problems.push(`FORMAT_DESCRIPTION event at ${start} is too short (${ev.length} bytes)`);
+      return;
+    }
+    const binlogVersion = ev.readUInt16LE(HEADER);
+    const serverVersion = ev.subarray(HEADER + 2, HEADER + 52).toString('latin1').replace(/\0.*$/s, '');
+    const version = parseServerVersion(serverVersion);
+    // Checksum-era FDEs are at least 116 bytes, older ones at most 103: the size backs the version
+    // text up, so a flipped bit in the version cannot switch the CRC checks off unseen.
+    const capable =
+      (version.flavor === 'mariadb' ? versionAtLeast(version, 5, 3) : versionAtLeast(version, 5, 6, 1)) ||
+      ev.length >= CHECKSUM_ERA_FDE_BYTES;
+    if (f.binlogVersion === undefined) {
+      f.binlogVersion = binlogVersion;
+      f.serverVersion = serverVersion;
+      f.flavor = version.flavor;
+      f.inUse = (flags & LOG_EVENT_BINLOG_IN_USE_F) !== 0;
+      f.relayLog = (flags & LOG_EVENT_RELAY_LOG_F) !== 0;
+      if (binlogVersion !== 4) f.problems.push(`binlog version ${binlogVersion} is not supported (only version 4)`);
+    }
+    if (!capable) {
+      f.checksum ??= 'NONE';
+      this.checksumOn = false;
+      return;
+    }
+    const alg = ev.readUInt8(ev.length - 5);
+    // The FDE carries a CRC32 whatever the algorithm, computed with the in-use flag cleared.
+    const copy = Buffer.from(ev.subarray(0, ev.length - 4));
+    copy.writeUInt16LE(copy.readUInt16LE(17) & ~LOG_EVENT_BINLOG_IN_USE_F, 17);
+    if (crc32(copy) === ev.readUInt32LE(ev.length - 4)) f.crc.ok++;
+    else {
+      f.crc.bad++;
+      f.problems.push(`CRC32 mismatch in FORMAT_DESCRIPTION event at ${start}`);
+    }
+    f.checksum ??= alg === 1 ? 'CRC32' : alg === 0 ? 'OFF' : 'NONE';
+    this.checksumOn = alg === 1;
+  }
+
+  /** Reads what the catalog needs of an event's body; returns the GTID a GTID event starts. */
+  private parseBody(type: number, body: Buffer, serverId: number): string | undefined {
+    const f = this.facts;
+    switch (type) {
+      case EventType.ROTATE: {
+        const position = Number(body.readBigUInt64LE(0));
+        const next = body.subarray(8).toString('latin1');
+        f.rotate = { next, position };
+        break;
+      }
+      case GTID: {
+        if (body.length < 25) throw new RangeError('short GTID event');
+        const uuid = uuidText(body.subarray(1, 17));
+        const gno = Number(body.readBigInt64LE(17));
+        this.mysqlGtids.add(uuid, '', gno);
+        f.mysqlGtidCount++;
+        return `${uuid}:${gno}`;
+      }
+      case GTID_TAGGED: {
+        const gtid = this.taggedGtid(body);
+        this.mysqlGtids.add(gtid.uuid, gtid.tag, gtid.gno);
+        f.mysqlGtidCount++;
+        return `${gtid.uuid}:${gtid.tag}:${gtid.gno}`;
+      }
+      case EventType.PREVIOUS_GTIDS:
+        f.previousGtids = this.previousGtids(body).toString();
+        break;
+      case EventType.MARIADB_GTID: {
+        const gtid: MariadbGtid = { domain: body.readUInt32LE(8), serverId, seq: Number(body.readBigUInt64LE(0)) };
+        this.mariadbGtids.add(gtid);
+        if (!this.mariadbFirst.entries().some((g) => g.domain === gtid.domain && g.serverId === gtid.serverId)) {
+          this.mariadbFirst.add(gtid);
+        }
+        f.mariadbGtidCount++;
+        return formatMariadbGtid(gtid);
+      }
+      case EventType.MARIADB_GTID_LIST: {
+        const count = body.readUInt32LE(0) & 0x0fffffff;
+        const list: string[] = [];
+        for (let k = 0; k < count; k++) {
+          const o = 4 + k * 16;
+          list.push(
+            formatMariadbGtid({ domain: body.readUInt32LE(o), serverId: body.readUInt32LE(o + 4), seq: Number(body.readBigUInt64LE(o + 8)) }),
+          );
+        }
+        f.previousGtids = list.join(',');
+        break;
+      }
+      default:
+        break;
+    }
+    return undefined;
+  }
+
+  /** MySQL 8.4+ GTID_TAGGED_LOG_EVENT: a `mysql::serialization` message; fields 1–3 are uuid, gno, tag. */
+  private taggedGtid(body: Buffer): { uuid: string; gno: number; tag: string } {
+    let pos = readVarlen(body, 0).next; // format version
+    pos = readVarlen(body, pos).next; // message size
+    pos = readVarlen(body, pos).next; // last non-ignorable field id
+    const uuid: number[] = [];
+    let gno = 0;
+    let tag = '';
+    while (pos < body.length) {
+      const id = readVarlen(body, pos);
+      pos = id.next;
+      if (id.value === 0) pos = readVarlen(body, pos).next;
+      else if (id.value === 1) {
+        for (let k = 0; k < 16; k++) {
+          const byte = readVarlen(body, pos);
+          uuid.push(byte.value);
+          pos = byte.next;
+        }
+      } else if (id.value === 2) {
+        const raw = readVarlen(body, pos);
+        gno = raw.value % 2 === 0 ? raw.value / 2 : -(raw.value + 1) / 2;
+        pos = raw.next;
+      } else if (id.value === 3) {
+        const length = readVarlen(body, pos);
+        tag = body.subarray(length.next, length.next + length.value).toString('utf8').toLowerCase();
+        pos = length.next + length.value;
+      } else break;
+    }
+    if (uuid.length !== 16) throw new RangeError('tagged GTID without a UUID');
+    return { uuid: uuidText(uuid), gno, tag };
+  }
+
+  /** PREVIOUS_GTIDS, classic or tagged (`0x01 | n_sids << 8 | 0x01 << 56`, a tag after each SID). */
+  private previousGtids(body: Buffer): MysqlGtidSet {
+    const set = new MysqlGtidSet();
+    const word = body.readBigUInt64LE(0);
+    const tagged = (word & 0xffn) === 1n && word >> 56n === 1n;
+    const sids = Number(tagged ? (word >> 8n) & 0xffffffffffffn : word);
+    let pos = 8;
+    for (let s = 0; s < sids; s++) {
+      const uuid = uuidText(body.subarray(pos, pos + 16));
+      pos += 16;
+      let tag = '';
+      if (tagged) {
+        const length = readVarlen(body, pos);
+        tag = body.subarray(length.next, length.next + length.value).toString('utf8').toLowerCase();
+        pos = length.next + length.value;
+      }
+      const intervals = Number(body.readBigUInt64LE(pos));
+      pos += 8;
+      for (let k = 0; k < intervals; k++) {
+        const startGno = Number(body.readBigInt64LE(pos));
+        const endGno = Number(body.readBigInt64LE(pos + 8));
+        pos += 16;
+        set.addInterval(uuid, tag, startGno, endGno - 1);
+      }
+    }
+    return set;
+  }
+
+  /** Ends the pass: what was left over is a truncation. */
+  public finish(): BinlogFacts {
+    const f = this.facts;
+    if (!this.broken) {
+      if (this.position === 0 || (this.pending && this.position < 4)) {
+        f.problems.push(`not a binlog: ${f.size} bytes, shorter than the binlog magic`);
+      } else if (this.partial) {
+        f.problems.push(`truncated event at ${this.partial.start}: ${this.partial.got} of ${this.partial.size} bytes`);
+      } else if (this.pending && this.pending.length > 0) {
+        f.problems.push(`truncated header at ${this.position}: ${this.pending.length} bytes left`);
+      } else if (f.events === 0) {
+        f.problems.push('no FORMAT_DESCRIPTION event: the file holds only the binlog magic');
+      }
+    }
+    f.serverIds = [...this.serverIds].sort((a, b) => a - b);
+    f.lastEventType = this.lastType !== undefined ? (EVENT_NAMES[this.lastType] ?? `TYPE_${this.lastType}`) : undefined;
+    const complete = f.problems.every((p) => !p.startsWith('truncated'));
+    // A relay log's artificial ROTATE names the master's file; it is not where this file ends.
+    f.end =
+      complete && this.lastType === EventType.ROTATE && !(this.lastEventFlags & LOG_EVENT_ARTIFICIAL_F)
+        ? 'rotate'
+        : complete && this.lastType === EventType.STOP
+          ? 'stop'
+          : 'cut';
+    if (f.end === 'rotate' && f.rotate) f.rotateTo = f.rotate.next;
+    f.gtids = f.flavor === 'mariadb' ? this.mariadbGtids.toString() : this.mysqlGtids.toString();
+    f.mariadbFirstGtids = this.mariadbFirst.toString();
+    if (f.logPosMismatches.length > 0) {
+      // A relay log keeps the master's positions in the master's events: by design, not damage.
+      if (f.relayLog) f.notes.push(`relay log: ${f.logPosMismatches.length} events carry the master's positions`);
+      else f.problems.push(...f.logPosMismatches.slice(0, 5));
+    }
+    return f;
+  }
+}

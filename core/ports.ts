@@ -1,0 +1,96 @@
+/**
+ * The narrow interfaces the domain code needs from the outside world. The S3 driver (AWS or the
+ * local endpoint) implements ObjectStore; tests may pass plain objects.
+ */
+
+export interface ObjectHead {
+  key: string;
+  size: number;
+  /** User metadata, lower-case names without the `x-amz-meta-` prefix. */
+  metadata: Record<string, string>;
+  lastModified?: Date;
+}
+
+export interface PutOptions {
+  metadata?: Record<string, string>;
+  contentType?: string;
+  /** Refuse (ObjectExistsError) when an object with the key already exists. */
+  ifAbsent?: boolean;
+  /** Write only over this exact version (its ETag); otherwise WriteConflictError. */
+  ifMatch?: string;
+  /** Called once a multipart upload has an id, so a crash can be cleaned up on the next run. */
+  onMultipartStarted?: (uploadId: string) => void | Promise<void>;
+  signal?: AbortSignal;
+  /** Part size of a streamed upload (bigger parts for bigger objects: S3 allows 10,000 parts). */
+  partBytes?: number;
+}
+
+export interface MultipartUploadInfo {
+  key: string;
+  uploadId: string;
+  initiated?: Date;
+}
+
+export interface ListOptions {
+  /** Return the common prefixes at this delimiter instead of descending. */
+  delimiter?: string;
+}
+
+export interface ListResult {
+  keys: ObjectHead[];
+  prefixes: string[];
+}
+
+export interface ObjectStore {
+  /** The object's size and metadata, or undefined when there is none. */
+  head(key: string): Promise<ObjectHead | undefined>;
+  get(key: string): Promise<AsyncIterable<Uint8Array>>;
+  getBytes(key: string): Promise<Buffer>;
+  /** The object's bytes and ETag, or undefined when there is none (for read-modify-write with ifMatch). */
+  getVersioned(key: string): Promise<{ body: Buffer; etag: string } | undefined>;
+  put(key: string, body: Buffer | string, options?: PutOptions): Promise<void>;
+  /** Streams a body of unknown length; a failure or abort leaves no object and no upload behind. */
+  putStream(key: string, body: AsyncIterable<Uint8Array>, options?: PutOptions): Promise<{ bytes: number }>;
+  list(prefix: string, options?: ListOptions): Promise<ListResult>;
+  listMultipartUploads(prefix: string): Promise<MultipartUploadInfo[]>;
+  abortMultipartUpload(key: string, uploadId: string): Promise<void>;
+  delete(key: string): Promise<void>;
+  /** Replaces the object's tags (e.g. `binvault-verified=ok`). */
+  tag(key: string, tags: Record<string, string>): Promise<void>;
+  /** A printable address of a key (`s3://bucket/key`). */
+  url(key: string): string;
+}
+
+export interface Clock {
+  now(): Date;
+}
+
+export const systemClock: Clock = { now: () => new Date() };
+
+/** The alert types of the design; every alert is published once when it starts, once when it clears. */
+export type AlertType =
+  | 'gap'
+  | 'verification-failed'
+  | 'dump-missed'
+  | 'shipping-stale'
+  | 'retention-blocked'
+  | 'restore-failed'
+  | 'restore-succeeded'
+  | 'drill-failed';
+
+export interface Alert {
+  type: AlertType;
+  host: string;
+  severity: 'critical' | 'warning' | 'info';
+  message: string;
+  /** ISO 8601 UTC. */
+  at: string;
+  /** `started` (or a one-off event) and `cleared`. @default 'started' */
+  state?: 'started' | 'cleared';
+  key?: string;
+  [detail: string]: unknown;
+}
+
+export interface Alerts {
+  publish(alert: Alert): Promise<void>;
+}

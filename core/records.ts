@@ -1,0 +1,93 @@
+import type { BinlogFacts } from './binlog/verify.js';
+import type { DumpFacts } from './dump/verify.js';
+import type { Verification } from './verify.js';
+
+/**
+ * Where an object lives in the layout, read back from its key:
+ * `{prefix}/{host}/{binlogs|dumps}/{day}/{name}`.
+ */
+export interface ObjectRef {
+  key: string;
+  prefix: string;
+  host: string;
+  area: 'binlogs' | 'dumps';
+  day: string;
+  /** The object file name, e.g. `binlog.000123.gz`. */
+  name: string;
+}
+
+export const parseObjectKey = (key: string): ObjectRef | undefined => {
+  const match = /^(?:(.*)\/)?([^/]+)\/(binlogs|dumps)\/(\d{4}-\d{2}-\d{2})\/([^/]+)$/.exec(key);
+  if (!match?.[2] || !match[3] || !match[4] || !match[5]) return undefined;
+  return { key, prefix: match[1] ?? '', host: match[2], area: match[3] as ObjectRef['area'], day: match[4], name: match[5] };
+};
+
+/** `{prefix}/{host}/records/{day}/{name}.json`: the object's verification record. */
+export const recordKeyOf = (ref: ObjectRef): string =>
+  `${ref.prefix === '' ? '' : `${ref.prefix}/`}${ref.host}/records/${ref.day}/${ref.name}.json`;
+
+/**
+ * A verification record: written once per object, never changed (catalog and alerts read them).
+ */
+export interface ObjectRecord {
+  recordVersion: 1;
+  kind: 'binlog' | 'dump' | 'unknown';
+  key: string;
+  host: string;
+  day: string;
+  name: string;
+  status: 'ok' | 'failed';
+  reasons: string[];
+  size: number;
+  rawSize: number;
+  sha256: string;
+  /** Whether the sha256 matched the shipper's metadata (absent when there was none). */
+  sha256Match?: boolean;
+  gzip: { ok: boolean; sealed: boolean };
+  /** The shipper's metadata, as it was on the object. */
+  metadata: Record<string, string>;
+  binlog?: Omit<BinlogFacts, 'notes' | 'problems' | 'logPosMismatches'> & { notes: string[] };
+  dump?: Omit<DumpFacts, 'problems' | 'lastLine'>;
+  verifiedAt: string;
+  verifierVersion: string;
+}
+
+export const buildRecord = (
+  ref: ObjectRef,
+  verdict: Verification,
+  metadata: Record<string, string>,
+  verifiedAt: Date,
+  verifierVersion: string,
+): ObjectRecord => {
+  const gzipFailed = verdict.reasons.some((r) => r.startsWith('gzip:'));
+  let binlog: ObjectRecord['binlog'];
+  if (verdict.binlog) {
+    const { problems: _problems, logPosMismatches: _mismatches, ...facts } = verdict.binlog;
+    binlog = facts;
+  }
+  let dump: ObjectRecord['dump'];
+  if (verdict.dump) {
+    const { problems: _problems, lastLine: _last, ...facts } = verdict.dump;
+    dump = facts;
+  }
+  return {
+    recordVersion: 1,
+    kind: verdict.kind,
+    key: ref.key,
+    host: ref.host,
+    day: ref.day,
+    name: ref.name,
+    status: verdict.status,
+    reasons: verdict.reasons,
+    size: verdict.size,
+    rawSize: verdict.rawSize,
+    sha256: verdict.sha256,
+    ...(verdict.sha256Match !== undefined ? { sha256Match: verdict.sha256Match } : {}),
+    gzip: { ok: verdict.gzip && !gzipFailed, sealed: verdict.seal !== undefined },
+    metadata,
+    ...(binlog ? { binlog } : {}),
+    ...(dump ? { dump } : {}),
+    verifiedAt: verifiedAt.toISOString(),
+    verifierVersion,
+  };
+};

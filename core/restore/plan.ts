@@ -1,0 +1,189 @@
+import type { BinlogSummary, Catalog, DumpSummary } from '../catalog/model.js';
+import { BinvaultError } from '../errors.js';
+import { parseMariadbGtids } from '../gtid.js';
+
+/** The restore cannot be planned as asked: outside every window, a broken chain, a bad target. */
+export class RestoreRefusedError extends BinvaultError {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'RestoreRefusedError';
+  }
+}
+
+/** What to restore to: a second, a GTID (before or after it), or the latest restorable second. */
+export type RestoreTarget = { time: string } | { gtid: string; mode: 'before' | 'after' } | { latest: true };
+
+export interface PlannedBinlog {
+  name: string;
+  key: string;
+  firstEventTime?: string;
+  lastEventTime?: string;
+}
+
+export interface RestorePlan {
+  host: string;
+  target: RestoreTarget;
+  /** The second restored to (ISO UTC); for a GTID target, the window second that holds it. */
+  targetTime: string;
+  dump: { key: string; completedAt: string; binlogFile: string; binlogPosition: number; gtids?: string; size?: number };
+  /** In order, from the dump's binlog to the one holding the target. */
+  binlogs: PlannedBinlog[];
+  /** Replay starts here in the first binlog (the dump's coordinates). */
+  startPosition: number;
+  /** mysqlbinlog/mariadb-binlog stop: the first second not restored (`--stop-datetime`), or a GTID. */
+  stop: { datetime: string } | { gtid: string };
+  databases?: string[];
+  bytes: number;
+  estimatedSeconds: number;
+}
+
+const seconds = (iso: string): number => Date.parse(iso) / 1000;
+
+/** Stored bytes expand about three times; a loader takes about 20 MB/s of SQL on a small instance. */
+export const estimateSeconds = (storedBytes: number): number => Math.max(5, Math.round((storedBytes * 3) / 20e6));
+const iso = (s: number): string => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
+
+/**
+ * Wall-clock text (`2026-11-20 15:00:00`) in a time zone, or ISO 8601 with a zone, → ISO UTC.
+ */
+export const parseRestoreTime = (text: string, timeZone: string): string => {
+  const trimmed = text.trim();
+  if (/[zZ]$|[+-]\d{2}:?\d{2}$/.test(trimmed) && /T/.test(trimmed)) {
+    const ms = Date.parse(trimmed);
+    if (Number.isNaN(ms)) throw new RestoreRefusedError(`'${text}' is not a time`);
+    return iso(Math.floor(ms / 1000));
+  }
+  const match = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})$/.exec(trimmed);
+  if (!match) throw new RestoreRefusedError(`'${text}' is not a time: use ISO 8601 with a zone or 'YYYY-MM-DD HH:MM:SS' (in BINVAULT_TZ)`);
+  const [, y, mo, d, h, mi, s] = match.map(Number) as number[];
+  // The UTC instant whose wall clock in the zone reads the given text: guess, then correct by the zone's offset.
+  const wall = Date.UTC(y ?? 0, (mo ?? 1) - 1, d ?? 1, h ?? 0, mi ?? 0, s ?? 0);
+  let guess = wall;
+  for (let i = 0; i < 3; i++) {
+    const parts = Object.fromEntries(
+      new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
+        .formatToParts(new Date(guess))
+        .map((p) => [p.type, p.value]),
+    );
+    const shown = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
+    guess += wall - shown;
+  }
+  return iso(Math.floor(guess / 1000));
+};
+
+/** A GTID target must be MariaDB's `domain-server-sequence`; MySQL GTID targets are refused for now. */
+export const checkGtidTarget = (gtid: string): void => {
+  if (!/^\d+-\d+-\d+$/.test(gtid)) {
+    throw new RestoreRefusedError(`'${gtid}' is not a MariaDB GTID (domain-server-sequence); MySQL GTID targets are not supported yet`);
+  }
+};
+
+export interface PlanInput {
+  catalog: Catalog;
+  binlogs: BinlogSummary[];
+  dumps: DumpSummary[];
+  target: RestoreTarget;
+  databases?: string[];
+  /** Object sizes (stored bytes) by key, for the estimate. */
+  sizes?: Record<string, number>;
+}
+
+const describeWindows = (catalog: Catalog): string =>
+  catalog.windows.length === 0 ? 'there is no restorable window yet' : `restorable: ${catalog.windows.map((w) => `${w.from} → ${w.to}`).join(', ')}`;
+
+/** Where a MariaDB GTID lies: the second of the binlog that holds it. */
+const locateGtid = (gtid: string, binlogs: BinlogSummary[]): BinlogSummary | undefined => {
+  const [target] = parseMariadbGtids(gtid);
+  if (!target) return undefined;
+  return binlogs.find((b) => {
+    const before = parseMariadbGtids(b.previousGtids).find((g) => g.domain === target.domain)?.seq ?? 0;
+    const last = parseMariadbGtids(b.gtids).find((g) => g.domain === target.domain)?.seq;
+    return last !== undefined && before < target.seq && target.seq <= last;
+  });
+};
+
+/**
+ * The newest verified dump before the target and the binlogs from its exact coordinates to the
+ * target, or a refusal that names the nearest windows.
+ */
+export const planRestore = (input: PlanInput): RestorePlan => {
+  const { catalog, target } = input;
+  if (catalog.windows.length === 0) throw new RestoreRefusedError(`cannot restore ${catalog.host}: ${describeWindows(catalog)}`);
+
+  let targetTime: string;
+  let stop: RestorePlan['stop'];
+  let lastFile: string | undefined;
+  if ('latest' in target) {
+    targetTime = catalog.latestRestorableTime ?? '';
+    stop = { datetime: iso(seconds(targetTime) + 1) };
+  } else if ('time' in target) {
+    targetTime = target.time;
+    stop = { datetime: iso(seconds(targetTime) + 1) };
+  } else {
+    checkGtidTarget(target.gtid);
+    const holder = locateGtid(target.gtid, input.binlogs);
+    if (!holder?.lastEventTime) throw new RestoreRefusedError(`GTID ${target.gtid} is in no shipped binlog of ${catalog.host}: ${describeWindows(catalog)}`);
+    targetTime = holder.lastEventTime;
+    lastFile = holder.name;
+    const [g] = parseMariadbGtids(target.gtid);
+    // mariadb-binlog's GTID stop is inclusive: "before" stops at the transaction before it.
+    stop = { gtid: `${g?.domain ?? 0}-${g?.serverId ?? 0}-${(g?.seq ?? 0) - (target.mode === 'before' ? 1 : 0)}` };
+  }
+
+  const t = seconds(targetTime);
+  const window = catalog.windows.find((w) => seconds(w.from) <= t && t <= seconds(w.to));
+  if (!window) {
+    const nearest = [...catalog.windows].sort((a, b) => Math.min(Math.abs(seconds(a.from) - t), Math.abs(seconds(a.to) - t)) - Math.min(Math.abs(seconds(b.from) - t), Math.abs(seconds(b.to) - t)))[0];
+    const gap = catalog.gaps.find((g) => g.since && seconds(g.since) <= t && g.kind !== 'reset');
+    throw new RestoreRefusedError(
+      `${targetTime} is outside every restorable window of ${catalog.host}${gap ? ` (inside a ${gap.kind} gap after ${gap.after ?? '?'})` : ''}; nearest: ${nearest?.from ?? '?'} → ${nearest?.to ?? '?'}; ${describeWindows(catalog)}`,
+    );
+  }
+
+  // The newest verified dump completed at or before the target, whose chain reaches the target.
+  const dump = input.dumps
+    .filter((d) => d.status === 'ok' && d.completedAt && d.binlogFile && d.binlogPosition !== undefined && seconds(d.completedAt) <= t && seconds(d.completedAt) >= seconds(window.from))
+    .sort((a, b) => seconds(b.completedAt ?? '') - seconds(a.completedAt ?? ''))[0];
+  if (!dump?.completedAt || !dump.binlogFile || dump.binlogPosition === undefined) {
+    throw new RestoreRefusedError(`no verified dump of ${catalog.host} before ${targetTime}: ${describeWindows(catalog)}`);
+  }
+
+  const chain = catalog.chain;
+  let start = -1;
+  chain.forEach((link, i) => {
+    if (link.name === dump.binlogFile && link.firstEventTime && seconds(link.firstEventTime) <= seconds(dump.completedAt ?? '')) start = i;
+  });
+  if (start < 0) throw new RestoreRefusedError(`the dump's binlog ${dump.binlogFile} is not in the chain of ${catalog.host}`);
+  const binlogs: PlannedBinlog[] = [];
+  for (let i = start; i < chain.length; i++) {
+    const link = chain[i];
+    if (!link?.key || link.status !== 'ok') throw new RestoreRefusedError(`the chain of ${catalog.host} is broken at ${link?.name ?? '?'} before ${targetTime}`);
+    binlogs.push({ name: link.name, key: link.key, ...(link.firstEventTime ? { firstEventTime: link.firstEventTime } : {}), ...(link.lastEventTime ? { lastEventTime: link.lastEventTime } : {}) });
+    // Every file opened at or before the target may hold events of that second: a file can end
+    // (ROTATE) in the very second the next one begins.
+    const next = chain[i + 1];
+    if (link.name === lastFile || !next?.firstEventTime || seconds(next.firstEventTime) > t) break;
+  }
+
+  const sizes = input.sizes ?? {};
+  const bytes = (sizes[dump.key] ?? 0) + binlogs.reduce((sum, b) => sum + (sizes[b.key] ?? 0), 0);
+  return {
+    host: catalog.host,
+    target,
+    targetTime,
+    dump: {
+      key: dump.key,
+      completedAt: dump.completedAt,
+      binlogFile: dump.binlogFile,
+      binlogPosition: dump.binlogPosition,
+      ...(dump.gtids ? { gtids: dump.gtids } : {}),
+      ...(sizes[dump.key] !== undefined ? { size: sizes[dump.key] } : {}),
+    },
+    binlogs,
+    startPosition: dump.binlogPosition,
+    stop,
+    ...(input.databases ? { databases: input.databases } : {}),
+    bytes,
+    estimatedSeconds: estimateSeconds(bytes),
+  };
+};

@@ -1,0 +1,15 @@
+import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
+import type { ParameterReader, PolicyParameter } from './config.js';
+
+const provider = new SSMProvider();
+
+/** Powertools Parameters over SSM, cached for five minutes; a missing parameter is no error. */
+export const ssmParameters: ParameterReader = async (name) => {
+  try {
+    return (await provider.get(name, { transform: 'json', maxAge: 300 })) as PolicyParameter | undefined;
+  } catch (error) {
+    const cause = (error as { cause?: { name?: string } }).cause?.name ?? (error as Error).name;
+    if (/ParameterNotFound/.test(cause) || /ParameterNotFound/.test((error as Error).message)) return undefined;
+    throw error;
+  }
+};

@@ -1,0 +1,152 @@
+import {
+  DescribeInstancesCommand,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+  type EC2Client,
+} from '@aws-sdk/client-ec2';
+import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { BinvaultError } from '../../core/errors.js';
+import { hostRoot } from '../../core/layout.js';
+import type { RestorePlan } from '../../core/restore/plan.js';
+import { ApplyError, type ExpectedReach } from '../../shipper/lib/restore/apply.js';
+import type { Applier, ProvisionedInstance, Provisioner, StepStatus } from './tasks.js';
+
+/** No instance could be had (capacity, limits): Step Functions retries this one. */
+export class ProvisionCapacityError extends BinvaultError {
+  public constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ProvisionCapacityError';
+  }
+}
+
+export class ProvisionError extends BinvaultError {
+  public constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'ProvisionError';
+  }
+}
+
+/**
+ * The AWS provisioner: an EC2 instance from the launch template named in configuration. The
+ * template's image has MariaDB/MySQL, binvault and the SSM agent; its user data starts the server
+ * with a generated password in `/etc/binvault/restore.cnf` (0600), the `defaultsFile` of the report.
+ */
+export class Ec2Provisioner implements Provisioner {
+  public constructor(
+    private readonly ec2: EC2Client,
+    private readonly ssm: SSMClient,
+    private readonly options: { launchTemplate: string; defaultsFile?: string; pollMs?: number; timeoutMs?: number },
+  ) {}
+
+  public async provision(execution: string): Promise<ProvisionedInstance> {
+    let id: string | undefined;
+    try {
+      const out = await this.ec2.send(
+        new RunInstancesCommand({
+          LaunchTemplate: { LaunchTemplateName: this.options.launchTemplate },
+          MinCount: 1,
+          MaxCount: 1,
+          TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: `binvault-${execution}` }, { Key: 'binvault:execution', Value: execution }] }],
+        }),
+      );
+      id = out.Instances?.[0]?.InstanceId;
+    } catch (error) {
+      const name = (error as Error).name;
+      if (name === 'InsufficientInstanceCapacity' || name === 'InstanceLimitExceeded') {
+        throw new ProvisionCapacityError(`no EC2 capacity for the launch template ${this.options.launchTemplate}: ${(error as Error).message}`, { cause: error });
+      }
+      throw new ProvisionError(`cannot start an instance from the launch template ${this.options.launchTemplate}: ${(error as Error).message}`, { cause: error });
+    }
+    if (!id) throw new ProvisionError('RunInstances returned no instance');
+    const deadline = Date.now() + (this.options.timeoutMs ?? 600_000);
+    const poll = this.options.pollMs ?? 5_000;
+    let address: string | undefined;
+    for (;;) {
+      const described = await this.ec2.send(new DescribeInstancesCommand({ InstanceIds: [id] }));
+      const instance = described.Reservations?.[0]?.Instances?.[0];
+      const state = instance?.State?.Name;
+      if (state === 'running' && instance?.PrivateIpAddress) {
+        address = instance.PrivateIpAddress;
+        const info = await this.ssm.send(new DescribeInstanceInformationCommand({ Filters: [{ Key: 'InstanceIds', Values: [id] }] }));
+        if (info.InstanceInformationList?.[0]?.PingStatus === 'Online') break;
+      }
+      if (state === 'terminated' || state === 'shutting-down') throw new ProvisionError(`instance ${id} stopped while starting (${state})`);
+      if (Date.now() > deadline) throw new ProvisionError(`instance ${id} was not reachable through SSM within ${Math.round((this.options.timeoutMs ?? 600_000) / 1000)} s`);
+      await sleep(poll);
+    }
+    return { id, kind: 'ec2', host: address, port: 3306, user: 'root', defaultsFile: this.options.defaultsFile ?? '/etc/binvault/restore.cnf' };
+  }
+
+  public async cleanup(instance: ProvisionedInstance): Promise<void> {
+    await this.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instance.id] }));
+  }
+}
+
+/**
+ * The AWS applier: the load and the replay run on the new instance through SSM Run Command
+ * (`binvault restore apply`), the state machine polling the command until it ends.
+ */
+export class SsmApplier implements Applier {
+  public constructor(
+    private readonly ssm: SSMClient,
+    private readonly options: { bucket: string; prefix: string; pollMs?: number },
+  ) {}
+
+  private async send(instance: ProvisionedInstance, execution: string, step: 'load' | 'replay' | 'reached', plan?: RestorePlan): Promise<string> {
+    const planArg = plan ? ` --plan s3://${this.options.bucket}/${hostRoot({ prefix: this.options.prefix, host: plan.host })}/restores/${execution}/plan.json` : '';
+    const out = await this.ssm.send(
+      new SendCommandCommand({
+        InstanceIds: [instance.id],
+        DocumentName: 'AWS-RunShellScript',
+        Comment: `binvault ${execution} ${step}`,
+        TimeoutSeconds: 172_800,
+        Parameters: {
+          commands: [
+            `binvault restore apply --step ${step}${planArg} --defaults-file ${instance.defaultsFile} --json`,
+          ],
+          executionTimeout: ['172800'],
+        },
+      }),
+    );
+    const id = out.Command?.CommandId;
+    if (!id) throw new ApplyError(`SSM accepted no command for ${step} on ${instance.id}`);
+    return id;
+  }
+
+  public async load(plan: RestorePlan, instance: ProvisionedInstance, execution: string): Promise<StepStatus> {
+    return { status: 'InProgress', commandId: await this.send(instance, execution, 'load', plan) };
+  }
+
+  public async replay(plan: RestorePlan, instance: ProvisionedInstance, execution: string): Promise<StepStatus> {
+    return { status: 'InProgress', commandId: await this.send(instance, execution, 'replay', plan) };
+  }
+
+  public async check(step: StepStatus, instance: ProvisionedInstance): Promise<StepStatus> {
+    if (step.status !== 'InProgress' || !step.commandId) return step;
+    const out = await this.ssm
+      .send(new GetCommandInvocationCommand({ CommandId: step.commandId, InstanceId: instance.id }))
+      .catch((error: unknown) => {
+        // The invocation is not registered yet right after SendCommand.
+        if ((error as Error).name === 'InvocationDoesNotExist') return { Status: 'Pending' } as const;
+        throw error;
+      });
+    const status = out.Status;
+    if (status === 'Pending' || status === 'InProgress' || status === 'Delayed') return step;
+    if (status === 'Success') {
+      const result = JSON.parse(('StandardOutputContent' in out ? out.StandardOutputContent : undefined) ?? '{}') as { seconds?: number; bytes?: number; expected?: ExpectedReach };
+      return { status: 'Success', commandId: step.commandId, ...result };
+    }
+    const detail = ('StandardErrorContent' in out ? out.StandardErrorContent : undefined)?.trim().split('\n').pop() ?? status ?? 'failed';
+    throw new ApplyError(`the command on ${instance.id} ended ${status ?? 'unknown'}: ${detail}`);
+  }
+
+  public async reached(instance: ProvisionedInstance, execution: string): Promise<{ gtids: string }> {
+    let step: StepStatus = { status: 'InProgress', commandId: await this.send(instance, execution, 'reached') };
+    while (step.status === 'InProgress') {
+      await sleep(this.options.pollMs ?? 2_000);
+      step = await this.check(step, instance);
+    }
+    return { gtids: (step as StepStatus & { gtids?: string }).gtids ?? '' };
+  }
+}

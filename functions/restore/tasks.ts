@@ -1,0 +1,265 @@
+import { randomBytes } from 'node:crypto';
+import { readManifests } from '../../core/catalog/manifests.js';
+import { buildCatalog } from '../../core/catalog/model.js';
+import { BinvaultError } from '../../core/errors.js';
+import { hostRoot } from '../../core/layout.js';
+import type { Alerts, Clock, ObjectStore } from '../../core/ports.js';
+import { estimateSeconds, parseRestoreTime, planRestore, RestoreRefusedError, type RestorePlan, type RestoreTarget } from '../../core/restore/plan.js';
+import type { ExpectedReach, TargetInstance } from '../../shipper/lib/restore/apply.js';
+
+/** The restore's input as Step Functions receives it (console, CLI or StartExecution). */
+export interface RestoreRequest {
+  host?: string;
+  target?: { time?: string; gtid?: string; mode?: 'before' | 'after'; latest?: boolean };
+  databases?: string[];
+  dryRun?: boolean;
+  execution?: string;
+}
+
+export interface ValidatedRequest {
+  host: string;
+  target: RestoreTarget;
+  databases?: string[];
+  dryRun: boolean;
+  execution: string;
+}
+
+export interface ProvisionedInstance extends TargetInstance {
+  id: string;
+  kind: 'local' | 'ec2';
+  dataDir?: string;
+}
+
+/** Where a fresh instance comes from: a local server process, or an EC2 instance. */
+export interface Provisioner {
+  provision(execution: string): Promise<ProvisionedInstance>;
+  cleanup(instance: ProvisionedInstance): Promise<void>;
+}
+
+/** How the load and the replay run next to the new server: in-process locally, SSM Run Command on AWS. */
+export interface Applier {
+  load(plan: RestorePlan, instance: ProvisionedInstance, execution: string): Promise<StepStatus>;
+  replay(plan: RestorePlan, instance: ProvisionedInstance, execution: string): Promise<StepStatus>;
+  check(step: StepStatus, instance: ProvisionedInstance, execution: string): Promise<StepStatus>;
+  reached(instance: ProvisionedInstance, execution: string): Promise<{ gtids: string }>;
+}
+
+export interface StepStatus {
+  status: 'InProgress' | 'Success';
+  /** SSM command id on AWS. */
+  commandId?: string;
+  seconds?: number;
+  bytes?: number;
+  expected?: ExpectedReach;
+}
+
+/** The state the machine carries from task to task (each task adds its ResultPath). */
+export interface RestoreState extends RestoreRequest {
+  request: ValidatedRequest;
+  plan: RestorePlan;
+  instance: ProvisionedInstance;
+  load: StepStatus;
+  replay: StepStatus;
+  verification: Verification;
+  error?: { Error: string; Cause: string };
+}
+
+export interface Verification {
+  ok: boolean;
+  expected: ExpectedReach;
+  reached: { gtids: string; time?: string; binlogFile?: string; binlogPosition?: number };
+  checks: string[];
+}
+
+export class VerificationError extends BinvaultError {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'VerificationError';
+  }
+}
+
+export interface RestoreDeps {
+  store: ObjectStore;
+  prefix: string;
+  timeZone: string;
+  provisioner: Provisioner;
+  applier: Applier;
+  alerts: Alerts;
+  clock: Clock;
+}
+
+const restoresKey = (prefix: string, host: string, execution: string, file: string): string =>
+  `${hostRoot({ prefix, host })}/restores/${execution}/${file}`;
+
+/** One plain function per state of infra/restore.asl.json, by state name. */
+export const restoreTasks = (deps: RestoreDeps) => ({
+  ValidateInput: async (input: RestoreRequest): Promise<ValidatedRequest> => {
+    const t = input.target ?? {};
+    const given = [t.time !== undefined, t.gtid !== undefined, t.latest === true].filter(Boolean).length;
+    if (given !== 1) throw new RestoreRefusedError('give exactly one target: {"time": …}, {"gtid": …, "mode": "before"|"after"} or {"latest": true}');
+    if (!input.host || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(input.host)) throw new RestoreRefusedError(`'${input.host ?? ''}' is not a host name`);
+    let target: RestoreTarget;
+    if (t.time !== undefined) target = { time: parseRestoreTime(t.time, deps.timeZone) };
+    else if (t.gtid !== undefined) {
+      if (t.mode !== undefined && t.mode !== 'before' && t.mode !== 'after') throw new RestoreRefusedError(`mode '${String(t.mode)}' is neither before nor after`);
+      target = { gtid: t.gtid.trim(), mode: t.mode ?? 'after' };
+    } else target = { latest: true };
+    if (input.databases !== undefined) {
+      // Said rather than ignored: the whole server is restored, or nothing.
+      throw new RestoreRefusedError('restoring selected databases is not supported yet: leave "databases" out to restore the whole server');
+    }
+    return {
+      host: input.host,
+      target,
+      ...(input.databases ? { databases: input.databases } : {}),
+      dryRun: input.dryRun === true,
+      // Unique even for two restores started in the same second: it names the instance's directory and the report.
+      execution: input.execution ?? `restore-${deps.clock.now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`,
+    };
+  },
+
+  Plan: async (state: Pick<RestoreState, 'request'>): Promise<RestorePlan> => {
+    const { request } = state;
+    const scope = { prefix: deps.prefix, host: request.host };
+    const manifests = await readManifests(deps.store, scope);
+    if (manifests.length === 0) throw new RestoreRefusedError(`no catalog for host '${request.host}': nothing was shipped, or run binvault catalog rebuild`);
+    const binlogs = manifests.flatMap((m) => Object.values(m.binlogs));
+    const dumps = manifests.flatMap((m) => Object.values(m.dumps));
+    const recorded = new Set([...binlogs.map((b) => b.key), ...dumps.map((d) => d.key)]);
+    const catalog = buildCatalog({
+      host: request.host,
+      binlogs,
+      dumps,
+      gapRecords: manifests.flatMap((m) => Object.values(m.gapRecords)),
+      pending: manifests.flatMap((m) => m.objects).filter((k) => !recorded.has(k)),
+      now: deps.clock.now(),
+    });
+    const planned = planRestore({ catalog, binlogs, dumps, target: request.target, ...(request.databases ? { databases: request.databases } : {}) });
+    const sizeOf = async (key: string): Promise<number> => (await deps.store.head(key))?.size ?? 0;
+    const dumpSize = await sizeOf(planned.dump.key);
+    let bytes = dumpSize;
+    for (const b of planned.binlogs) bytes += await sizeOf(b.key);
+    const sized: RestorePlan = { ...planned, dump: { ...planned.dump, size: dumpSize }, bytes, estimatedSeconds: estimateSeconds(bytes) };
+    await deps.store.put(restoresKey(deps.prefix, request.host, request.execution, 'plan.json'), JSON.stringify(sized, null, 2), { contentType: 'application/json' });
+    return sized;
+  },
+
+  Provision: async (state: Pick<RestoreState, 'request'>): Promise<ProvisionedInstance> => deps.provisioner.provision(state.request.execution),
+
+  LoadDump: async (state: Pick<RestoreState, 'request' | 'plan' | 'instance'>): Promise<StepStatus> =>
+    deps.applier.load(state.plan, state.instance, state.request.execution),
+
+  ReplayBinlogs: async (state: Pick<RestoreState, 'request' | 'plan' | 'instance'>): Promise<StepStatus> =>
+    deps.applier.replay(state.plan, state.instance, state.request.execution),
+
+  CheckStep: async (input: { execution: string; instance: ProvisionedInstance; step: StepStatus }): Promise<StepStatus> =>
+    deps.applier.check(input.step, input.instance, input.execution),
+
+  Verify: async (state: Pick<RestoreState, 'request' | 'plan' | 'instance' | 'replay'>): Promise<Verification> => {
+    const expected = state.replay.expected ?? { gtids: '', events: 0 };
+    const reached = await deps.applier.reached(state.instance, state.request.execution);
+    const checks: string[] = [];
+    const problems: string[] = [];
+    if (expected.gtids !== '') {
+      if (reached.gtids === expected.gtids) checks.push(`GTID position ${reached.gtids} is the last transaction at or before the target`);
+      else problems.push(`the server reached GTID ${reached.gtids || '(none)'}, the plan expected ${expected.gtids}`);
+    }
+    if (expected.time && Date.parse(expected.time) > Date.parse(state.plan.targetTime) + 999) {
+      problems.push(`events after the target were applied (${expected.time} > ${state.plan.targetTime})`);
+    } else if (expected.time) checks.push(`the last event applied is at ${expected.time}, not after the target ${state.plan.targetTime}`);
+    if (problems.length > 0) throw new VerificationError(`the restore did not reach its target: ${problems.join('; ')}`);
+    return {
+      ok: true,
+      expected,
+      reached: { gtids: reached.gtids, ...(expected.time ? { time: expected.time } : {}), ...(expected.binlogFile ? { binlogFile: expected.binlogFile } : {}), ...(expected.binlogPosition !== undefined ? { binlogPosition: expected.binlogPosition } : {}) },
+      checks,
+    };
+  },
+
+  Report: async (state: RestoreState): Promise<{ key: string }> => {
+    const key = restoresKey(deps.prefix, state.request.host, state.request.execution, 'report.json');
+    const report = restoreReport(state, 'succeeded');
+    await deps.store.put(key, JSON.stringify(report, null, 2), { contentType: 'application/json' });
+    await deps.alerts.publish({
+      type: 'restore-succeeded',
+      host: state.request.host,
+      severity: 'info',
+      message: `restored ${state.request.host} to ${state.plan.targetTime} on ${state.instance.host}:${state.instance.port} (${state.instance.kind} ${state.instance.id})`,
+      at: deps.clock.now().toISOString(),
+      execution: state.request.execution,
+    });
+    return { key };
+  },
+
+  Cleanup: async (state: Partial<RestoreState>): Promise<{ cleaned: boolean }> => {
+    if (!state.instance) return { cleaned: false };
+    await deps.provisioner.cleanup(state.instance);
+    return { cleaned: true };
+  },
+
+  ReportFailure: async (state: Partial<RestoreState> & RestoreRequest): Promise<{ key?: string }> => {
+    const host = state.request?.host ?? state.host ?? 'unknown';
+    const execution = state.request?.execution ?? state.execution ?? 'unknown';
+    const cause = describeCause(state.error);
+    const report = { ...restoreReport(state, 'failed'), error: { name: state.error?.Error ?? 'Error', message: cause } };
+    let key: string | undefined;
+    if (state.request) {
+      key = restoresKey(deps.prefix, host, execution, 'report.json');
+      await deps.store.put(key, JSON.stringify(report, null, 2), { contentType: 'application/json' });
+    }
+    await deps.alerts.publish({
+      type: 'restore-failed',
+      host,
+      severity: 'critical',
+      message: `restore of ${host} failed: ${cause}${state.instance ? ' (the new instance was removed)' : ''}`,
+      at: deps.clock.now().toISOString(),
+      execution,
+    });
+    return key ? { key } : {};
+  },
+});
+
+/** Step Functions hands a task's error over as `{Error, Cause}`, the cause often the JSON of the error. */
+export const describeCause = (error: { Error: string; Cause: string } | undefined): string => {
+  if (!error) return 'unknown error';
+  try {
+    const parsed = JSON.parse(error.Cause) as { errorMessage?: string; message?: string };
+    return parsed.errorMessage ?? parsed.message ?? error.Cause;
+  } catch {
+    return error.Cause || error.Error;
+  }
+};
+
+/** The design's restore report: plan, reached, timings, verification, instance (never a password). */
+export const restoreReport = (state: Partial<RestoreState>, status: 'succeeded' | 'failed' | 'planned'): Record<string, unknown> => ({
+  status,
+  execution: state.request?.execution,
+  host: state.request?.host,
+  target: state.request?.target,
+  plan: state.plan
+    ? {
+        targetTime: state.plan.targetTime,
+        dump: state.plan.dump,
+        binlogs: state.plan.binlogs.map((b) => b.name),
+        startPosition: state.plan.startPosition,
+        stop: state.plan.stop,
+        bytes: state.plan.bytes,
+        estimatedSeconds: state.plan.estimatedSeconds,
+      }
+    : undefined,
+  reached: state.verification?.reached,
+  timings: { loadSeconds: state.load?.seconds, replaySeconds: state.replay?.seconds },
+  verification: state.verification ? { ok: state.verification.ok, checks: state.verification.checks } : undefined,
+  instance: state.instance
+    ? {
+        host: state.instance.host,
+        port: state.instance.port,
+        socket: state.instance.socket,
+        user: state.instance.user,
+        defaultsFile: state.instance.defaultsFile,
+        dataDir: state.instance.dataDir,
+        kind: state.instance.kind,
+        id: state.instance.id,
+      }
+    : undefined,
+});

@@ -1,0 +1,17 @@
+import { appendFile, mkdir } from 'node:fs/promises';
+import { dirname } from 'node:path';
+import type { Alert, Alerts } from '../core/ports.js';
+
+/** The local runtime's alerts: one JSON line each in `$BINVAULT_STATE_DIR/alerts.jsonl`, and a line on the console. */
+export class FileAlerts implements Alerts {
+  public constructor(
+    private readonly path: string,
+    private readonly print: (line: string) => void = (line) => process.stderr.write(`${line}\n`),
+  ) {}
+
+  public async publish(alert: Alert): Promise<void> {
+    await mkdir(dirname(this.path), { recursive: true });
+    await appendFile(this.path, `${JSON.stringify(alert)}\n`, { mode: 0o600 });
+    this.print(`ALERT ${alert.type}${alert.state === 'cleared' ? ' cleared' : ''} [${alert.severity}] ${alert.host}: ${alert.message}`);
+  }
+}

@@ -1,0 +1,62 @@
+import { join } from 'node:path';
+import { BinvaultError } from '../core/errors.js';
+import type { Alerts, Clock, ObjectStore } from '../core/ports.js';
+import { restoreTasks, type RestoreRequest, type RestoreState } from '../functions/restore/tasks.js';
+import type { ApplyProgress } from '../shipper/lib/restore/apply.js';
+import { LocalApplier, LocalProvisioner } from './restore.js';
+import { restoreDefinition, runLocalStateMachine, type LocalExecutionEvent } from './stepfunctions.js';
+
+export class RestoreFailedError extends BinvaultError {
+  public constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RestoreFailedError';
+  }
+}
+
+export interface LocalRestoreOptions {
+  store: ObjectStore;
+  prefix: string;
+  timeZone: string;
+  /** Restored instances live in `{stateDir}/restores/{execution}`. */
+  stateDir: string;
+  alerts: Alerts;
+  clock: Clock;
+  onEvent?: (event: LocalExecutionEvent) => void;
+  onProgress?: (progress: ApplyProgress) => void;
+}
+
+/**
+ * Runs the restore state machine (infra/restore.asl.json) in-process with the local task handlers:
+ * the same definition AWS runs, into a fresh local instance. Resolves with the final state, or
+ * throws RestoreFailedError with the first task error's message.
+ */
+export const runLocalRestore = async (options: LocalRestoreOptions, request: RestoreRequest): Promise<RestoreState> => {
+  const tasks = restoreTasks({
+    store: options.store,
+    prefix: options.prefix,
+    timeZone: options.timeZone,
+    provisioner: new LocalProvisioner(options.stateDir),
+    applier: new LocalApplier(options.store, join(options.stateDir, 'restore-work'), options.onProgress),
+    alerts: options.alerts,
+    clock: options.clock,
+  });
+  let failure: string | undefined;
+  const handlers = Object.fromEntries(
+    Object.entries(tasks).map(([name, fn]) => [
+      name,
+      async (input: never) => {
+        try {
+          return await (fn as (i: never) => Promise<unknown>)(input);
+        } catch (error) {
+          failure ??= (error as Error).message;
+          throw error;
+        }
+      },
+    ]),
+  );
+  try {
+    return (await runLocalStateMachine(restoreDefinition(), request, handlers, options.onEvent ? { onEvent: options.onEvent } : {})) as RestoreState;
+  } catch (error) {
+    throw new RestoreFailedError(`restore failed: ${failure ?? (error as Error).message}`, { cause: error });
+  }
+};

@@ -1,0 +1,75 @@
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { ObjectStore } from '../core/ports.js';
+import type { RestorePlan } from '../core/restore/plan.js';
+import type { Applier, ProvisionedInstance, Provisioner, StepStatus } from '../functions/restore/tasks.js';
+import { loadDump, readReached, replayBinlogs, type ApplyProgress } from '../shipper/lib/restore/apply.js';
+import { startInstance } from './instance.js';
+
+/**
+ * The local provisioner: a new mariadbd/mysqld from the binaries on PATH, in
+ * `{stateDir}/restores/{execution}` with its own port, socket and a generated password in a 0600
+ * option file; it keeps running for the operator after binvault exits.
+ */
+export class LocalProvisioner implements Provisioner {
+  private readonly stops = new Map<string, () => Promise<void>>();
+
+  public constructor(private readonly stateDir: string) {}
+
+  public async provision(execution: string): Promise<ProvisionedInstance> {
+    const instance = await startInstance({
+      baseDir: join(this.stateDir, 'restores', execution),
+      serverId: 2 + Math.floor(Math.random() * 1000),
+      detached: true,
+      // A restore replays hours of writes at once: room for redo and rows, and for large events.
+      innodbLogFileSize: '256M',
+      innodbBufferPoolSize: '512M',
+      extraArgs: ['--max-allowed-packet=1G'],
+    });
+    this.stops.set(instance.baseDir, () => instance.stop({ keep: false }));
+    return {
+      id: `pid ${instance.pid}`,
+      kind: 'local',
+      host: '127.0.0.1',
+      port: instance.port,
+      socket: instance.socket,
+      user: instance.user,
+      defaultsFile: instance.defaultsFile,
+      dataDir: instance.dataDir,
+    };
+  }
+
+  public async cleanup(instance: ProvisionedInstance): Promise<void> {
+    const baseDir = instance.dataDir ? join(instance.dataDir, '..') : undefined;
+    const stop = baseDir ? this.stops.get(baseDir) : undefined;
+    if (stop) await stop();
+    if (baseDir) await rm(baseDir, { recursive: true, force: true });
+  }
+}
+
+/** Applies a plan in-process, next to the local instance. */
+export class LocalApplier implements Applier {
+  public constructor(
+    private readonly store: ObjectStore,
+    private readonly workDir: string,
+    private readonly onProgress?: (p: ApplyProgress) => void,
+  ) {}
+
+  public async load(plan: RestorePlan, instance: ProvisionedInstance, execution: string): Promise<StepStatus> {
+    const result = await loadDump(this.store, plan, instance, this.onProgress, join(this.workDir, execution));
+    return { status: 'Success', seconds: result.seconds, bytes: result.bytes };
+  }
+
+  public async replay(plan: RestorePlan, instance: ProvisionedInstance, execution: string): Promise<StepStatus> {
+    const result = await replayBinlogs(this.store, plan, instance, join(this.workDir, execution), this.onProgress);
+    return { status: 'Success', seconds: result.seconds, bytes: result.bytes, expected: result.expected };
+  }
+
+  public async check(step: StepStatus): Promise<StepStatus> {
+    return step;
+  }
+
+  public reached(instance: ProvisionedInstance, _execution: string): Promise<{ gtids: string }> {
+    return readReached(instance);
+  }
+}

@@ -1,0 +1,44 @@
+import { once } from 'node:events';
+import { DEFAULT_LOCAL_ENDPOINT, startLocalRuntime } from '../../local/runtime.js';
+import type { BinvaultConfig } from '../lib/config.js';
+import type { CommandIo } from './io.js';
+
+/** `binvault local up`: the embedded runtime in the foreground until SIGINT or SIGTERM. */
+export const localUpCommand = async (config: BinvaultConfig, io: CommandIo): Promise<number> => {
+  const runtime = await startLocalRuntime({
+    stateDir: config.stateDir,
+    bucket: config.bucket,
+    endpoint: config.s3Endpoint ?? DEFAULT_LOCAL_ENDPOINT,
+    verbose: io.verbose,
+    onEvent: (record) => {
+      if (io.verbose) io.err(`${record.eventName} s3://${record.s3.bucket.name}/${record.s3.object.key}`);
+    },
+    onVerified: (outcome) => {
+      if (io.json) {
+        io.out(JSON.stringify(outcome.outcome === 'verified' ? { ...outcome, record: undefined, status: outcome.record.status, reasons: outcome.record.reasons } : outcome));
+      } else if (outcome.outcome === 'verified') {
+        const r = outcome.record;
+        io.out(`verified ${r.status === 'ok' ? 'ok    ' : 'FAILED'} ${outcome.key}${r.status === 'ok' ? '' : `: ${r.reasons.join('; ')}`}`);
+      } else if (io.verbose) {
+        io.out(`skipped  ${outcome.key} (${outcome.outcome === 'ignored' ? outcome.why : 'already verified'})`);
+      }
+    },
+    onCatalog: (outcome) => {
+      if (io.json) io.out(JSON.stringify({ catalog: outcome }));
+      else if (io.verbose) io.out(`catalog  ${outcome.host} ${outcome.day}: ${outcome.binlogs} binlogs, ${outcome.dumps} dumps, ${outcome.gaps.length} gaps`);
+    },
+    watchdogSeconds: Number(process.env.BINVAULT_LOCAL_WATCHDOG_SECONDS ?? 10),
+    onHandlerError: (key, error) => io.err(`binvault: verifying ${key} failed: ${error.message} (the object has no record yet)`),
+  });
+  io.out(
+    io.json
+      ? JSON.stringify({ endpoint: runtime.endpoint.url, bucket: config.bucket, dataDir: runtime.dataDir })
+      : `binvault local runtime: S3 endpoint ${runtime.endpoint.url}, bucket ${config.bucket}, data in ${runtime.dataDir}\n` +
+          `  use it with: export BINVAULT_S3_ENDPOINT=${runtime.endpoint.url} BINVAULT_BUCKET=${config.bucket}\n` +
+          '  Ctrl-C stops it',
+  );
+  const signal = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);
+  await runtime.close();
+  io.err(`binvault: ${String(signal[0] ?? 'signal')} received; local runtime stopped`);
+  return 0;
+};

@@ -1,0 +1,100 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ConfigurationError } from '../../core/errors.js';
+import { systemClock } from '../../core/ports.js';
+import { VERSION } from '../../core/version.js';
+import type { BinvaultConfig } from '../lib/config.js';
+import { LockedError } from '../lib/errors.js';
+import { formatBytes, formatSeconds } from '../lib/format.js';
+import { MysqlSession } from '../lib/mysql.js';
+import { readOptionFile } from '../lib/option-file.js';
+import { shipBinlogs, type ShipBinlogsEvent } from '../lib/ship-binlogs.js';
+import type { S3Store } from '../lib/storage/s3.js';
+import type { CommandIo } from './io.js';
+import { underLock } from './locked.js';
+
+export interface ShipBinlogsArgs {
+  loop: boolean;
+  /** Seconds between runs with `--loop`. @default 60 */
+  interval: number;
+}
+
+const describe = (event: ShipBinlogsEvent, store: S3Store): string | undefined => {
+  switch (event.type) {
+    case 'server':
+      return `server ${event.server.version.text} (server id ${event.server.serverId}); active binlog ${event.active}`;
+    case 'cleaned':
+      return `removed an unfinished upload of ${store.url(event.key)} left by an interrupted run`;
+    case 'reset':
+      return `binlog numbering restarted (${event.previousLast} → ${event.active}): a new lineage (RESET MASTER or a restored server)`;
+    case 'skipped':
+      return `already shipped ${event.key.split('/').pop() ?? event.key} (same sha256)`;
+    case 'uploading':
+      return undefined;
+    case 'shipped': {
+      const rate = event.seconds > 0 ? ` (${(event.rawBytes / 1e6 / event.seconds).toFixed(0)} MB/s)` : '';
+      return `shipped ${event.name}  ${formatBytes(event.rawBytes)} → ${formatBytes(event.storedBytes)} in ${formatSeconds(event.seconds)}${rate}  ${store.url(event.key)}`;
+    }
+    case 'gap':
+      return `GAP: ${event.missing.join(', ')} purged by the server before they were shipped (recorded at ${store.url(event.recordKey)})`;
+  }
+};
+
+/** `binvault ship binlogs [--loop] [--interval S]` */
+export const shipBinlogsCommand = async (config: BinvaultConfig, args: ShipBinlogsArgs, io: CommandIo): Promise<number> => {
+  return underLock(config, 'binlogs', 'ship binlogs', async ({ state, store, signal, received }) => {
+    const runOnce = async (): Promise<void> => {
+      const client = await readOptionFile(config.mysqlDefaultsFile);
+      const session = await MysqlSession.connect(client);
+      try {
+        const result = await shipBinlogs({
+          source: session,
+          store,
+          state,
+          scope: config,
+          timeZone: config.timeZone,
+          clock: systemClock,
+          shipperVersion: VERSION,
+          signal,
+          listener: (event) => {
+            if (io.json) {
+              const { server: _server, ...rest } = event as ShipBinlogsEvent & { server?: unknown };
+              io.out(JSON.stringify(rest));
+              return;
+            }
+            const line = describe(event, store);
+            if (line !== undefined && (event.type !== 'server' || io.verbose)) io.out(line);
+          },
+        });
+        if (!io.json && !args.loop) {
+          io.out(
+            `${result.shipped.length} shipped, ${result.skipped.length} already in the bucket; ${result.active} is active and stays on the server until it closes`,
+          );
+        }
+      } finally {
+        await session.close();
+      }
+    };
+
+    if (!args.loop) {
+      await runOnce();
+      return 0;
+    }
+    for (;;) {
+      try {
+        await runOnce();
+      } catch (error) {
+        if (signal.aborted) break;
+        // Only what a later run cannot fix ends the loop; the rest is reported and retried.
+        if (error instanceof ConfigurationError || error instanceof LockedError) throw error;
+        io.err(`binvault: ${(error as Error).message}`);
+      }
+      try {
+        await sleep(args.interval * 1000, undefined, { signal });
+      } catch {
+        break;
+      }
+    }
+    io.err(`binvault: ${received() ?? 'signal'} received; stopped cleanly`);
+    return 0;
+  });
+};

@@ -1,0 +1,72 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { ConfigurationError } from '../../core/errors.js';
+import { verificationJson, verifyStream, type Verification } from '../../core/verify.js';
+import type { BinvaultConfig } from '../lib/config.js';
+import { formatBytes } from '../lib/format.js';
+import { S3Store } from '../lib/storage/s3.js';
+import type { CommandIo } from './io.js';
+
+const parseS3Url = (url: string): { bucket: string; key: string } => {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(url);
+  if (!match?.[1] || !match[2]) throw new ConfigurationError(`'${url}' is not an s3://bucket/key address`);
+  return { bucket: match[1], key: match[2] };
+};
+
+/** Opens a local file or an S3 object (with its metadata) for verification. */
+const open = async (
+  target: string,
+  config: BinvaultConfig,
+): Promise<{ body: AsyncIterable<Uint8Array>; metadata?: Record<string, string> }> => {
+  if (target.startsWith('s3://')) {
+    const { bucket, key } = parseS3Url(target);
+    const store = S3Store.fromConfig({ ...config, bucket });
+    const head = await store.head(key);
+    if (!head) throw new ConfigurationError(`${target}: no such object`);
+    return { body: await store.get(key), metadata: head.metadata };
+  }
+  try {
+    if (!(await stat(target)).isFile()) throw new ConfigurationError(`${target}: not a file`);
+  } catch (error) {
+    if (error instanceof ConfigurationError) throw error;
+    throw new ConfigurationError(`${target}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
+  }
+  return { body: createReadStream(target, { highWaterMark: 1 << 20 }) };
+};
+
+const summary = (v: Verification): string => {
+  if (v.binlog) {
+    const b = v.binlog;
+    const ends = b.end === 'rotate' ? `rotates to ${b.rotateTo ?? '?'}` : b.end === 'stop' ? 'ends with STOP' : 'cut (still open, or crashed)';
+    return `binlog ${b.serverVersion ?? '?'}, checksum ${b.checksum ?? '?'}, ${b.events} events, ${b.firstEventTime ?? '?'} → ${b.lastEventTime ?? '?'}, ${ends}${b.gtids ? `, GTIDs ${b.gtids}` : ''}`;
+  }
+  if (v.dump) {
+    const d = v.dump;
+    const at = d.binlogFile ? `at ${d.binlogFile}:${d.binlogPosition ?? '?'}` : 'no binlog coordinates';
+    return `dump of ${d.serverVersion ?? '?'} by ${d.tool ?? '?'}, ${d.databases.length > 0 ? d.databases.join(', ') : (d.headerDatabase ?? 'one database')}, ${at}${d.gtids ? `, GTIDs ${d.gtids}` : ''}`;
+  }
+  return v.kind;
+};
+
+/** `binvault verify FILE… [--json]`: exit 0 all sound, 1 any failed. */
+export const verifyCommand = async (config: BinvaultConfig, targets: string[], io: CommandIo): Promise<number> => {
+  let failed = 0;
+  for (const target of targets) {
+    let verdict: Verification;
+    try {
+      const { body, metadata } = await open(target, config);
+      verdict = await verifyStream({ file: target, body, ...(metadata ? { metadata } : {}) });
+    } catch (error) {
+      if (!(error instanceof ConfigurationError) && (error as Error).name !== 'StorageError') throw error;
+      verdict = { file: target, kind: 'unknown', status: 'failed', reasons: [(error as Error).message], size: 0, rawSize: 0, sha256: '', gzip: false };
+    }
+    if (verdict.status === 'failed') failed++;
+    if (io.json) io.out(JSON.stringify(verificationJson(verdict)));
+    else if (verdict.status === 'ok') {
+      io.out(`ok      ${target}  ${formatBytes(verdict.rawSize)}${verdict.gzip ? ` (gzip ${formatBytes(verdict.size)})` : ''}  ${summary(verdict)}`);
+    } else {
+      io.out(`FAILED  ${target}  ${verdict.reasons.join('; ')}`);
+    }
+  }
+  return failed > 0 ? 1 : 0;
+};

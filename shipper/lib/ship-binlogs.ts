@@ -1,0 +1,440 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
+import { binlogHasChanges, binlogOpenedAt } from '../../core/binlog/events.js';
+import { compareBinlogNames, namesBetween, parseBinlogName, type BinlogName } from '../../core/binlog/names.js';
+import { ObjectExistsError } from '../../core/errors.js';
+import { binlogKey, binlogNameOfKey, binlogsRoot, dayIn, lineageOfKey, recordKey, type HostScope } from '../../core/layout.js';
+import type { Clock, ObjectStore } from '../../core/ports.js';
+import { BinlogGapError, MysqlError, ShipError } from './errors.js';
+import { sealedGzip, type ParallelGzipOptions } from './gzip.js';
+import type { ServerInfo } from './mysql.js';
+import type { StateDir } from './state.js';
+
+/** The server side the shipper needs: who it is, and its binlogs. */
+export interface BinlogSource {
+  info(): Promise<ServerInfo>;
+  flushBinaryLogs(): Promise<void>;
+  currentBinlog(version: ServerInfo['version']): Promise<{ file: string; position: number }>;
+}
+
+/** Progress of a run, for the CLI to show as it likes. */
+export type ShipBinlogsEvent =
+  | { type: 'server'; server: ServerInfo; active: string; rotated: boolean }
+  | { type: 'cleaned'; key: string; uploadId: string }
+  | { type: 'reset'; previousLast: string; active: string }
+  | { type: 'skipped'; name: string; key: string }
+  | { type: 'uploading'; name: string; key: string; rawBytes: number }
+  | { type: 'shipped'; name: string; key: string; rawBytes: number; storedBytes: number; seconds: number }
+  | { type: 'gap'; missing: string[]; recordKey: string };
+
+export interface ShipBinlogsOptions {
+  source: BinlogSource;
+  store: ObjectStore;
+  state: StateDir;
+  scope: HostScope;
+  /** For the `{day}` folder. @default 'UTC' */
+  timeZone?: string;
+  clock: Clock;
+  shipperVersion: string;
+  gzip?: ParallelGzipOptions;
+  listener?: (event: ShipBinlogsEvent) => void;
+  /** Aborts the upload in progress (it leaves nothing behind) and ends the run. */
+  signal?: AbortSignal;
+  /**
+   * An idle server is still rotated once its active binlog is this old, so that the restorable time
+   * keeps up with the clock (the ROTATE event carries the time) and no staleness alert fires.
+   * @default 300
+   */
+  idleRotateSeconds?: number;
+}
+
+export interface ShipBinlogsResult {
+  active: string;
+  shipped: string[];
+  skipped: string[];
+  missing: string[];
+}
+
+/** What has been shipped, as this host remembers it (`binlogs.json` in the state directory). */
+interface ShippedCache {
+  version: 1;
+  /** The newest binlog accounted for: shipped, or recorded as missing. */
+  last?: string;
+  /** Set after a reset: the tag the new lineage's keys carry. */
+  lineage?: string;
+  entries: Record<string, CacheEntry>;
+}
+
+interface CacheEntry {
+  /** Keys that hold this name in the bucket (more than one only after a reset). */
+  keys: string[];
+  sha256?: string;
+  size?: number;
+  /** Purged by the server before it was shipped; a gap record says so. */
+  missing?: boolean;
+}
+
+/** Written before an upload starts, removed after it is accounted for: what a crash left. */
+interface Intent {
+  name: string;
+  key: string;
+  sha256: string;
+  uploadId?: string;
+}
+
+const CACHE = 'binlogs.json';
+const INTENT = 'binlogs.intent.json';
+
+/** The binlog files the server keeps, oldest first, from its index, with their paths. */
+export const readBinlogIndex = async (server: ServerInfo): Promise<{ name: string; path: string }[]> => {
+  if (!server.logBinIndex || !server.logBinBasename) {
+    throw new MysqlError('the server reports no binlog index (@@log_bin_index): is binary logging on?');
+  }
+  let text: string;
+  try {
+    text = await readFile(server.logBinIndex, 'utf8');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new ShipError(
+      code === 'EACCES'
+        ? `cannot read the binlog index ${server.logBinIndex}: permission denied (run the shipper as a user in the server's group, e.g. mysql)`
+        : `cannot read the binlog index ${server.logBinIndex}: ${code ?? 'error'} (the shipper must run on the database host)`,
+      { cause: error },
+    );
+  }
+  return text
+    .split('\n')
+    .map((line) => line.trim())
+    .filter((line) => line !== '')
+    .map((line) => ({ name: basename(line), path: binlogPath(server, line) }));
+};
+
+/** Index entries are relative to the data directory or absolute; the files live next to @@log_bin_basename. */
+const binlogPath = (server: ServerInfo, entry: string): string =>
+  join(dirname(server.logBinBasename ?? join(server.dataDir, 'binlog')), basename(entry));
+
+const sha256OfFile = async (path: string, signal?: AbortSignal): Promise<{ sha256: string; size: number }> => {
+  const hash = createHash('sha256');
+  let size = 0;
+  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, ...(signal ? { signal } : {}) })) {
+    hash.update(chunk as Buffer);
+    size += (chunk as Buffer).length;
+  }
+  return { sha256: hash.digest('hex'), size };
+};
+
+const readError = (name: string, path: string, error: unknown): ShipError => {
+  const code = (error as NodeJS.ErrnoException).code;
+  return new ShipError(
+    code === 'EACCES'
+      ? `cannot read binlog ${path}: permission denied (run the shipper as a user in the server's group, e.g. mysql)`
+      : `cannot read binlog ${name} at ${path}: ${code ?? (error as Error).message}`,
+    { cause: error },
+  );
+};
+
+/**
+ * One shipping run: rotate, then upload every closed binlog not yet shipped, oldest first, each
+ * streamed through gzip with the design's metadata; the active binlog never. Safe to kill at any
+ * instant and to rerun: what a killed run left is finished or removed first.
+ */
+export const shipBinlogs = async (options: ShipBinlogsOptions): Promise<ShipBinlogsResult> => {
+  const { source, store, state, scope, signal } = options;
+  const emit = options.listener ?? (() => undefined);
+
+  const server = await source.info();
+  if (!server.logBin) {
+    throw new MysqlError('binary logging is off on this server (log_bin = OFF): enable log_bin to ship binlogs');
+  }
+  // An idle server is rotated only every idleRotateSeconds: a flush every minute would ship a
+  // thousand empty files a day.
+  const before = await source.currentBinlog(server.version);
+  const beforePath = binlogPath(server, before.file);
+  let rotated = false;
+  try {
+    rotated = await binlogHasChanges(beforePath, before.position);
+    if (!rotated) {
+      const openedAt = await binlogOpenedAt(beforePath);
+      const idle = options.idleRotateSeconds ?? 300;
+      rotated = openedAt === undefined || options.clock.now().getTime() / 1000 - openedAt >= idle;
+    }
+  } catch (error) {
+    throw readError(before.file, beforePath, error);
+  }
+  if (rotated) await source.flushBinaryLogs();
+  const active = rotated ? (await source.currentBinlog(server.version)).file : before.file;
+  emit({ type: 'server', server, active, rotated });
+
+  const files = await readBinlogIndex(server);
+  const activeIndex = files.findIndex((f) => f.name === active);
+  if (activeIndex < 0) {
+    throw new ShipError(`the active binlog ${active} is not in the index ${server.logBinIndex ?? ''}`);
+  }
+  const closed = files.slice(0, activeIndex);
+
+  let cache = (await state.readJson<ShippedCache>(CACHE)) ?? (await rebuildCache(store, scope));
+  const saveCache = (): Promise<void> => state.writeJson(CACHE, cache);
+
+  await finishIntent(options, cache);
+  // We hold the lock: any multipart upload still open under our prefix is a killed run's.
+  for (const upload of await store.listMultipartUploads(binlogsRoot(scope))) {
+    await store.abortMultipartUpload(upload.key, upload.uploadId);
+    emit({ type: 'cleaned', key: upload.key, uploadId: upload.uploadId });
+  }
+
+  const activeName = parseBinlogName(active);
+  const lastName = cache.last !== undefined ? parseBinlogName(cache.last) : undefined;
+  if (activeName && lastName && compareBinlogNames(activeName, lastName) < 0) {
+    // Numbering went backwards: RESET MASTER, or a server restored from elsewhere. A new lineage.
+    emit({ type: 'reset', previousLast: cache.last ?? '', active });
+    cache = { version: 1, entries: {}, lineage: options.clock.now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z') };
+  }
+
+  const missing = await findMissing(files, closed, cache);
+  const result: ShipBinlogsResult = { active, shipped: [], skipped: [], missing };
+  let gapRecordKey: string | undefined;
+  if (missing.length > 0) {
+    gapRecordKey = await recordGap(options, server, cache, missing, files[0]?.name ?? active);
+    for (const name of missing) cache.entries[name] = { keys: [], missing: true };
+    cache.last = newest([cache.last, ...missing]);
+    emit({ type: 'gap', missing, recordKey: gapRecordKey });
+    await saveCache();
+  }
+
+  for (const file of closed) {
+    signal?.throwIfAborted();
+    const entry = cache.entries[file.name];
+    if (entry?.missing) continue;
+    let size: number;
+    try {
+      size = (await stat(file.path)).size;
+    } catch (error) {
+      throw readError(file.name, file.path, error);
+    }
+    if (entry?.sha256 !== undefined && entry.size === size) continue;
+
+    const shipped = await shipOne(options, server, file, entry, size, cache.lineage);
+    cache.entries[file.name] = { keys: [shipped.key], sha256: shipped.sha256, size };
+    cache.last = newest([cache.last, file.name]);
+    await saveCache();
+    await state.remove(INTENT);
+    (shipped.uploaded ? result.shipped : result.skipped).push(file.name);
+  }
+
+  pruneCache(cache, files);
+  await saveCache();
+  if (missing.length > 0) {
+    throw new BinlogGapError(
+      `binlogs purged by the server before they were shipped: ${missing.join(', ')} (gap recorded at ${store.url(gapRecordKey ?? '')})`,
+      missing,
+    );
+  }
+  return result;
+};
+
+/** Ships one closed binlog, or finds it already shipped. */
+const shipOne = async (
+  options: ShipBinlogsOptions,
+  server: ServerInfo,
+  file: { name: string; path: string },
+  entry: CacheEntry | undefined,
+  size: number,
+  lineage: string | undefined,
+): Promise<{ key: string; sha256: string; uploaded: boolean }> => {
+  const { store, state, scope, clock, signal } = options;
+  const emit = options.listener ?? (() => undefined);
+  let digest: { sha256: string; size: number };
+  try {
+    digest = await sha256OfFile(file.path, signal);
+  } catch (error) {
+    if ((error as Error).name === 'AbortError') throw error;
+    throw readError(file.name, file.path, error);
+  }
+  if (digest.size !== size) throw new ShipError(`binlog ${file.name} changed size while it was read`);
+
+  const key = binlogKey(scope, dayIn(clock.now(), options.timeZone ?? 'UTC'), file.name, lineage);
+  // Already in the bucket under this key, or under another day's key from an earlier run?
+  for (const candidate of new Set([...(entry?.keys ?? []), key])) {
+    const head = await store.head(candidate);
+    if (!head) continue;
+    if (head.metadata.sha256 === digest.sha256) {
+      emit({ type: 'skipped', name: file.name, key: candidate });
+      return { key: candidate, sha256: digest.sha256, uploaded: false };
+    }
+    if (candidate === key) {
+      throw new ShipError(
+        `${store.url(key)} already holds different content than ${file.path} (sha256 ${head.metadata.sha256 ?? 'unknown'} ≠ ${digest.sha256}); nothing was overwritten`,
+      );
+    }
+  }
+
+  const intent: Intent = { name: file.name, key, sha256: digest.sha256 };
+  await state.writeJson(INTENT, intent);
+  emit({ type: 'uploading', name: file.name, key, rawBytes: size });
+  const started = performance.now();
+
+  async function* body(): AsyncGenerator<Buffer> {
+    const raw = createReadStream(file.path, { highWaterMark: 1 << 20, ...(signal ? { signal } : {}) });
+    yield* sealedGzip(raw, {
+      ...options.gzip,
+      // Checked before the seal, the last bytes, is sent: a file that changed between the two
+      // reads never becomes an object.
+      onSeal: (seal) => {
+        if (seal.rawSize !== size || seal.rawSha256 !== digest.sha256) {
+          throw new ShipError(`binlog ${file.name} changed while it was read; nothing was stored`);
+        }
+      },
+    });
+  }
+
+  const metadata: Record<string, string> = {
+    sha256: digest.sha256,
+    'raw-size': String(size),
+    host: scope.host,
+    'server-id': String(server.serverId),
+    ...(server.serverUuid ? { 'server-uuid': server.serverUuid } : {}),
+    kind: 'binlog',
+    'binlog-file': file.name,
+    'shipper-version': options.shipperVersion,
+  };
+  let stored: { bytes: number };
+  try {
+    stored = await store.putStream(key, body(), {
+      metadata,
+      contentType: 'application/gzip',
+      ifAbsent: true,
+      ...(signal ? { signal } : {}),
+      onMultipartStarted: (uploadId) => state.writeJson(INTENT, { ...intent, uploadId }),
+    });
+  } catch (error) {
+    if (error instanceof ObjectExistsError) {
+      throw new ShipError(`${store.url(key)} appeared while this run uploaded it; nothing was overwritten`, { cause: error });
+    }
+    if ((error as Error).name === 'AbortError' || error instanceof ShipError) throw error;
+    if ((error as NodeJS.ErrnoException).code !== undefined && (error as NodeJS.ErrnoException).syscall) {
+      throw readError(file.name, file.path, error);
+    }
+    throw error;
+  }
+  emit({
+    type: 'shipped',
+    name: file.name,
+    key,
+    rawBytes: size,
+    storedBytes: stored.bytes,
+    seconds: (performance.now() - started) / 1000,
+  });
+  return { key, sha256: digest.sha256, uploaded: true };
+};
+
+/** Settles what a killed run left: an upload that completed is recorded, one that did not is aborted. */
+const finishIntent = async (options: ShipBinlogsOptions, cache: ShippedCache): Promise<void> => {
+  const { store, state } = options;
+  const intent = await state.readJson<Intent>(INTENT);
+  if (!intent) return;
+  const head = await store.head(intent.key);
+  if (head && head.metadata.sha256 === intent.sha256) {
+    cache.entries[intent.name] = { keys: [intent.key], sha256: intent.sha256, size: Number(head.metadata['raw-size']) };
+    await state.writeJson(CACHE, cache);
+  } else if (intent.uploadId) {
+    await store.abortMultipartUpload(intent.key, intent.uploadId);
+    options.listener?.({ type: 'cleaned', key: intent.key, uploadId: intent.uploadId });
+  }
+  await state.remove(INTENT);
+};
+
+/**
+ * The cache rebuilt from the bucket: every binlog name of the newest lineage under the host's
+ * prefix, and its keys.
+ */
+const rebuildCache = async (store: ObjectStore, scope: HostScope): Promise<ShippedCache> => {
+  const objects = (await store.list(binlogsRoot(scope))).keys.map((o) => o.key);
+  const lineages = objects.map(lineageOfKey).filter((l): l is string => l !== undefined).sort();
+  const lineage = lineages[lineages.length - 1];
+  const cache: ShippedCache = { version: 1, entries: {}, ...(lineage ? { lineage } : {}) };
+  for (const key of objects) {
+    const name = binlogNameOfKey(key);
+    if (!name || lineageOfKey(key) !== lineage) continue;
+    (cache.entries[name] ??= { keys: [] }).keys.push(key);
+    cache.last = newest([cache.last, name]);
+  }
+  return cache;
+};
+
+/**
+ * Binlogs that should have been shipped and never can be: numbers between the last one
+ * accounted for and the oldest the server still has, and indexed files gone from disk.
+ */
+const findMissing = async (
+  files: { name: string; path: string }[],
+  closed: { name: string; path: string }[],
+  cache: ShippedCache,
+): Promise<string[]> => {
+  const missing: string[] = [];
+  const last = cache.last !== undefined ? parseBinlogName(cache.last) : undefined;
+  const first = files[0] !== undefined ? parseBinlogName(files[0].name) : undefined;
+  if (last && first && last.base === first.base && first.sequence > last.sequence + 1) {
+    missing.push(...namesBetween(last, first).filter((name) => !cache.entries[name]?.missing));
+  }
+  for (const file of closed) {
+    const entry = cache.entries[file.name];
+    if (entry?.sha256 !== undefined || entry?.missing) continue;
+    const present = await stat(file.path).then(
+      () => true,
+      (error: NodeJS.ErrnoException) => error.code !== 'ENOENT',
+    );
+    if (!present) missing.push(file.name);
+  }
+  return missing;
+};
+
+const recordGap = async (
+  options: ShipBinlogsOptions,
+  server: ServerInfo,
+  cache: ShippedCache,
+  missing: string[],
+  firstPresent: string,
+): Promise<string> => {
+  const { store, scope, clock } = options;
+  const now = clock.now();
+  const key = recordKey(scope, dayIn(now, options.timeZone ?? 'UTC'), `gap.${missing[0]}.${missing[missing.length - 1]}`);
+  const record = {
+    kind: 'gap',
+    reason: 'purged-before-shipped',
+    host: scope.host,
+    serverId: server.serverId,
+    ...(server.serverUuid ? { serverUuid: server.serverUuid } : {}),
+    missing,
+    after: cache.last ?? null,
+    before: firstPresent,
+    detectedAt: now.toISOString(),
+    shipperVersion: options.shipperVersion,
+  };
+  try {
+    await store.put(key, JSON.stringify(record, null, 2), { contentType: 'application/json', ifAbsent: true });
+  } catch (error) {
+    // The same gap recorded by an earlier, killed run: the record stands as it is.
+    if (!(error instanceof ObjectExistsError)) throw error;
+  }
+  return key;
+};
+
+/** The newest of some binlog names, by sequence. */
+const newest = (names: (string | undefined)[]): string | undefined => {
+  let best: BinlogName | undefined;
+  for (const name of names) {
+    const parsed = name !== undefined ? parseBinlogName(name) : undefined;
+    if (parsed && (!best || compareBinlogNames(parsed, best) > 0)) best = parsed;
+  }
+  return best?.name;
+};
+
+/** Forgets binlogs the server no longer has, keeping the newest one for gap detection. */
+const pruneCache = (cache: ShippedCache, files: { name: string }[]): void => {
+  const onDisk = new Set(files.map((f) => f.name));
+  for (const name of Object.keys(cache.entries)) {
+    if (!onDisk.has(name) && name !== cache.last) delete cache.entries[name];
+  }
+};

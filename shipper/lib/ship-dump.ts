@@ -1,0 +1,291 @@
+import { execFile, spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { promisify } from 'node:util';
+import type { RowDataPacket } from 'mysql2/promise';
+import { DumpVerifier, type DumpFacts } from '../../core/dump/verify.js';
+import { BinvaultError } from '../../core/errors.js';
+import { dayIn, hostRoot, type HostScope } from '../../core/layout.js';
+import type { Clock } from '../../core/ports.js';
+import { versionAtLeast } from '../../core/server.js';
+import { findProgram } from '../../local/instance.js';
+import { sealedGzip, type ParallelGzipOptions } from './gzip.js';
+import { MysqlSession, type ServerInfo } from './mysql.js';
+import type { MysqlClientOptions } from './option-file.js';
+import type { StateDir } from './state.js';
+import type { S3Store } from './storage/s3.js';
+
+const execFileAsync = promisify(execFile);
+
+/** The dump could not be made or shipped; nothing was left in the bucket. */
+export class DumpError extends BinvaultError {
+  public constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'DumpError';
+  }
+}
+
+/** The dump waited for a lock longer than allowed and was cancelled, its server session killed. */
+export class LockWaitError extends DumpError {
+  public constructor(message: string) {
+    super(message);
+    this.name = 'LockWaitError';
+  }
+}
+
+export type ShipDumpEvent =
+  | { type: 'started'; tool: string; options: string[]; key: string }
+  | { type: 'cleaned'; key: string }
+  | { type: 'shipped'; key: string; rawBytes: number; storedBytes: number; seconds: number; facts: DumpFacts };
+
+export interface ShipDumpOptions {
+  client: MysqlClientOptions;
+  store: S3Store;
+  state: StateDir;
+  scope: HostScope;
+  timeZone?: string;
+  clock: Clock;
+  shipperVersion: string;
+  /** All databases when unset. */
+  databases?: string[];
+  /** Seconds the dump may wait for a lock before it is cancelled. @default 60 */
+  lockWaitTimeout?: number;
+  gzip?: ParallelGzipOptions;
+  listener?: (event: ShipDumpEvent) => void;
+  signal?: AbortSignal;
+}
+
+export interface ShipDumpResult {
+  key: string;
+  rawBytes: number;
+  storedBytes: number;
+  sha256: string;
+  binlogFile?: string;
+  binlogPosition?: number;
+  gtids?: string;
+}
+
+/** `{prefix}/{host}/staging/`: where a dump is written before it is complete, outside the verified prefixes. */
+const stagingRoot = (scope: HostScope): string => `${hostRoot(scope)}/staging/`;
+
+const stamp = (d: Date): string => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
+
+/** Quotes a value for an option file (the password may hold anything). */
+const optionValue = (value: string): string => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+
+interface DumpTool {
+  path: string;
+  flavor: 'mysql' | 'mariadb';
+  version: ServerInfo['version'];
+}
+
+const detectTool = async (server: ServerInfo): Promise<DumpTool> => {
+  const path = server.version.flavor === 'mariadb' ? findProgram('mariadb-dump', 'mysqldump') : findProgram('mysqldump');
+  if (!path) {
+    throw new DumpError(`no ${server.version.flavor === 'mariadb' ? 'mariadb-dump' : 'mysqldump'} on PATH: install the server's client programs`);
+  }
+  const { stdout } = await execFileAsync(path, ['--version']);
+  const mariadb = /mariadb/i.test(stdout);
+  // "mysqldump  Ver 8.4.3 for Linux" / "mariadb-dump from 11.4.2-MariaDB, client 10.19 for …"
+  const match = /(?:Ver|from|Distrib)\s+(\d+)\.(\d+)\.(\d+)/.exec(stdout);
+  const [major, minor, patch] = match ? [Number(match[1]), Number(match[2]), Number(match[3])] : [0, 0, 0];
+  return { path, flavor: mariadb ? 'mariadb' : 'mysql', version: { flavor: mariadb ? 'mariadb' : 'mysql', major, minor, patch, text: stdout.trim() } };
+};
+
+/**
+ * The dump options of the first users' script, plus the coordinates and GTID state a restore into a
+ * fresh instance starts from: `--source-data=2` (MySQL ≥ 8.0.26) or `--master-data=2`, and
+ * `--set-gtid-purged=COMMENTED` (MySQL ≥ 8.0.32) or MariaDB's `--gtid`.
+ */
+export const dumpArguments = (tool: DumpTool, gtidMode: boolean, databases: string[] | undefined): string[] => {
+  const args = ['--single-transaction', '--routines', '--triggers', '--events', '--hex-blob', '--quick'];
+  if (tool.flavor === 'mysql') {
+    args.push(versionAtLeast(tool.version, 8, 0, 26) ? '--source-data=2' : '--master-data=2');
+    args.push(`--set-gtid-purged=${!gtidMode ? 'OFF' : versionAtLeast(tool.version, 8, 0, 32) ? 'COMMENTED' : 'ON'}`);
+  } else {
+    args.push('--master-data=2', '--gtid');
+  }
+  args.push(...(databases && databases.length > 0 ? ['--databases', ...databases] : ['--all-databases']));
+  return args;
+};
+
+const LOCK_WAIT = /waiting for (table flush|global read lock|table metadata lock|backup lock|.*lock)/i;
+
+/**
+ * One consistent dump, streamed: the server's dump tool → parallel gzip (+ seal) → multipart upload
+ * to a staging key; once the tool has exited cleanly and the stream ends with "Dump completed", a
+ * server-side copy puts it at `{prefix}/{host}/dumps/{day}/{host}-{stamp}.sql.gz` with its sha256,
+ * raw size and coordinates in the metadata. Nothing is written to local disk but a 0600 option file
+ * in a private directory, removed afterwards. Any failure leaves no object.
+ */
+export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult> => {
+  const { client, store, scope, clock } = options;
+  const emit = options.listener ?? (() => undefined);
+  const lockWaitTimeout = options.lockWaitTimeout ?? 60;
+
+  const monitor = await MysqlSession.connect(client);
+  let work: string | undefined;
+  let child: ChildProcess | undefined;
+  let watchdog: NodeJS.Timeout | undefined;
+  try {
+    const server = await monitor.info();
+    const tool = await detectTool(server);
+    const [gtid] = await monitor.query<RowDataPacket>(
+      server.version.flavor === 'mysql' ? "SELECT @@gtid_mode = 'ON' AS gtid, CONNECTION_ID() AS id" : 'SELECT 1 AS gtid, CONNECTION_ID() AS id',
+    );
+    const monitorId = Number(gtid?.id);
+    if (options.databases && options.databases.length > 0) {
+      const rows = await monitor.query<RowDataPacket>('SHOW DATABASES');
+      const present = new Set(rows.map((r) => String(Object.values(r)[0])));
+      const missing = options.databases.filter((d) => !present.has(d));
+      if (missing.length > 0) throw new DumpError(`no such database on the server: ${missing.join(', ')}`);
+    }
+
+    // Leftovers of a killed run (we hold the dump lock: nobody else writes there).
+    for (const upload of await store.listMultipartUploads(stagingRoot(scope))) {
+      await store.abortMultipartUpload(upload.key, upload.uploadId);
+      emit({ type: 'cleaned', key: upload.key });
+    }
+    for (const object of (await store.list(stagingRoot(scope))).keys) {
+      await store.delete(object.key);
+      emit({ type: 'cleaned', key: object.key });
+    }
+
+    work = await mkdtemp(join(tmpdir(), 'binvault-dump-'));
+    const defaults = join(work, 'client.cnf');
+    const lines = ['[client]'];
+    if (client.user !== undefined) lines.push(`user=${optionValue(client.user)}`);
+    if (client.password !== undefined) lines.push(`password=${optionValue(client.password)}`);
+    if (client.socket !== undefined) lines.push(`socket=${optionValue(client.socket)}`);
+    if (client.host !== undefined) lines.push(`host=${optionValue(client.host)}`);
+    if (client.port !== undefined) lines.push(`port=${client.port}`);
+    await writeFile(defaults, `${lines.join('\n')}\n`, { mode: 0o600 });
+
+    const now = clock.now();
+    const name = `${scope.host}-${stamp(now)}.sql.gz`;
+    const key = `${hostRoot(scope)}/dumps/${dayIn(now, options.timeZone ?? 'UTC')}/${name}`;
+    const staging = `${stagingRoot(scope)}${name}`;
+    const args = dumpArguments(tool, Boolean(Number(gtid?.gtid)), options.databases);
+    emit({ type: 'started', tool: tool.path, options: args, key });
+
+    // The password reaches the tool only through the option file: not argv, not its environment.
+    // HOME points at the private directory so that no ~/.my.cnf or ~/.mylogin.cnf overrides it.
+    child = spawn(tool.path, [`--defaults-extra-file=${defaults}`, ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, LANG: 'C.UTF-8', TZ: 'UTC' },
+    });
+    const running = child;
+    let stderr = '';
+    running.stderr?.on('data', (d: Buffer) => {
+      if (stderr.length < 65_536) stderr += d.toString();
+    });
+    const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
+      running.on('close', (code, signal) => resolve({ code, signal })),
+    );
+    const spawnFailed = new Promise<never>((_, reject) => running.on('error', (e) => reject(new DumpError(`cannot run ${tool.path}: ${e.message}`, { cause: e }))));
+    spawnFailed.catch(() => undefined);
+
+    let cancelled: LockWaitError | undefined;
+    watchdog = setInterval(() => {
+      void (async () => {
+        const rows = await monitor.query<RowDataPacket>(
+          `SELECT ID AS id, USER AS user, TIME AS time, STATE AS state, INFO AS info, COMMAND AS command FROM information_schema.PROCESSLIST`,
+        );
+        const mine = rows.find((r) => Number(r.id) > monitorId && r.user === client.user && LOCK_WAIT.test(String(r.state ?? '')));
+        if (!mine || Number(mine.time) < lockWaitTimeout || cancelled) return;
+        const blocker = rows
+          .filter((r) => Number(r.id) !== Number(mine.id) && Number(r.id) !== monitorId && r.command === 'Query' && r.info)
+          .sort((a, b) => Number(b.time) - Number(a.time))[0];
+        const what = blocker
+          ? `query ${blocker.id} of ${blocker.user} running ${blocker.time} s: ${String(blocker.info).replace(/\s+/g, ' ').slice(0, 200)}`
+          : 'no visible query (a lock held by an idle transaction?)';
+        cancelled = new LockWaitError(
+          `the dump waited ${mine.time} s (${String(mine.state)}${mine.info ? `: ${String(mine.info).slice(0, 80)}` : ''}) behind ${what}; dump cancelled and its session ${mine.id} killed, no object written`,
+        );
+        await monitor.query(`KILL ${Number(mine.id)}`).catch(() => undefined);
+        running.kill('SIGTERM');
+      })().catch(() => undefined);
+    }, 1000);
+
+    const onAbort = (): void => {
+      running.kill('SIGTERM');
+    };
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+
+    const facts = new DumpVerifier();
+    let rawBytes = 0;
+    let sha256 = '';
+    let dumpFacts: DumpFacts | undefined;
+    const started = performance.now();
+    async function* body(): AsyncGenerator<Buffer> {
+      if (!running.stdout) throw new DumpError('the dump tool has no output');
+      // A read-ahead buffer: the dump tool keeps writing while a block is being compressed.
+      const stdout = running.stdout.pipe(new PassThrough({ highWaterMark: 4 * 1024 * 1024 }));
+      const sealed = sealedGzip(stdout, {
+        ...options.gzip,
+        onRaw: (block) => {
+          rawBytes += block.length;
+          facts.update(block);
+        },
+        onSeal: (seal) => {
+          sha256 = seal.rawSha256;
+        },
+      });
+      for await (const member of sealed) yield member;
+      const { code, signal } = await Promise.race([exited, spawnFailed]);
+      dumpFacts = facts.finish();
+      // Checked before the upload completes: a failed dump never becomes an object.
+      if (cancelled) throw cancelled;
+      options.signal?.throwIfAborted();
+      const lines = stderr.split('\n').map((l) => l.trim()).filter((l) => l !== '');
+      const errorLine = lines.find((l) => /error|denied|unknown|can't|couldn't|cannot|failed|lost connection/i.test(l));
+      if (code !== 0) {
+        // A tool that fails says why on stderr, in words the pattern may not know ("Couldn't execute …").
+        const why = errorLine ?? lines.at(-1);
+        throw new DumpError(`${tool.path} ${signal ? `was killed (${signal})` : `exited with code ${code}`}${why ? `: ${why}` : ''}; no object written`);
+      }
+      if (errorLine) throw new DumpError(`${tool.path} reported an error: ${errorLine}; no object written`);
+      if (!dumpFacts.complete) throw new DumpError('the dump stream ends without its "-- Dump completed" trailer; no object written');
+    }
+
+    const stored = await store.putStream(staging, body(), {
+      contentType: 'application/gzip',
+      // 8 MiB parts: 80 GB of compressed dump within S3's 10,000 parts, and memory kept low.
+      partBytes: 8 * 1024 * 1024,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    // The body ran to its end (or the upload threw): the facts are final.
+    const final = dumpFacts as unknown as DumpFacts;
+    const metadata: Record<string, string> = {
+      sha256,
+      'raw-size': String(rawBytes),
+      host: scope.host,
+      'server-id': String(server.serverId),
+      ...(server.serverUuid ? { 'server-uuid': server.serverUuid } : {}),
+      kind: 'dump',
+      'binlog-file': final.binlogFile ? `${final.binlogFile}:${final.binlogPosition ?? ''}` : '',
+      'shipper-version': options.shipperVersion,
+    };
+    await store.copy(staging, key, { size: stored.bytes, metadata, contentType: 'application/gzip' });
+    await store.delete(staging);
+    emit({ type: 'shipped', key, rawBytes, storedBytes: stored.bytes, seconds: (performance.now() - started) / 1000, facts: final });
+    return {
+      key,
+      rawBytes,
+      storedBytes: stored.bytes,
+      sha256,
+      ...(final.binlogFile ? { binlogFile: final.binlogFile } : {}),
+      ...(final.binlogPosition !== undefined ? { binlogPosition: final.binlogPosition } : {}),
+      ...(final.gtids ? { gtids: final.gtids } : {}),
+    };
+  } catch (error) {
+    if (child && child.exitCode === null) child.kill('SIGKILL');
+    throw error;
+  } finally {
+    if (watchdog) clearInterval(watchdog);
+    await monitor.close();
+    if (work) await rm(work, { recursive: true, force: true });
+  }
+};

@@ -1,0 +1,453 @@
+import {
+  AbortMultipartUploadCommand,
+  CompleteMultipartUploadCommand,
+  CopyObjectCommand,
+  CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  GetObjectCommand,
+  HeadObjectCommand,
+  ListMultipartUploadsCommand,
+  ListObjectsV2Command,
+  PutObjectCommand,
+  PutObjectTaggingCommand,
+  S3Client,
+  S3ServiceException,
+  UploadPartCommand,
+  UploadPartCopyCommand,
+  type CompletedPart,
+} from '@aws-sdk/client-s3';
+import { rechunk } from '../../../core/streams.js';
+import { ObjectExistsError, StorageError, WriteConflictError, messageOf } from '../../../core/errors.js';
+import type {
+  ListOptions,
+  ListResult,
+  MultipartUploadInfo,
+  ObjectHead,
+  ObjectStore,
+  PutOptions,
+} from '../../../core/ports.js';
+
+/**
+ * One driver, two configurations: AWS S3 (no endpoint) or any S3-protocol endpoint such as the
+ * embedded runtime's (`endpoint` set, path-style addressing).
+ */
+export interface S3StoreConfig {
+  bucket: string;
+  /** Unset means AWS. */
+  endpoint?: string;
+  region?: string;
+  /**
+   * Part size of streamed uploads; a body smaller than one part is sent with a single PUT.
+   * @default 8 MiB
+   */
+  partBytes?: number;
+  /** Parts in flight at once. @default 2 */
+  partConcurrency?: number;
+}
+
+const isLoopback = (endpoint: string): boolean => {
+  const host = new URL(endpoint).hostname;
+  return host === 'localhost' || host.startsWith('127.') || host === '[::1]';
+};
+
+export const createS3Client = (config: Pick<S3StoreConfig, 'endpoint' | 'region'>): S3Client => {
+  const endpoint = config.endpoint;
+  const region = config.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  const noCredentials = process.env.AWS_ACCESS_KEY_ID === undefined && process.env.AWS_PROFILE === undefined;
+  return new S3Client({
+    region,
+    ...(endpoint !== undefined
+      ? {
+          endpoint,
+          forcePathStyle: true,
+          // The local endpoint (s3rver) knows one account and ignores signatures: no AWS account needed.
+          ...(isLoopback(endpoint) && noCredentials
+            ? { credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }
+            : {}),
+        }
+      : {}),
+    // Streamed bodies would otherwise be sent aws-chunked, which S3-protocol servers store verbatim.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    maxAttempts: 3,
+  });
+};
+
+/** S3's largest single CopyObject, and the range of each part beyond it. */
+const COPY_LIMIT = 5 * 1024 ** 3;
+const COPY_PART = 512 * 1024 ** 2;
+
+const statusOf = (error: unknown): number | undefined =>
+  error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
+
+export class S3Store implements ObjectStore {
+  private readonly client: S3Client;
+  private readonly partBytes: number;
+  private readonly partConcurrency: number;
+
+  public constructor(
+    private readonly config: S3StoreConfig,
+    client?: S3Client,
+  ) {
+    this.client = client ?? createS3Client(config);
+    this.partBytes = config.partBytes ?? 8 * 1024 * 1024;
+    this.partConcurrency = config.partConcurrency ?? 2;
+  }
+
+  /** The store the configuration names: its bucket, on AWS or at BINVAULT_S3_ENDPOINT. */
+  public static fromConfig(config: { bucket: string; s3Endpoint?: string }): S3Store {
+    return new S3Store({ bucket: config.bucket, ...(config.s3Endpoint ? { endpoint: config.s3Endpoint } : {}) });
+  }
+
+  private bucketChecked: Promise<void> | undefined;
+
+  /** Asks once per store whether the bucket exists (a missing bucket fails with a clear line). */
+  private bucketExists(key: string): Promise<void> {
+    this.bucketChecked ??= this.client.send(new ListObjectsV2Command({ Bucket: this.config.bucket, Prefix: key })).then(
+      () => undefined,
+      (error: unknown) => {
+        this.bucketChecked = undefined;
+        this.fail('head', key, error);
+      },
+    );
+    return this.bucketChecked;
+  }
+
+  public url(key: string): string {
+    return `s3://${this.config.bucket}/${key}`;
+  }
+
+  /** Wraps SDK and network failures into one line that names the bucket or the endpoint. */
+  private fail(action: string, key: string, error: unknown): never {
+    if (error instanceof StorageError) throw error;
+    const code = (error as { code?: string; name?: string }).code ?? (error as { name?: string }).name;
+    const where = this.config.endpoint ?? 'AWS S3';
+    if (code === 'NoSuchBucket') {
+      throw new StorageError(`bucket '${this.config.bucket}' does not exist at ${where}`, { cause: error });
+    }
+    if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT') {
+      throw new StorageError(`cannot reach the object store at ${where} (${code})`, { cause: error });
+    }
+    if (code === 'CredentialsProviderError') {
+      throw new StorageError(
+        'no AWS credentials found (set AWS_PROFILE or an instance role, or BINVAULT_S3_ENDPOINT for a local endpoint)',
+        { cause: error },
+      );
+    }
+    const status = statusOf(error);
+    const detail = status === 403 ? 'access denied' : messageOf(error) || code || 'unknown error';
+    throw new StorageError(`${action} ${this.url(key)} failed: ${detail}`, { cause: error });
+  }
+
+  public async head(key: string): Promise<ObjectHead | undefined> {
+    try {
+      const out = await this.client.send(new HeadObjectCommand({ Bucket: this.config.bucket, Key: key }));
+      return {
+        key,
+        size: out.ContentLength ?? 0,
+        metadata: out.Metadata ?? {},
+        ...(out.LastModified ? { lastModified: out.LastModified } : {}),
+      };
+    } catch (error) {
+      if (statusOf(error) === 404) {
+        // A 404 cannot say whether the key or the bucket is missing.
+        await this.bucketExists(key);
+        return undefined;
+      }
+      this.fail('head', key, error);
+    }
+  }
+
+  public async get(key: string): Promise<AsyncIterable<Uint8Array>> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key }));
+      return out.Body as AsyncIterable<Uint8Array>;
+    } catch (error) {
+      this.fail('get', key, error);
+    }
+  }
+
+  public async getBytes(key: string): Promise<Buffer> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of await this.get(key)) chunks.push(Buffer.from(chunk));
+    return Buffer.concat(chunks);
+  }
+
+  public async getVersioned(key: string): Promise<{ body: Buffer; etag: string } | undefined> {
+    try {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key }));
+      const chunks: Buffer[] = [];
+      for await (const chunk of out.Body as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(chunk));
+      return { body: Buffer.concat(chunks), etag: out.ETag ?? '' };
+    } catch (error) {
+      if (statusOf(error) === 404) {
+        await this.bucketExists(key);
+        return undefined;
+      }
+      this.fail('get', key, error);
+    }
+  }
+
+  public async put(key: string, body: Buffer | string, options: PutOptions = {}): Promise<void> {
+    try {
+      await this.client.send(
+        new PutObjectCommand({
+          Bucket: this.config.bucket,
+          Key: key,
+          Body: body,
+          ...(options.metadata ? { Metadata: options.metadata } : {}),
+          ...(options.contentType ? { ContentType: options.contentType } : {}),
+          ...(options.ifAbsent ? { IfNoneMatch: '*' } : {}),
+          ...(options.ifMatch ? { IfMatch: options.ifMatch } : {}),
+        }),
+        options.signal ? { abortSignal: options.signal } : {},
+      );
+    } catch (error) {
+      if (options.ifMatch && (statusOf(error) === 412 || statusOf(error) === 404)) throw new WriteConflictError(key, { cause: error });
+      if (statusOf(error) === 412) throw new ObjectExistsError(key, { cause: error });
+      this.fail('put', key, error);
+    }
+  }
+
+  public async putStream(
+    key: string,
+    body: AsyncIterable<Uint8Array>,
+    options: PutOptions = {},
+  ): Promise<{ bytes: number }> {
+    // Errors of the body (the data source) are the caller's and pass through unwrapped.
+    let sourceFailed = false;
+    async function* watched(): AsyncGenerator<Uint8Array> {
+      try {
+        yield* body;
+      } catch (error) {
+        sourceFailed = true;
+        throw error;
+      }
+    }
+    const iterator = rechunk(watched(), options.partBytes ?? this.partBytes)[Symbol.asyncIterator]();
+    const first = await iterator.next();
+    const firstPart = first.done ? Buffer.alloc(0) : first.value;
+    const second = first.done ? first : await iterator.next();
+    if (second.done) {
+      // The whole body fits in one part: one atomic PUT.
+      await this.put(key, firstPart, options);
+      return { bytes: firstPart.length };
+    }
+
+    const bucket = this.config.bucket;
+    let uploadId: string | undefined;
+    const inFlight = new Set<Promise<void>>();
+    // Stops the parts still on their way when the upload fails, so that the abort comes after them.
+    const stopParts = new AbortController();
+    const partSignal = options.signal ? AbortSignal.any([options.signal, stopParts.signal]) : stopParts.signal;
+    try {
+      const created = await this.client.send(
+        new CreateMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          ...(options.metadata ? { Metadata: options.metadata } : {}),
+          ...(options.contentType ? { ContentType: options.contentType } : {}),
+        }),
+      );
+      uploadId = created.UploadId;
+      if (uploadId === undefined) throw new StorageError(`put ${this.url(key)} failed: no upload id`);
+      await options.onMultipartStarted?.(uploadId);
+
+      const parts: CompletedPart[] = [];
+      let bytes = 0;
+      let partNumber = 0;
+      const send = (data: Buffer): void => {
+        const number = ++partNumber;
+        bytes += data.length;
+        const task = this.client
+          .send(
+            new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: number, Body: data }),
+            { abortSignal: partSignal },
+          )
+          .then((out) => {
+            parts.push({ PartNumber: number, ETag: out.ETag });
+          });
+        const tracked = task.finally(() => inFlight.delete(tracked));
+        // Awaited below; this only keeps an early rejection from being reported as unhandled.
+        tracked.catch(() => undefined);
+        inFlight.add(tracked);
+      };
+      send(firstPart);
+      send(second.value);
+      for (;;) {
+        options.signal?.throwIfAborted();
+        while (inFlight.size >= this.partConcurrency) await Promise.race(inFlight);
+        const next = await iterator.next();
+        if (next.done) break;
+        send(next.value);
+      }
+      await Promise.all(inFlight);
+      options.signal?.throwIfAborted();
+      parts.sort((a, b) => (a.PartNumber ?? 0) - (b.PartNumber ?? 0));
+      await this.client.send(
+        new CompleteMultipartUploadCommand({
+          Bucket: bucket,
+          Key: key,
+          UploadId: uploadId,
+          MultipartUpload: { Parts: parts },
+          ...(options.ifAbsent ? { IfNoneMatch: '*' } : {}),
+        }),
+      );
+      return { bytes };
+    } catch (error) {
+      // An abort racing a part still being written could leave that part behind (or, on the local
+      // endpoint, a request that never answers): stop and settle the parts first.
+      stopParts.abort();
+      await Promise.allSettled(inFlight);
+      if (uploadId !== undefined) await this.abortMultipartUpload(key, uploadId).catch(() => undefined);
+      await iterator.return?.(undefined);
+      if (sourceFailed) throw error;
+      if (statusOf(error) === 412) throw new ObjectExistsError(key, { cause: error });
+      if (error instanceof Error && error.name === 'AbortError') throw error;
+      this.fail('put', key, error);
+    }
+  }
+
+  public async list(prefix: string, options: ListOptions = {}): Promise<ListResult> {
+    const result: ListResult = { keys: [], prefixes: [] };
+    let token: string | undefined;
+    try {
+      do {
+        const out = await this.client.send(
+          new ListObjectsV2Command({
+            Bucket: this.config.bucket,
+            Prefix: prefix,
+            ...(options.delimiter ? { Delimiter: options.delimiter } : {}),
+            ...(token ? { ContinuationToken: token } : {}),
+          }),
+        );
+        for (const item of out.Contents ?? []) {
+          if (item.Key === undefined) continue;
+          result.keys.push({
+            key: item.Key,
+            size: item.Size ?? 0,
+            metadata: {},
+            ...(item.LastModified ? { lastModified: item.LastModified } : {}),
+          });
+        }
+        for (const p of out.CommonPrefixes ?? []) if (p.Prefix) result.prefixes.push(p.Prefix);
+        token = out.IsTruncated ? out.NextContinuationToken : undefined;
+      } while (token);
+    } catch (error) {
+      this.fail('list', prefix, error);
+    }
+    return result;
+  }
+
+  public async listMultipartUploads(prefix: string): Promise<MultipartUploadInfo[]> {
+    const uploads: MultipartUploadInfo[] = [];
+    let keyMarker: string | undefined;
+    let uploadIdMarker: string | undefined;
+    try {
+      for (;;) {
+        const out = await this.client.send(
+          new ListMultipartUploadsCommand({
+            Bucket: this.config.bucket,
+            Prefix: prefix,
+            ...(keyMarker ? { KeyMarker: keyMarker } : {}),
+            ...(uploadIdMarker ? { UploadIdMarker: uploadIdMarker } : {}),
+          }),
+        );
+        for (const u of out.Uploads ?? []) {
+          if (u.Key && u.UploadId) {
+            uploads.push({ key: u.Key, uploadId: u.UploadId, ...(u.Initiated ? { initiated: u.Initiated } : {}) });
+          }
+        }
+        if (!out.IsTruncated) break;
+        keyMarker = out.NextKeyMarker;
+        uploadIdMarker = out.NextUploadIdMarker;
+      }
+    } catch (error) {
+      this.fail('list uploads of', prefix, error);
+    }
+    return uploads;
+  }
+
+  public async abortMultipartUpload(key: string, uploadId: string): Promise<void> {
+    try {
+      await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.config.bucket, Key: key, UploadId: uploadId }));
+    } catch (error) {
+      // Already gone: what an abort wants.
+      if (statusOf(error) === 404) return;
+      this.fail('abort upload of', key, error);
+    }
+  }
+
+  /**
+   * Server-side copy with new metadata (MetadataDirective REPLACE): one CopyObject up to 5 GiB,
+   * a multipart copy of 512 MiB ranges beyond (S3's limit for a single copy).
+   */
+  public async copy(source: string, target: string, options: PutOptions & { size: number }): Promise<void> {
+    const bucket = this.config.bucket;
+    const copySource = `${bucket}/${source.split('/').map(encodeURIComponent).join('/')}`;
+    try {
+      if (options.size <= COPY_LIMIT) {
+        await this.client.send(
+          new CopyObjectCommand({
+            Bucket: bucket,
+            Key: target,
+            CopySource: copySource,
+            MetadataDirective: 'REPLACE',
+            ...(options.metadata ? { Metadata: options.metadata } : {}),
+            ...(options.contentType ? { ContentType: options.contentType } : {}),
+          }),
+        );
+        return;
+      }
+      const created = await this.client.send(
+        new CreateMultipartUploadCommand({
+          Bucket: bucket,
+          Key: target,
+          ...(options.metadata ? { Metadata: options.metadata } : {}),
+          ...(options.contentType ? { ContentType: options.contentType } : {}),
+        }),
+      );
+      const uploadId = created.UploadId;
+      try {
+        const parts: CompletedPart[] = [];
+        for (let start = 0, number = 1; start < options.size; start += COPY_PART, number++) {
+          const end = Math.min(options.size, start + COPY_PART) - 1;
+          const out = await this.client.send(
+            new UploadPartCopyCommand({ Bucket: bucket, Key: target, UploadId: uploadId, PartNumber: number, CopySource: copySource, CopySourceRange: `bytes=${start}-${end}` }),
+          );
+          parts.push({ PartNumber: number, ETag: out.CopyPartResult?.ETag });
+        }
+        await this.client.send(
+          new CompleteMultipartUploadCommand({ Bucket: bucket, Key: target, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
+        );
+      } catch (error) {
+        if (uploadId) await this.abortMultipartUpload(target, uploadId).catch(() => undefined);
+        throw error;
+      }
+    } catch (error) {
+      this.fail('copy to', target, error);
+    }
+  }
+
+  public async tag(key: string, tags: Record<string, string>): Promise<void> {
+    try {
+      await this.client.send(
+        new PutObjectTaggingCommand({
+          Bucket: this.config.bucket,
+          Key: key,
+          Tagging: { TagSet: Object.entries(tags).map(([Key, Value]) => ({ Key, Value })) },
+        }),
+      );
+    } catch (error) {
+      this.fail('tag', key, error);
+    }
+  }
+
+  public async delete(key: string): Promise<void> {
+    try {
+      await this.client.send(new DeleteObjectCommand({ Bucket: this.config.bucket, Key: key }));
+    } catch (error) {
+      this.fail('delete', key, error);
+    }
+  }
+}

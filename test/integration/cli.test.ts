@@ -1,0 +1,30 @@
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../helpers/cli.js';
+
+describe('binvault argv: wrong input gets one line and a non-zero exit before anything is reached for', () => {
+  it.each([
+    [['frobnicate'], 2, "binvault: unknown command 'frobnicate' (binvault --help lists them)"],
+    [['restore', '--latest', '--databases', 'shop'], 2, "binvault: --databases does not apply to 'restore'"],
+    [['restore', '--latest', '--to', '2026-01-01T00:00:00Z'], 2, 'binvault: restore needs exactly one of --to TIME, --gtid GTID, --latest'],
+    [['ship', 'binlogs', '--interval', 'abc'], 2, "binvault: --interval 'abc' is not a positive number of seconds"],
+    // No bucket or credentials are configured here: the target is refused first, not the missing bucket.
+    [['restore', '--to', 'yesterday'], 1, "binvault: 'yesterday' is not a time: use ISO 8601 with a zone or 'YYYY-MM-DD HH:MM:SS' (in BINVAULT_TZ)"],
+    [['restore', '--gtid', 'banana'], 1, "binvault: 'banana' is not a MariaDB GTID (domain-server-sequence); MySQL GTID targets are not supported yet"],
+  ])('%j → exit %i', async (args, code, line) => {
+    const run = await runCli(args, {});
+
+    expect(run.stderr).toBe(`${line}\n`);
+    expect(run.code).toBe(code);
+    expect(run.stdout).toBe('');
+  });
+
+  it('--help lists the commands, and each command has its own usage', async () => {
+    const all = await runCli(['--help'], {});
+    const restore = await runCli(['restore', '--help'], {});
+
+    expect(all.code).toBe(0);
+    for (const command of ['ship binlogs', 'ship dump', 'status', 'restore', 'retention', 'verify', 'demo']) expect(all.stdout).toContain(command);
+    expect(restore.code).toBe(0);
+    expect(restore.stdout).toMatch(/^usage: binvault restore \(--to TIME \| --gtid GTID \[--before\] \| --latest\)/);
+  });
+});

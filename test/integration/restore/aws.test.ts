@@ -1,0 +1,132 @@
+import { DescribeInstancesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { Alert } from '../../../core/ports.js';
+import { Ec2Provisioner, SsmApplier } from '../../../functions/restore/aws.js';
+import { restoreTasks, type RestoreState } from '../../../functions/restore/tasks.js';
+import { restoreDefinition, runLocalStateMachine } from '../../../local/stepfunctions.js';
+import { restoreOnAws } from '../../../shipper/commands/restore.js';
+import { binlogSeries, dumpAt, T0, at } from '../../helpers/catalog.js';
+import { startTestBucket, type TestBucket } from '../../helpers/s3.js';
+
+/**
+ * The AWS side of a restore, through the same state machine definition: EC2 and SSM Run Command
+ * cannot run here, so SDK-level fakes answer them, and the tests assert the commands sent.
+ */
+describe('restore on AWS: EC2 provisioner and SSM Run Command (SDK-level fakes)', () => {
+  const ec2 = mockClient(EC2Client);
+  const ssm = mockClient(SSMClient);
+  let bucket: TestBucket;
+  const alerts: Alert[] = [];
+
+  beforeAll(async () => {
+    bucket = await startTestBucket('binvault');
+    // A catalog as the catalog function writes it: ten binlogs and a dump at the start.
+    const binlogs = binlogSeries({ count: 10 });
+    const dump = dumpAt(T0 + 30, 'binlog.000001');
+    await bucket.store.put(
+      'mysql/db1/catalog/2026-11-01.json',
+      JSON.stringify({
+        manifestVersion: 1,
+        host: 'db1',
+        day: '2026-11-01',
+        previous: null,
+        objects: [],
+        binlogs: Object.fromEntries(binlogs.map((b) => [b.key, b])),
+        dumps: { [dump.key]: dump },
+        gapRecords: {},
+        catalog: {},
+        builtAt: at(T0),
+      }),
+    );
+  });
+  afterAll(() => bucket.close());
+  afterEach(() => {
+    ec2.reset();
+    ssm.reset();
+    alerts.length = 0;
+  });
+
+  const run = async (): Promise<RestoreState> => {
+    const tasks = restoreTasks({
+      store: bucket.store,
+      prefix: 'mysql',
+      timeZone: 'UTC',
+      provisioner: new Ec2Provisioner(new EC2Client({ region: 'us-east-1' }), new SSMClient({ region: 'us-east-1' }), { launchTemplate: 'binvault-restore', pollMs: 1 }),
+      applier: new SsmApplier(new SSMClient({ region: 'us-east-1' }), { bucket: 'binvault', prefix: 'mysql', pollMs: 1 }),
+      alerts: { publish: async (a) => void alerts.push(a) },
+      clock: { now: () => new Date((T0 + 700) * 1000) },
+    });
+    return (await runLocalStateMachine(restoreDefinition(), { host: 'db1', target: { time: at(T0 + 400) }, execution: 'restore-test' }, tasks as never)) as RestoreState;
+  };
+
+  const instanceUp = (): void => {
+    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0abc' }] });
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-0abc', State: { Name: 'running' }, PrivateIpAddress: '10.0.0.12' }] }] });
+    ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: 'i-0abc', PingStatus: 'Online' }] });
+    let n = 0;
+    ssm.on(SendCommandCommand).callsFake(async () => ({ Command: { CommandId: `cmd-${++n}` } }));
+  };
+
+  it('starts an instance from the launch template, runs load and replay on it, verifies, reports', async () => {
+    instanceUp();
+    ssm.on(GetCommandInvocationCommand, { CommandId: 'cmd-1' }).resolvesOnce({ Status: 'InProgress' }).resolves({ Status: 'Success', StandardOutputContent: '{"seconds":12,"bytes":1000}' });
+    ssm.on(GetCommandInvocationCommand, { CommandId: 'cmd-2' }).resolves({ Status: 'Success', StandardOutputContent: JSON.stringify({ seconds: 3, bytes: 500, expected: { gtids: '0-1-70', events: 99, time: at(T0 + 399) } }) });
+    ssm.on(GetCommandInvocationCommand, { CommandId: 'cmd-3' }).resolves({ Status: 'Success', StandardOutputContent: '{"gtids":"0-1-70"}' });
+
+    const state = await run();
+
+    expect(ec2.commandCalls(RunInstancesCommand)[0]?.args[0].input).toMatchObject({
+      LaunchTemplate: { LaunchTemplateName: 'binvault-restore' },
+      MinCount: 1,
+      MaxCount: 1,
+      TagSpecifications: [{ ResourceType: 'instance', Tags: expect.arrayContaining([{ Key: 'binvault:execution', Value: 'restore-test' }]) }],
+    });
+    const commands = ssm.commandCalls(SendCommandCommand).map((c) => c.args[0].input);
+    expect(commands.map((c) => c.Parameters?.commands?.[0])).toEqual([
+      'binvault restore apply --step load --plan s3://binvault/mysql/db1/restores/restore-test/plan.json --defaults-file /etc/binvault/restore.cnf --json',
+      'binvault restore apply --step replay --plan s3://binvault/mysql/db1/restores/restore-test/plan.json --defaults-file /etc/binvault/restore.cnf --json',
+      'binvault restore apply --step reached --defaults-file /etc/binvault/restore.cnf --json',
+    ]);
+    expect(commands.every((c) => c.InstanceIds?.[0] === 'i-0abc' && c.DocumentName === 'AWS-RunShellScript')).toBe(true);
+    expect(state.verification).toMatchObject({ ok: true, reached: { gtids: '0-1-70' } });
+    expect(ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(0);
+    expect(alerts.map((a) => a.type)).toEqual(['restore-succeeded']);
+    const plan = JSON.parse((await bucket.store.getBytes('mysql/db1/restores/restore-test/plan.json')).toString()) as { binlogs: { name: string }[] };
+    expect(plan.binlogs.map((b) => b.name)).toEqual(['binlog.000001', 'binlog.000002', 'binlog.000003', 'binlog.000004', 'binlog.000005', 'binlog.000006', 'binlog.000007']);
+  });
+
+  it('terminates the instance when the restore fails on it, and reports the failure', async () => {
+    instanceUp();
+    ssm.on(GetCommandInvocationCommand).resolves({ Status: 'Failed', StandardErrorContent: 'binvault: loading the dump failed: ERROR 1064 (42000) at line 12' });
+    ec2.on(TerminateInstancesCommand).resolves({});
+
+    await expect(run()).rejects.toThrow();
+
+    expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input)).toEqual([{ InstanceIds: ['i-0abc'] }]);
+    expect(alerts).toMatchObject([{ type: 'restore-failed', host: 'db1' }]);
+    expect(alerts[0]?.message).toContain('ERROR 1064 (42000) at line 12');
+    const report = JSON.parse((await bucket.store.getBytes('mysql/db1/restores/restore-test/report.json')).toString()) as { status: string };
+    expect(report.status).toBe('failed');
+  });
+
+  it('the CLI starts an execution of the deployed state machine and follows it', async () => {
+    const sfn = mockClient(SFNClient);
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:aws:states:us-east-1:123456789012:execution:binvault-restore:x' });
+    sfn.on(DescribeExecutionCommand).resolvesOnce({ status: 'RUNNING' }).resolves({ status: 'SUCCEEDED', output: JSON.stringify({ request: { host: 'db1', execution: 'x' } }) });
+    const out: string[] = [];
+    const io = { out: (l: string) => void out.push(l), err: () => undefined, json: true, verbose: false };
+
+    const code = await restoreOnAws(new SFNClient({ region: 'us-east-1' }), 'arn:aws:states:us-east-1:123456789012:stateMachine:binvault-restore', { host: 'db1', target: { latest: true } }, io, 1);
+
+    expect(code).toBe(0);
+    const input = sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input;
+    expect(input?.stateMachineArn).toBe('arn:aws:states:us-east-1:123456789012:stateMachine:binvault-restore');
+    expect(JSON.parse(input?.input ?? '{}')).toMatchObject({ host: 'db1', target: { latest: true } });
+    expect(sfn.commandCalls(DescribeExecutionCommand).length).toBe(2);
+    expect(JSON.parse(out[0] ?? '{}')).toMatchObject({ status: 'succeeded', host: 'db1' });
+    sfn.restore();
+  });
+});

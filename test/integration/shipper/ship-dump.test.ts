@@ -1,0 +1,274 @@
+import { execFile, execFileSync, spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { createGunzip } from 'node:zlib';
+import type { Connection, RowDataPacket } from 'mysql2/promise';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { dayIn } from '../../../core/layout.js';
+import { verifyStream } from '../../../core/verify.js';
+import { findProgram } from '../../../local/instance.js';
+import { runCli } from '../../helpers/cli.js';
+import { startTestBucket, type TestBucket } from '../../helpers/s3.js';
+import { connectTo, startTestServer, type Instance } from '../../helpers/servers.js';
+
+const run = promisify(execFile);
+
+const SCHEMA = [
+  'CREATE DATABASE shop',
+  'CREATE DATABASE billing',
+  'CREATE TABLE shop.bytes (id INT PRIMARY KEY, b LONGBLOB, t TEXT CHARACTER SET utf8mb4)',
+  'CREATE TABLE shop.orders (id INT AUTO_INCREMENT PRIMARY KEY, amount DECIMAL(10,2), at DATETIME(6), note VARCHAR(200))',
+  'CREATE TABLE billing.invoices (id INT PRIMARY KEY, total DOUBLE, paid BOOL)',
+  'CREATE TABLE shop.audit (id INT AUTO_INCREMENT PRIMARY KEY, order_id INT)',
+  'CREATE TRIGGER shop.orders_audit AFTER INSERT ON shop.orders FOR EACH ROW INSERT INTO shop.audit (order_id) VALUES (NEW.id)',
+  'CREATE FUNCTION shop.vat(x DECIMAL(10,2)) RETURNS DECIMAL(10,2) DETERMINISTIC RETURN x * 1.1',
+  'CREATE PROCEDURE shop.add_order(IN a DECIMAL(10,2)) INSERT INTO shop.orders (amount, at) VALUES (a, NOW(6))',
+  'CREATE EVENT shop.nightly ON SCHEDULE EVERY 1 DAY DO DELETE FROM shop.audit WHERE id < 0',
+  'CREATE VIEW shop.big_orders AS SELECT * FROM shop.orders WHERE amount > 100',
+];
+
+const checksums = async (db: Connection, tables: string[]): Promise<Record<string, string>> => {
+  const [rows] = await db.query<RowDataPacket[]>(`CHECKSUM TABLE ${tables.join(', ')}`);
+  return Object.fromEntries(rows.map((r) => [String(r.Table), String(r.Checksum)]));
+};
+
+const objects = async (bucket: TestBucket, host: string): Promise<string[]> =>
+  (await bucket.store.list(`mysql/${host}/`)).keys.map((k) => k.key).filter((k) => !k.includes('/records/'));
+
+describe('binvault ship dump against a real server and the local endpoint', () => {
+  let source: Instance;
+  let admin: Connection;
+  let bucket: TestBucket;
+  let stateDir: string;
+  let env: Record<string, string>;
+  let password: string;
+
+  beforeAll(async () => {
+    source = await startTestServer();
+    admin = await connectTo(source);
+    bucket = await startTestBucket();
+    stateDir = await mkdtemp(join(tmpdir(), 'binvault-state-'));
+    password = /password="([^"]+)"/.exec(await readFile(source.defaultsFile, 'utf8'))?.[1] ?? '';
+    env = {
+      BINVAULT_S3_ENDPOINT: bucket.endpoint.url,
+      BINVAULT_BUCKET: bucket.bucket,
+      BINVAULT_HOST_ID: 'db1',
+      BINVAULT_MYSQL_DEFAULTS_FILE: source.defaultsFile,
+      BINVAULT_STATE_DIR: stateDir,
+    };
+    for (const statement of SCHEMA) await admin.query(statement);
+    const every = Buffer.from(Array.from({ length: 256 }, (_, i) => i));
+    await admin.query('INSERT INTO shop.bytes VALUES (1, ?, ?), (2, ?, ?), (3, NULL, ?)', [
+      every,
+      'ünïcödé 한국어 \'quotes\' "double" \\ backslash',
+      Buffer.concat([every, Buffer.from(every).reverse()]),
+      '-- Current Database: `fake`\n-- Dump completed on never',
+      '',
+    ]);
+    for (let i = 0; i < 200; i++) await admin.query('CALL shop.add_order(?)', [(i * 3.7).toFixed(2)]);
+    await admin.query('INSERT INTO billing.invoices VALUES (1, 12.5, TRUE), (2, 1e300, FALSE)');
+  });
+  afterAll(async () => {
+    await admin.end();
+    await source.stop();
+    await bucket.close();
+    await rm(stateDir, { recursive: true, force: true });
+  });
+
+  it('ships a dump that verifies, records its coordinates, and loads into a fresh instance table for table', async () => {
+    const [status] = await admin.query<RowDataPacket[]>('SHOW MASTER STATUS');
+
+    const shipped = await runCli(['ship', 'dump', '--databases', 'shop,billing'], env);
+
+    expect(shipped.stderr).toBe('');
+    expect(shipped.code).toBe(0);
+    const [key] = (await objects(bucket, 'db1')).filter((k) => k.includes('/dumps/'));
+    expect(key).toMatch(new RegExp(`^mysql/db1/dumps/${dayIn(new Date())}/db1-\\d{8}T\\d{6}Z\\.sql\\.gz$`));
+    const head = await bucket.store.head(key ?? '');
+    expect(head?.metadata).toMatchObject({
+      kind: 'dump',
+      host: 'db1',
+      'binlog-file': `${String(status?.[0]?.File)}:${String(status?.[0]?.Position)}`,
+      'shipper-version': '0.1.0',
+    });
+    const verdict = await verifyStream({ file: key ?? '', body: await bucket.store.get(key ?? ''), metadata: head?.metadata ?? {} });
+    expect(verdict.reasons).toEqual([]);
+    expect(verdict.dump).toMatchObject({ databases: ['shop', 'billing'], complete: true, binlogFile: status?.[0]?.File });
+    expect(verdict.dump?.gtids).toMatch(/^0-1-\d+$/);
+    expect(Number(head?.metadata['raw-size'])).toBe(verdict.rawSize);
+
+    const fresh = await startTestServer({ serverId: 2 });
+    try {
+      const client = findProgram('mariadb', 'mysql') ?? 'mariadb';
+      const load = spawn(client, [`--defaults-extra-file=${fresh.defaultsFile}`], { stdio: ['pipe', 'ignore', 'pipe'] });
+      let loadErr = '';
+      load.stderr.on('data', (d: Buffer) => (loadErr += d.toString()));
+      const done = new Promise<number | null>((resolve) => load.on('close', resolve));
+      const gunzip = createGunzip();
+      gunzip.pipe(load.stdin);
+      for await (const chunk of await bucket.store.get(key ?? '')) gunzip.write(chunk);
+      gunzip.end();
+      expect(await done).toBe(0);
+      expect(loadErr).toBe('');
+
+      const target = await connectTo(fresh);
+      const tables = ['shop.bytes', 'shop.orders', 'shop.audit', 'billing.invoices'];
+      expect(await checksums(target, tables)).toEqual(await checksums(admin, tables));
+      const [bytes] = await target.query<RowDataPacket[]>('SELECT b FROM shop.bytes WHERE id = 1');
+      expect((bytes[0]?.b as Buffer).equals(Buffer.from(Array.from({ length: 256 }, (_, i) => i)))).toBe(true);
+      for (const [what, sql] of [
+        ['routines', "SELECT ROUTINE_NAME AS n FROM information_schema.ROUTINES WHERE ROUTINE_SCHEMA = 'shop' ORDER BY 1"],
+        ['triggers', "SELECT TRIGGER_NAME AS n FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = 'shop' ORDER BY 1"],
+        ['events', "SELECT EVENT_NAME AS n FROM information_schema.EVENTS WHERE EVENT_SCHEMA = 'shop' ORDER BY 1"],
+        ['views', "SELECT TABLE_NAME AS n FROM information_schema.VIEWS WHERE TABLE_SCHEMA = 'shop' ORDER BY 1"],
+      ] as const) {
+        const [a] = await admin.query<RowDataPacket[]>(sql);
+        const [b] = await target.query<RowDataPacket[]>(sql);
+        expect(b, what).toEqual(a);
+        expect(a.length, what).toBeGreaterThan(0);
+      }
+      await target.end();
+    } finally {
+      await fresh.stop();
+    }
+  });
+
+  it('writes one valid gzip stream that gzip -t accepts, and nothing to local disk but its removed option file', async () => {
+    const before = (await readdir(tmpdir())).filter((n) => n.startsWith('binvault-dump-'));
+    expect((await runCli(['ship', 'dump'], env)).code).toBe(0);
+    const after = (await readdir(tmpdir())).filter((n) => n.startsWith('binvault-dump-'));
+    expect(after).toEqual(before);
+
+    const keys = (await objects(bucket, 'db1')).filter((k) => k.includes('/dumps/'));
+    const path = join(await mkdtemp(join(tmpdir(), 'binvault-gz-')), 'dump.sql.gz');
+    await writeFile(path, await bucket.store.getBytes(keys.at(-1) ?? ''));
+    execFileSync('gzip', ['-t', path]);
+    await rm(path);
+  });
+
+  it('a dump of a missing database leaves no object and says so in one line', async () => {
+    const before = await objects(bucket, 'db1');
+    const run = await runCli(['ship', 'dump', '--databases', 'shop,nope'], env);
+    expect(run.code).toBe(1);
+    expect(run.stderr.trim()).toBe('binvault: no such database on the server: nope');
+    expect(await objects(bucket, 'db1')).toEqual(before);
+  });
+
+  describe('with a dump big enough to catch in the act', () => {
+    beforeAll(async () => {
+      await admin.query('CREATE TABLE shop.bulk (id INT AUTO_INCREMENT PRIMARY KEY, b LONGBLOB)');
+      await admin.query('SET SESSION group_concat_max_len = 4194304');
+      for (let i = 0; i < 48; i++) {
+        await admin.query("INSERT INTO shop.bulk (b) SELECT GROUP_CONCAT(RANDOM_BYTES(1024) SEPARATOR '') FROM shop.seq_1_to_1024");
+      }
+    });
+
+    const dumpProcess = async (cli: number): Promise<number | undefined> => {
+      // The dump itself, not the short `--version` probe the shipper runs first.
+      const { stdout } = await run('pgrep', ['-P', String(cli), '-f', 'defaults-extra-file']).catch(() => ({ stdout: '' }));
+      const pid = stdout.trim().split('\n').filter((l) => l !== '')[0];
+      return pid ? Number(pid) : undefined;
+    };
+
+    it('never shows the password in ps or in the dump tool’s environment', async () => {
+      let cli = 0;
+      const running = runCli(['ship', 'dump'], env, { onSpawn: (p) => (cli = p) });
+      let sampled = 0;
+      let dumpPid: number | undefined;
+      while (sampled < 200) {
+        const { stdout } = await run('ps', ['-eo', 'pid,args'], { maxBuffer: 4 << 20 });
+        expect(stdout).not.toContain(password);
+        dumpPid ??= await dumpProcess(cli);
+        if (dumpPid) {
+          const environ = await readFile(`/proc/${dumpPid}/environ`, 'utf8').catch(() => '');
+          expect(environ).not.toContain(password);
+          const cmdline = await readFile(`/proc/${dumpPid}/cmdline`, 'utf8').catch(() => '');
+          expect(cmdline).not.toContain(password);
+          if (cmdline !== '') expect(cmdline).toContain('--defaults-extra-file=');
+        }
+        sampled++;
+        if ((await Promise.race([running.then(() => true), new Promise((r) => setTimeout(() => r(false), 20))])) === true) break;
+      }
+      expect(dumpPid).toBeDefined();
+      const result = await running;
+      expect(result.code).toBe(0);
+      expect(result.stdout + result.stderr).not.toContain(password);
+    });
+
+    it('a killed dump tool leaves no object, no staging object and no open upload', async () => {
+      const before = await objects(bucket, 'db1');
+      let cli = 0;
+      const running = runCli(['ship', 'dump'], env, { onSpawn: (p) => (cli = p) });
+      let dumpPid: number | undefined;
+      let killed = false;
+      try {
+        // Caught in the act: the tool is still writing once the first part of its upload is open.
+        const deadline = Date.now() + 20_000;
+        while (!killed && Date.now() < deadline) {
+          dumpPid ??= await dumpProcess(cli);
+          if (dumpPid && (await bucket.store.listMultipartUploads('mysql/db1/staging/')).length > 0) {
+            process.kill(dumpPid, 'SIGKILL');
+            killed = true;
+          }
+          await new Promise((r) => setTimeout(r, 10));
+        }
+      } finally {
+        // Never leave the run (and its dump lock) behind for the next test.
+        await running;
+      }
+      expect(killed).toBe(true);
+      const result = await running;
+
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim()).toMatch(/^binvault: .*(mariadb-dump|mysqldump) was killed \(SIGKILL\); no object written$/);
+      expect(await objects(bucket, 'db1')).toEqual(before);
+      expect(await bucket.store.listMultipartUploads('mysql/db1/')).toEqual([]);
+    });
+
+    it('two dumps never overlap', async () => {
+      const first = runCli(['ship', 'dump'], env);
+      await new Promise((r) => setTimeout(r, 400));
+      const second = await runCli(['ship', 'dump'], env);
+      expect(second.code).toBe(1);
+      expect(second.stderr).toMatch(/^binvault: another binvault ship dump is running \(pid \d+/);
+      const firstResult = await first;
+      expect(firstResult.stderr).toBe('');
+      expect(firstResult.code).toBe(0);
+    });
+  });
+
+  it('cancels a dump that waits for a lock beyond --lock-wait-timeout, kills its session and names the blocking query', async () => {
+    // The classic pile-up: a transaction holds shop.orders, an ALTER queues for it, and every later
+    // reader of shop.orders — the dump too — queues behind the ALTER.
+    const reader = await connectTo(source);
+    const alterer = await connectTo(source);
+    await reader.query('START TRANSACTION');
+    await reader.query('SELECT * FROM shop.orders LIMIT 1');
+    const [idRows] = await alterer.query<RowDataPacket[]>('SELECT CONNECTION_ID() AS id');
+    const alterId = Number(idRows[0]?.id);
+    const alter = alterer.query('ALTER TABLE shop.orders ADD COLUMN extra INT').catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 300));
+    const before = await objects(bucket, 'db1');
+    const started = Date.now();
+
+    const result = await runCli(['ship', 'dump', '--lock-wait-timeout', '2'], env);
+
+    expect(result.code).toBe(1);
+    expect(Date.now() - started).toBeLessThan(20_000);
+    expect(result.stderr.trim()).toMatch(
+      new RegExp(
+        `^binvault: the dump waited \\d+ s \\(Waiting for table metadata lock.*\\) behind query ${alterId} of root running \\d+ s: ALTER TABLE shop\\.orders ADD COLUMN extra INT; dump cancelled and its session \\d+ killed, no object written$`,
+      ),
+    );
+    const sessionId = Number(/session (\d+) killed/.exec(result.stderr)?.[1]);
+    const [processes] = await admin.query<RowDataPacket[]>('SELECT ID FROM information_schema.PROCESSLIST');
+    expect(processes.map((p) => Number(p.ID))).not.toContain(sessionId);
+    expect(await objects(bucket, 'db1')).toEqual(before);
+    await reader.query('ROLLBACK');
+    await alter;
+    await reader.end();
+    await alterer.end();
+  });
+});
