@@ -1,7 +1,7 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
@@ -19,6 +19,8 @@ const execFileAsync = promisify(execFile);
 export interface InstanceOptions {
   /** A directory to hold the instance; a new temporary one when unset. */
   baseDir?: string;
+  /** A port to try first; a free one is picked when unset or when it turns out to be taken. */
+  port?: number;
   /** @default 1 */
   serverId?: number;
   /** Binary logging on, with files `binlog.NNNNNN`. @default true */
@@ -57,6 +59,16 @@ export class InstanceError extends BinvaultError {
   }
 }
 
+class PortTakenError extends InstanceError {
+  public constructor(port: number) {
+    super(`port ${port} was taken before the server could bind it`);
+    this.name = 'PortTakenError';
+  }
+}
+
+/** What MariaDB and MySQL write to the error log when the port is in use. */
+const PORT_TAKEN = /Bind on TCP\/IP port|Address already in use/i;
+
 const SEARCH = ['/usr/sbin', '/usr/local/sbin', '/usr/local/mysql/bin', '/usr/local/bin', '/usr/bin'];
 
 /** The path of the first of these programs found on PATH (or the usual sbin folders). */
@@ -91,8 +103,10 @@ const detectServer = async (): Promise<{ flavor: 'mariadb' | 'mysql'; server: st
   return { flavor: /mariadb/i.test(stdout) ? 'mariadb' : 'mysql', server: mysqld };
 };
 
-const tail = async (path: string, lines = 5): Promise<string> =>
-  (await readFile(path, 'utf8').catch(() => ''))
+const tail = async (path: string, lines = 5, from = 0): Promise<string> =>
+  (await readFile(path).catch(() => Buffer.alloc(0)))
+    .subarray(from)
+    .toString('utf8')
     .trim()
     .split('\n')
     .slice(-lines)
@@ -107,13 +121,18 @@ export const startInstance = async (options: InstanceOptions = {}): Promise<Inst
   const baseDir = options.baseDir ?? (await mkdtemp(join(tmpdir(), 'binvault-db-')));
   await mkdir(baseDir, { recursive: true, mode: 0o700 });
   const dataDir = join(baseDir, 'data');
+  // Its own tmpdir: servers name their temporary files after their pid (`#sql-temptable-<pid>-…`),
+  // and two servers in different pid namespaces that share /tmp (containers, CI sandboxes) can
+  // have the same pid and take each other's files ("File exists", "Error on delete", a dead server).
+  const tmpDir = join(baseDir, 'tmp');
+  await mkdir(tmpDir, { recursive: true, mode: 0o700 });
   const socket = join(baseDir, 'mysqld.sock');
   const errorLog = join(baseDir, 'error.log');
-  const port = await freePort();
   const user = userInfo().username;
   const common = [
     '--no-defaults',
     `--datadir=${dataDir}`,
+    `--tmpdir=${tmpDir}`,
     `--innodb-log-file-size=${options.innodbLogFileSize ?? '8M'}`,
     `--innodb-buffer-pool-size=${options.innodbBufferPoolSize ?? '64M'}`,
   ];
@@ -137,7 +156,7 @@ export const startInstance = async (options: InstanceOptions = {}): Promise<Inst
   }
 
   const binlog = options.binlog ?? true;
-  const args = [
+  const argsFor = (port: number): string[] => [
     ...common,
     `--user=${user}`,
     `--port=${port}`,
@@ -154,36 +173,57 @@ export const startInstance = async (options: InstanceOptions = {}): Promise<Inst
     ...(flavor === 'mysql' ? ['--mysqlx=OFF'] : []),
     ...(options.extraArgs ?? []),
   ];
-  const child: ChildProcess = spawn(server, args, { stdio: 'ignore', detached: options.detached ?? false });
-  if (options.detached) child.unref();
+
   let exited: string | undefined;
   let stopping = false;
-  child.on('exit', (code, signal) => {
-    exited = signal ?? String(code);
-    // A server that dies on its own says why in its error log: hand that to whoever listens.
-    if (!stopping && options.onUnexpectedExit) {
-      const listener = options.onUnexpectedExit;
-      void tail(errorLog, 20).then((log) => listener(`${server} (pid ${child.pid}) exited (${exited}) on its own: ${log}`));
-    }
-  });
-
-  const deadline = Date.now() + 60_000;
-  for (;;) {
-    if (exited !== undefined) {
-      throw new InstanceError(`${server} exited (${exited}) while starting: ${await tail(errorLog)}`);
-    }
-    try {
-      const connection = await createConnection({ socketPath: socket, user: 'root' });
-      await connection.end();
-      break;
-    } catch {
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new InstanceError(`${server} did not accept connections within 60 s: ${await tail(errorLog)}`);
+  const launch = async (port: number): Promise<ChildProcess> => {
+    exited = undefined;
+    // What this start writes to the error log, not an earlier attempt's lines.
+    const logStart = (await stat(errorLog).catch(() => undefined))?.size ?? 0;
+    const child: ChildProcess = spawn(server, argsFor(port), { stdio: 'ignore', detached: options.detached ?? false });
+    if (options.detached) child.unref();
+    let starting = true;
+    child.on('exit', (code, signal) => {
+      exited = signal ?? String(code);
+      // A server that dies on its own says why in its error log: hand that to whoever listens.
+      if (!starting && !stopping && options.onUnexpectedExit) {
+        const listener = options.onUnexpectedExit;
+        void tail(errorLog, 20).then((log) => listener(`${server} (pid ${child.pid}) exited (${exited}) on its own: ${log}`));
       }
-      await sleep(100);
+    });
+    const deadline = Date.now() + 60_000;
+    for (;;) {
+      if (exited !== undefined) {
+        const log = await tail(errorLog, 5, logStart);
+        if (PORT_TAKEN.test(log)) throw new PortTakenError(port);
+        throw new InstanceError(`${server} exited (${exited}) while starting: ${log}`);
+      }
+      try {
+        const connection = await createConnection({ socketPath: socket, user: 'root' });
+        await connection.end();
+        starting = false;
+        return child;
+      } catch {
+        if (Date.now() > deadline) {
+          child.kill('SIGKILL');
+          throw new InstanceError(`${server} did not accept connections within 60 s: ${await tail(errorLog)}`);
+        }
+        await sleep(100);
+      }
     }
+  };
+
+  // A free port can be taken by another process before the server binds it: then another port.
+  let port = 0;
+  let child: ChildProcess | undefined;
+  for (let attempt = 1; child === undefined; attempt++) {
+    port = attempt === 1 && options.port !== undefined ? options.port : await freePort();
+    child = await launch(port).catch((error: unknown) => {
+      if (error instanceof PortTakenError && attempt < 5) return undefined;
+      throw error;
+    });
   }
+  const running = child;
 
   const password = randomBytes(18).toString('base64url');
   const admin = await createConnection({ socketPath: socket, user: 'root', multipleStatements: true });
@@ -204,13 +244,13 @@ export const startInstance = async (options: InstanceOptions = {}): Promise<Inst
   const stop = async (stopOptions: { keep?: boolean } = {}): Promise<void> => {
     stopping = true;
     if (exited === undefined) {
-      const done = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 30_000);
+      const done = new Promise<void>((resolve) => running.once('exit', () => resolve()));
+      running.kill('SIGTERM');
+      const timer = setTimeout(() => running.kill('SIGKILL'), 30_000);
       await done;
       clearTimeout(timer);
     }
     if (!stopOptions.keep && options.baseDir === undefined) await rm(baseDir, { recursive: true, force: true });
   };
-  return { flavor, port, socket, baseDir, dataDir, defaultsFile, user: 'root', pid: child.pid ?? 0, stop };
+  return { flavor, port, socket, baseDir, dataDir, defaultsFile, user: 'root', pid: running.pid ?? 0, stop };
 };

@@ -1,5 +1,6 @@
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 export const CLI = fileURLToPath(new URL('../../dist/binvault.mjs', import.meta.url));
 
@@ -36,3 +37,8 @@ export const runCli = (
       resolve({ code, signal, stdout, stderr });
     });
   });
+
+/** Expects a command's exit code; when it differs, the failure shows what the command said. */
+export const expectExit = (result: Pick<CliResult, 'code' | 'stderr'>, code: number): void => {
+  expect(result.code, result.stderr).toBe(code);
+};

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { runCli, expectExit } from '../helpers/cli.js';
 
 describe('binvault argv: wrong input gets one line and a non-zero exit before anything is reached for', () => {
   it.each([
@@ -14,7 +14,7 @@ describe('binvault argv: wrong input gets one line and a non-zero exit before an
     const run = await runCli(args, {});
 
     expect(run.stderr).toBe(`${line}\n`);
-    expect(run.code).toBe(code);
+    expectExit(run, code);
     expect(run.stdout).toBe('');
   });
 
@@ -22,9 +22,9 @@ describe('binvault argv: wrong input gets one line and a non-zero exit before an
     const all = await runCli(['--help'], {});
     const restore = await runCli(['restore', '--help'], {});
 
-    expect(all.code).toBe(0);
+    expectExit(all, 0);
     for (const command of ['ship binlogs', 'ship dump', 'status', 'restore', 'retention', 'verify', 'demo']) expect(all.stdout).toContain(command);
-    expect(restore.code).toBe(0);
+    expectExit(restore, 0);
     expect(restore.stdout).toMatch(/^usage: binvault restore \(--to TIME \| --gtid GTID \[--before\] \| --latest\)/);
   });
 });

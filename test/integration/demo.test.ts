@@ -1,11 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli.js';
+import { runCli, expectExit } from '../helpers/cli.js';
 
 describe('binvault demo', () => {
   it('tells the whole story on embedded defaults and exits 0 only with its proof', async () => {
     const run = await runCli(['demo', '--json'], {}, { timeoutMs: 180_000 });
 
-    expect(run.code).toBe(0);
+    expectExit(run, 0);
     const summary = JSON.parse(run.stdout) as {
       orders: number;
       binlogsVerified: number;

@@ -7,7 +7,7 @@ import { systemClock } from '../../../core/ports.js';
 import { verifyObject } from '../../../functions/verify/verify-object.js';
 import type { LocalRuntime } from '../../../local/runtime.js';
 import { S3Store } from '../../../shipper/lib/storage/s3.js';
-import { runCli } from '../../helpers/cli.js';
+import { runCli, expectExit } from '../../helpers/cli.js';
 import { startScenario, type Scenario } from '../../helpers/scenario.js';
 
 interface HostStatus {
@@ -60,7 +60,7 @@ describe('the Percona operator’s gap test, and more: catalog, status and alert
   };
   const status = async (): Promise<HostStatus> => {
     const result = await runCli(['status', '--json', '--host', 'db1'], env);
-    expect(result.code).toBe(0);
+    expectExit(result, 0);
     return (JSON.parse(result.stdout) as { hosts: HostStatus[] }).hosts[0] as HostStatus;
   };
   const alerts = async (): Promise<AlertLine[]> =>
@@ -75,9 +75,9 @@ describe('the Percona operator’s gap test, and more: catalog, status and alert
 
   it('a verified dump and the unbroken binlogs after it make one window; nothing is missing', async () => {
     await write();
-    expect((await ship('dump')).code).toBe(0);
+    expectExit(await ship('dump'), 0);
     await write();
-    expect((await ship('binlogs')).code).toBe(0);
+    expectExit(await ship('binlogs'), 0);
 
     const s = await status();
     expect(s.gaps).toEqual([]);
@@ -96,7 +96,7 @@ describe('the Percona operator’s gap test, and more: catalog, status and alert
     expect((await alerts()).filter((a) => a.type === 'shipping-stale')).toMatchObject([{ state: 'started', host: 'db1' }]);
 
     await write();
-    expect((await ship('binlogs')).code).toBe(0);
+    expectExit(await ship('binlogs'), 0);
     await runtime.watchdog();
     await runtime.watchdog();
     expect((await alerts()).filter((a) => a.type === 'shipping-stale').map((a) => a.state)).toEqual(['started', 'cleared']);
@@ -114,7 +114,7 @@ describe('the Percona operator’s gap test, and more: catalog, status and alert
 
     const shipped = await ship('binlogs');
 
-    expect(shipped.code).toBe(3);
+    expectExit(shipped, 3);
     expect(shipped.stderr).toContain(`purged by the server before they were shipped: ${unshipped.slice(0, 2).join(', ')}`);
     const s = await status();
     expect(s.gaps).toEqual([
@@ -130,9 +130,9 @@ describe('the Percona operator’s gap test, and more: catalog, status and alert
   });
 
   it('a new dump opens a new window after the gap', async () => {
-    expect((await ship('dump')).code).toBe(0);
+    expectExit(await ship('dump'), 0);
     await write();
-    expect((await ship('binlogs')).code).toBe(0);
+    expectExit(await ship('binlogs'), 0);
 
     const s = await status();
     expect(s.windows).toHaveLength(2);
@@ -149,7 +149,7 @@ describe('the Percona operator’s gap test, and more: catalog, status and alert
 
     const shipped = await ship('binlogs');
 
-    expect(shipped.code).toBe(0);
+    expectExit(shipped, 0);
     const s = await status();
     expect(s.gaps.map((g) => g.kind).sort()).toEqual(['missing', 'reset']);
     expect(s.gaps.find((g) => g.kind === 'reset')).toMatchObject({ before: 'binlog.000001' });
@@ -177,7 +177,7 @@ describe('the Percona operator’s gap test, and more: catalog, status and alert
 
     const rebuilt = await runCli(['catalog', 'rebuild'], env);
 
-    expect(rebuilt.code).toBe(0);
+    expectExit(rebuilt, 0);
     expect(rebuilt.stdout).toMatch(/^rebuilt db1 \d{4}-\d{2}-\d{2}: \d+ binlogs, \d+ dumps, \d+ gaps$/m);
     const after = await status();
     expect({ ...after, lagSeconds: 0 }).toEqual({ ...before, lagSeconds: 0 });
@@ -185,7 +185,7 @@ describe('the Percona operator’s gap test, and more: catalog, status and alert
 
   it('shows it all as a person would want to read it', async () => {
     const result = await runCli(['status'], env);
-    expect(result.code).toBe(0);
+    expectExit(result, 0);
     expect(result.stdout).toMatch(/^db1\n {2}restorable {3}\d{4}-\d{2}-\d{2}T[\d:]+Z → \d{4}-\d{2}-\d{2}T[\d:]+Z {3}\(lag \d+ s\)/);
     expect(result.stdout).toContain('  last dump    ');
     expect(result.stdout).toMatch(/ {4}missing {2}binlog\.\d+, binlog\.\d+: purged by the server before they were shipped/);

@@ -14,7 +14,7 @@ import { SnsAlerts } from '../../../functions/commons/sns-alerts.js';
 import type { LocalRuntime } from '../../../local/runtime.js';
 import { createS3Client, S3Store } from '../../../shipper/lib/storage/s3.js';
 import type { VerifyOutcome } from '../../../functions/verify/verify-object.js';
-import { runCli } from '../../helpers/cli.js';
+import { runCli, expectExit } from '../../helpers/cli.js';
 import { startScenario, type Scenario } from '../../helpers/scenario.js';
 import type { Instance } from '../../helpers/servers.js';
 
@@ -45,7 +45,7 @@ describe('the verify function on the local runtime, fed by the real shipper', ()
     await admin.query('INSERT INTO app.t VALUES (3)');
     const started = Date.now();
 
-    expect((await runCli(['ship', 'binlogs'], env)).code).toBe(0);
+    expectExit(await runCli(['ship', 'binlogs'], env), 0);
     await runtime.idle();
 
     const written = await records();

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../../local/runtime.js';
 import { readOptionFile } from '../../../shipper/lib/option-file.js';
 import { S3Store } from '../../../shipper/lib/storage/s3.js';
-import { runCli } from '../../helpers/cli.js';
+import { runCli, expectExit } from '../../helpers/cli.js';
 import { startScenario, type Scenario } from '../../helpers/scenario.js';
 import { connectTo, startTestServer, type Instance } from '../../helpers/servers.js';
 
@@ -85,7 +85,7 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
   const ship = async (what: 'dump' | 'binlogs'): Promise<void> => {
     const result = await runCli(['ship', what], env);
     expect(result.stderr).toBe('');
-    expect(result.code).toBe(0);
+    expectExit(result, 0);
     await runtime.idle();
   };
 
@@ -157,7 +157,7 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
     for (const cp of picks) {
       const result = await restore('--to', cp.time);
       expect(result.stderr.trim()).toBe('');
-      expect(result.code).toBe(0);
+      expectExit(result, 0);
       const report = result.report as Report;
       expect(report.verification.ok).toBe(true);
       expect(report.reached.gtids).toBe(cp.gtid);
@@ -171,7 +171,7 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
     const cp = checkpoints[1] as Checkpoint;
     const result = await restore('--gtid', cp.gtid);
     expect(result.stderr.trim()).toBe('');
-    expect(result.code).toBe(0);
+    expectExit(result, 0);
     const target = await connectRestored(result.report as Report);
     expect(await checksums(target, TABLES)).toEqual(cp.checksums);
     await target.end();
@@ -180,14 +180,14 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
   it('`binvault restore apply`, as SSM runs it on a new machine, brings back a planned second step by step', async () => {
     const cp = checkpoints[0] as Checkpoint;
     const planned = await restore('--to', cp.time);
-    expect(planned.code).toBe(0);
+    expectExit(planned, 0);
     const plan = `s3://binvault/mysql/db1/restores/${(planned.report as Report).execution}/plan.json`;
     const fresh = await startTestServer({ innodbLogFileSize: '64M', innodbBufferPoolSize: '256M' });
     try {
       const apply = async (step: string): Promise<Record<string, unknown>> => {
         const result = await runCli(['restore', 'apply', '--step', step, '--plan', plan, '--defaults-file', fresh.defaultsFile], env, { timeoutMs: 180_000 });
         expect(result.stderr).toBe('');
-        expect(result.code).toBe(0);
+        expectExit(result, 0);
         return JSON.parse(result.stdout) as Record<string, unknown>;
       };
 
@@ -209,7 +209,7 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
 
   it('restores --latest: the dropped table is gone, the deletions are there', async () => {
     const result = await restore('--latest');
-    expect(result.code).toBe(0);
+    expectExit(result, 0);
     const target = await connectRestored(result.report as Report);
     const [tables] = await target.query<RowDataPacket[]>("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shop'");
     expect(tables.map((t) => t.TABLE_NAME)).toEqual(['audit']);
@@ -219,7 +219,7 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
 
   it('refuses a target before every backup with one clear line naming the windows', async () => {
     const result = await restore('--to', beforeDump);
-    expect(result.code).toBe(1);
+    expectExit(result, 1);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
     expect(result.stderr.trim()).toMatch(/^binvault: restore failed: \S+ is outside every restorable window of db1; nearest: \S+ → \S+; restorable: /);
   });
@@ -242,7 +242,7 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
 
     const result = await restore('--latest');
 
-    expect(result.code).toBe(1);
+    expectExit(result, 1);
     expect(result.stderr.trim()).toMatch(/^binvault: restore failed: .*does not match its sha256: not replayed$/);
     const restoresAfter = await run('ls', [join(stateDir, 'shipper', 'restores')]).then((r) => r.stdout.split('\n').filter((l) => l !== ''));
     expect(restoresAfter).toEqual(restoresBefore);

@@ -5,7 +5,7 @@ import type { ObjectStore } from '../../../core/ports.js';
 import { runRetention } from '../../../core/retention/run.js';
 import type { LocalRuntime } from '../../../local/runtime.js';
 import { S3Store } from '../../../shipper/lib/storage/s3.js';
-import { runCli } from '../../helpers/cli.js';
+import { runCli, expectExit } from '../../helpers/cli.js';
 import { startScenario, type Scenario } from '../../helpers/scenario.js';
 
 interface Status {
@@ -28,7 +28,7 @@ describe('retention across simulated days on a real server: old dumps and binlog
     return (JSON.parse(r.stdout) as { hosts: Status[] }).hosts[0] as Status;
   };
   const ship = async (what: 'dump' | 'binlogs'): Promise<void> => {
-    expect((await runCli(['ship', what], env)).code).toBe(0);
+    expectExit(await runCli(['ship', what], env), 0);
     await runtime.idle();
   };
   const keys = async (area: string): Promise<string[]> => (await store.list(`mysql/db1/${area}/`)).keys.map((k) => k.key);
@@ -63,7 +63,7 @@ describe('retention across simulated days on a real server: old dumps and binlog
 
     const run = await runCli(['retention', '--dry-run'], windowEnv());
 
-    expect(run.code).toBe(0);
+    expectExit(run, 0);
     expect(run.stdout.trim()).toMatch(/^db1 {3}keep every second of the last \d+ s \(since \S+\)\n {2}restorable before {2}\S+ → \S+\n {2}restorable after {3}\S+ → \S+ {3}\(covers what was restorable in the promised window\)\n {2}delete {13}1 dumps \([\d.]+ \w+\), \d+ binlogs \([\d.]+ \w+\), 0 gap records\n {2}keep {15}2 dumps, \d+ binlogs\n {2}\(dry run: nothing deleted\)$/);
     expect([...(await keys('binlogs')), ...(await keys('dumps'))]).toEqual(before);
   });
@@ -74,7 +74,7 @@ describe('retention across simulated days on a real server: old dumps and binlog
 
     const run = await runCli(['retention', '--json'], windowEnv());
 
-    expect(run.code).toBe(0);
+    expectExit(run, 0);
     const result = JSON.parse(run.stdout) as { deleted: string[]; plan: { blocked?: string } };
     expect(result.plan.blocked).toBeUndefined();
     expect(await keys('dumps')).toEqual([dumps[1]?.key, dumps[2]?.key].sort());

@@ -7,7 +7,7 @@ import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dayIn } from '../../../core/layout.js';
 import { VERSION } from '../../../core/version.js';
-import { runCli } from '../../helpers/cli.js';
+import { runCli, expectExit } from '../../helpers/cli.js';
 import { startTestBucket, type TestBucket } from '../../helpers/s3.js';
 import { connectTo, startTestServer, type Instance } from '../../helpers/servers.js';
 
@@ -115,7 +115,7 @@ describe('binvault ship binlogs against a real server and the local endpoint', (
     const run = await runCli(['ship', 'binlogs'], s.env);
 
     expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
+    expectExit(run, 0);
     const closed = await expectAllShipped(s, 'db1');
     expect(closed.length).toBeGreaterThanOrEqual(2);
     const [serverId] = (await s.admin.query<RowDataPacket[]>('SELECT @@server_id AS id'))[0];
@@ -140,7 +140,7 @@ describe('binvault ship binlogs against a real server and the local endpoint', (
 
     const run = await runCli(['ship', 'binlogs'], s.env);
 
-    expect(run.code).toBe(0);
+    expectExit(run, 0);
     expect(s.bucket.events.length).toBe(puts);
     expect((await binlogFiles(s)).active).toBe(before.active);
     expect(run.stdout).toContain('0 shipped');
@@ -152,7 +152,7 @@ describe('binvault ship binlogs against a real server and the local endpoint', (
 
     const run = await runCli(['ship', 'binlogs', '--json'], s.env);
 
-    expect(run.code).toBe(0);
+    expectExit(run, 0);
     const events = run.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; name?: string });
     expect(events.filter((e) => e.type === 'shipped')).toHaveLength(1);
     expect(events.filter((e) => e.type === 'skipped').length).toBeGreaterThanOrEqual(2);
@@ -168,7 +168,7 @@ describe('binvault ship binlogs against a real server and the local endpoint', (
 
     const run = await runCli(['ship', 'binlogs'], s.env);
 
-    expect(run.code).toBe(1);
+    expectExit(run, 1);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toContain('already holds different content');
     expect((await s.bucket.store.getBytes(keyOf('db1', victim))).toString()).toBe('not this binlog');
@@ -180,7 +180,7 @@ describe('binvault ship binlogs against a real server and the local endpoint', (
     await write(s.admin, 5);
     const run = await runCli(['ship', 'binlogs', '--verbose'], s.env);
 
-    expect(run.code).toBe(0);
+    expectExit(run, 0);
     expect(s.password.length).toBeGreaterThan(10);
     expect(run.stdout + run.stderr).not.toContain(s.password);
     for (const name of await readdir(s.stateDir)) {
@@ -201,7 +201,7 @@ describe('binvault ship binlogs when binlogs were purged before they were shippe
 
   it('ships what is left, records the gap in the bucket once, names the missing files and exits 3', async () => {
     await write(s.admin, 5);
-    expect((await runCli(['ship', 'binlogs'], s.env)).code).toBe(0);
+    expectExit(await runCli(['ship', 'binlogs'], s.env), 0);
     const shippedBefore = (await binlogFiles(s)).closed;
     for (let i = 0; i < 3; i++) {
       await write(s.admin, 5);
@@ -213,7 +213,7 @@ describe('binvault ship binlogs when binlogs were purged before they were shippe
 
     const run = await runCli(['ship', 'binlogs'], s.env);
 
-    expect(run.code).toBe(3);
+    expectExit(run, 3);
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toContain(`purged by the server before they were shipped: ${lost.join(', ')}`);
     const records = (await s.bucket.store.list('mysql/db-gap/records/')).keys;
@@ -223,7 +223,7 @@ describe('binvault ship binlogs when binlogs were purged before they were shippe
     await expectAllShipped(s, 'db-gap');
 
     const again = await runCli(['ship', 'binlogs'], s.env);
-    expect(again.code).toBe(0);
+    expectExit(again, 0);
     expect((await s.bucket.store.list('mysql/db-gap/records/')).keys).toHaveLength(1);
   });
 });
@@ -252,7 +252,7 @@ describe('binvault ship binlogs killed at any instant', () => {
     const run = await runCli(['ship', 'binlogs'], s.env);
 
     expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
+    expectExit(run, 0);
     expect(await multipartUploads(s)).toHaveLength(0);
     await expectAllShipped(s, 'db-crash');
   });
@@ -275,7 +275,7 @@ describe('binvault ship binlogs killed at any instant', () => {
     const run = await runCli(['ship', 'binlogs'], s.env);
 
     expect(run.stderr).toBe('');
-    expect(run.code).toBe(0);
+    expectExit(run, 0);
     expect(await multipartUploads(s)).toHaveLength(0);
     await expectAllShipped(s, 'db-crash');
     for (const event of s.bucket.events) {
@@ -295,12 +295,12 @@ describe('binvault ship binlogs killed at any instant', () => {
     process.kill(pid, 'SIGTERM');
     const stopped = await running;
 
-    expect(stopped.code).toBe(0);
+    expectExit(stopped, 0);
     expect(stopped.stderr).toContain('SIGTERM received; stopped cleanly');
     expect(await multipartUploads(s)).toHaveLength(0);
     const next = await runCli(['ship', 'binlogs'], s.env);
     expect(next.stderr).toBe('');
-    expect(next.code).toBe(0);
+    expectExit(next, 0);
     await expectAllShipped(s, 'db-crash');
   });
 });
@@ -322,10 +322,10 @@ describe('binvault ship binlogs lock', () => {
 
     const second = await runCli(['ship', 'binlogs'], s.env);
 
-    expect(second.code).toBe(1);
+    expectExit(second, 1);
     expect(second.stderr).toMatch(/^binvault: another binvault ship binlogs is running \(pid \d+/);
     process.kill(pid, 'SIGTERM');
-    expect((await loop).code).toBe(0);
+    expectExit(await loop, 0);
   });
 
   it('a stale lock from a dead process is taken over', async () => {
@@ -336,7 +336,7 @@ describe('binvault ship binlogs lock', () => {
 
     const run = await runCli(['ship', 'binlogs'], s.env);
 
-    expect(run.code).toBe(0);
+    expectExit(run, 0);
     expect(await readdir(s.stateDir)).not.toContain('binlogs.lock');
   });
 });
@@ -352,7 +352,7 @@ describe('binvault ship binlogs with bad input: one clear line, non-zero exit, n
 
   const expectFailure = async (env: Record<string, string>, message: RegExp, code = 1): Promise<void> => {
     const run = await runCli(['ship', 'binlogs'], { ...s.env, ...env });
-    expect(run.code).toBe(code);
+    expectExit(run, code);
     expect(run.stdout).toBe('');
     const lines = run.stderr.trim().split('\n');
     expect(lines).toHaveLength(1);
@@ -375,7 +375,7 @@ describe('binvault ship binlogs with bad input: one clear line, non-zero exit, n
   it('wrong password (and the wrong password is not printed)', async () => {
     const file = await optionFile(`[client]\nuser=root\npassword=wrong-secret-value\nsocket=${s.server.socket}\n`);
     const run = await runCli(['ship', 'binlogs'], { ...s.env, BINVAULT_MYSQL_DEFAULTS_FILE: file });
-    expect(run.code).toBe(1);
+    expectExit(run, 1);
     expect(run.stderr).toMatch(/denied access to user 'root' \(check the password in .*my\.cnf\)/);
     expect(run.stderr).not.toContain('wrong-secret-value');
   });
@@ -417,7 +417,7 @@ describe('binvault ship binlogs with bad input: one clear line, non-zero exit, n
         (error, _stdout, stderr) => resolve({ code: error ? ((error as { code?: number }).code ?? 1) : 0, stderr }),
       );
     });
-    expect(run.code).toBe(1);
+    expectExit(run, 1);
     expect(run.stderr.trim()).toMatch(/^binvault: cannot read .*binlog.* permission denied \(run the shipper as a user in the server's group/);
     expect((await s.bucket.store.list('mysql/')).keys).toHaveLength(0);
   });
@@ -444,7 +444,7 @@ describe('binvault ship binlogs on a server with log_bin off', () => {
       BINVAULT_MYSQL_DEFAULTS_FILE: server.defaultsFile,
       BINVAULT_STATE_DIR: stateDir,
     });
-    expect(run.code).toBe(1);
+    expectExit(run, 1);
     expect(run.stderr.trim()).toBe('binvault: binary logging is off on this server (log_bin = OFF): enable log_bin to ship binlogs');
   });
 });

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dayIn } from '../../../core/layout.js';
 import { verifyStream } from '../../../core/verify.js';
 import { findProgram } from '../../../local/instance.js';
-import { runCli } from '../../helpers/cli.js';
+import { runCli, expectExit } from '../../helpers/cli.js';
 import { startTestBucket, type TestBucket } from '../../helpers/s3.js';
 import { connectTo, startTestServer, type Instance } from '../../helpers/servers.js';
 
@@ -83,7 +83,7 @@ describe('binvault ship dump against a real server and the local endpoint', () =
     const shipped = await runCli(['ship', 'dump', '--databases', 'shop,billing'], env);
 
     expect(shipped.stderr).toBe('');
-    expect(shipped.code).toBe(0);
+    expectExit(shipped, 0);
     const [key] = (await objects(bucket, 'db1')).filter((k) => k.includes('/dumps/'));
     expect(key).toMatch(new RegExp(`^mysql/db1/dumps/${dayIn(new Date())}/db1-\\d{8}T\\d{6}Z\\.sql\\.gz$`));
     const head = await bucket.store.head(key ?? '');
@@ -137,7 +137,7 @@ describe('binvault ship dump against a real server and the local endpoint', () =
 
   it('writes one valid gzip stream that gzip -t accepts, and nothing to local disk but its removed option file', async () => {
     const before = (await readdir(tmpdir())).filter((n) => n.startsWith('binvault-dump-'));
-    expect((await runCli(['ship', 'dump'], env)).code).toBe(0);
+    expectExit(await runCli(['ship', 'dump'], env), 0);
     const after = (await readdir(tmpdir())).filter((n) => n.startsWith('binvault-dump-'));
     expect(after).toEqual(before);
 
@@ -151,7 +151,7 @@ describe('binvault ship dump against a real server and the local endpoint', () =
   it('a dump of a missing database leaves no object and says so in one line', async () => {
     const before = await objects(bucket, 'db1');
     const run = await runCli(['ship', 'dump', '--databases', 'shop,nope'], env);
-    expect(run.code).toBe(1);
+    expectExit(run, 1);
     expect(run.stderr.trim()).toBe('binvault: no such database on the server: nope');
     expect(await objects(bucket, 'db1')).toEqual(before);
   });
@@ -193,7 +193,7 @@ describe('binvault ship dump against a real server and the local endpoint', () =
       }
       expect(dumpPid).toBeDefined();
       const result = await running;
-      expect(result.code).toBe(0);
+      expectExit(result, 0);
       expect(result.stdout + result.stderr).not.toContain(password);
     });
 
@@ -221,7 +221,7 @@ describe('binvault ship dump against a real server and the local endpoint', () =
       expect(killed).toBe(true);
       const result = await running;
 
-      expect(result.code).toBe(1);
+      expectExit(result, 1);
       expect(result.stderr.trim()).toMatch(/^binvault: .*(mariadb-dump|mysqldump) was killed \(SIGKILL\); no object written$/);
       expect(await objects(bucket, 'db1')).toEqual(before);
       expect(await bucket.store.listMultipartUploads('mysql/db1/')).toEqual([]);
@@ -231,11 +231,11 @@ describe('binvault ship dump against a real server and the local endpoint', () =
       const first = runCli(['ship', 'dump'], env);
       await new Promise((r) => setTimeout(r, 400));
       const second = await runCli(['ship', 'dump'], env);
-      expect(second.code).toBe(1);
+      expectExit(second, 1);
       expect(second.stderr).toMatch(/^binvault: another binvault ship dump is running \(pid \d+/);
       const firstResult = await first;
       expect(firstResult.stderr).toBe('');
-      expect(firstResult.code).toBe(0);
+      expectExit(firstResult, 0);
     });
   });
 
@@ -255,7 +255,7 @@ describe('binvault ship dump against a real server and the local endpoint', () =
 
     const result = await runCli(['ship', 'dump', '--lock-wait-timeout', '2'], env);
 
-    expect(result.code).toBe(1);
+    expectExit(result, 1);
     expect(Date.now() - started).toBeLessThan(20_000);
     expect(result.stderr.trim()).toMatch(
       new RegExp(
