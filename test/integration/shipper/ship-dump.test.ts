@@ -136,10 +136,11 @@ describe('binvault ship dump against a real server and the local endpoint', () =
   });
 
   it('writes one valid gzip stream that gzip -t accepts, and nothing to local disk but its removed option file', async () => {
-    const before = (await readdir(tmpdir())).filter((n) => n.startsWith('binvault-dump-'));
-    expectExit(await runCli(['ship', 'dump'], env), 0);
-    const after = (await readdir(tmpdir())).filter((n) => n.startsWith('binvault-dump-'));
-    expect(after).toEqual(before);
+    // A private TMPDIR: the shared /tmp also holds other test workers' (and other runs') dumps.
+    const privateTmp = await mkdtemp(join(tmpdir(), 'binvault-tmp-'));
+    expectExit(await runCli(['ship', 'dump'], { ...env, TMPDIR: privateTmp }), 0);
+    expect(await readdir(privateTmp)).toEqual([]);
+    await rm(privateTmp, { recursive: true });
 
     const keys = (await objects(bucket, 'db1')).filter((k) => k.includes('/dumps/'));
     const path = join(await mkdtemp(join(tmpdir(), 'binvault-gz-')), 'dump.sql.gz');
