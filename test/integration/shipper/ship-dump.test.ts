@@ -229,8 +229,13 @@ describe('binvault ship dump against a real server and the local endpoint', () =
     });
 
     it('two dumps never overlap', async () => {
-      const first = runCli(['ship', 'dump'], env);
-      await new Promise((r) => setTimeout(r, 400));
+      let cli = 0;
+      const first = runCli(['ship', 'dump'], env, { onSpawn: (p) => (cli = p) });
+      // The first holds the dump lock once its dump tool runs (not after a fixed delay: a loaded
+      // machine can take longer than any delay to start a process).
+      const deadline = Date.now() + 20_000;
+      while ((await dumpProcess(cli)) === undefined && Date.now() < deadline) await new Promise((r) => setTimeout(r, 20));
+      expect(await dumpProcess(cli)).toBeDefined();
       const second = await runCli(['ship', 'dump'], env);
       expectExit(second, 1);
       expect(second.stderr).toMatch(/^binvault: another binvault ship dump is running \(pid \d+/);
@@ -250,7 +255,13 @@ describe('binvault ship dump against a real server and the local endpoint', () =
     const [idRows] = await alterer.query<RowDataPacket[]>('SELECT CONNECTION_ID() AS id');
     const alterId = Number(idRows[0]?.id);
     const alter = alterer.query('ALTER TABLE shop.orders ADD COLUMN extra INT').catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 300));
+    const queued = async (): Promise<boolean> => {
+      const [rows] = await admin.query<RowDataPacket[]>('SELECT STATE FROM information_schema.PROCESSLIST WHERE ID = ?', [alterId]);
+      return /metadata lock/i.test(String(rows[0]?.STATE ?? ''));
+    };
+    const queuedBy = Date.now() + 20_000;
+    while (!(await queued()) && Date.now() < queuedBy) await new Promise((r) => setTimeout(r, 20));
+    expect(await queued()).toBe(true);
     const before = await objects(bucket, 'db1');
     const started = Date.now();
 
