@@ -9,7 +9,7 @@ import { loadCatalog } from '../../core/catalog/manifests.js';
 import { binlogNameOfKey, binlogsRoot } from '../../core/layout.js';
 import { systemClock } from '../../core/ports.js';
 import { VERSION } from '../../core/version.js';
-import { freePort, startInstance, type Instance } from '../../local/instance.js';
+import { startInstance, type Instance } from '../../local/instance.js';
 import type { ProvisionedInstance } from '../../functions/restore/tasks.js';
 import { FileAlerts } from '../../local/alerts.js';
 import { runLocalRestore } from '../../local/restore-run.js';
@@ -97,7 +97,8 @@ export const demoCommand = async (args: { keep: boolean }, io: CommandIo): Promi
     runtime = await startLocalRuntime({
       stateDir: join(work, 'runtime'),
       bucket,
-      endpoint: `http://127.0.0.1:${await freePort()}`,
+      // Port 0: the endpoint binds a free port itself (no window for another process to take it).
+      endpoint: 'http://127.0.0.1:0',
       onVerified: (outcome) => {
         if (outcome.outcome !== 'verified') return;
         verified++;
