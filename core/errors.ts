@@ -50,3 +50,37 @@ export class WriteConflictError extends StorageError {
     this.name = 'WriteConflictError';
   }
 }
+
+/** A local file could not be written (a full disk, a quota, a read-only file system). */
+export class LocalWriteError extends BinvaultError {
+  public constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LocalWriteError';
+  }
+}
+
+/** What a file system error means, in the words a person reads in one line. */
+const FILE_SYSTEM_REASONS: Readonly<Record<string, string>> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EROFS: 'read-only file system',
+  EIO: 'input/output error',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+};
+
+/**
+ * Runs a local write. A file system failure becomes one line that says what was being written,
+ * where, and why ("cannot write its lock in /var/lib/binvault: no space left on the device
+ * (ENOSPC)"); any other error passes unchanged.
+ */
+export const writingLocally = async <T>(what: string, where: string, write: () => Promise<T>): Promise<T> => {
+  try {
+    return await write();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    const reason = code === undefined ? undefined : FILE_SYSTEM_REASONS[code];
+    if (reason === undefined) throw error;
+    throw new LocalWriteError(`cannot write ${what} in ${where}: ${reason} (${code})`, { cause: error });
+  }
+};

@@ -1,5 +1,6 @@
 import { appendFile, mkdir } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { writingLocally } from '../core/errors.js';
 import type { Alert, Alerts } from '../core/ports.js';
 
 /** The local runtime's alerts: one JSON line each in `$BINVAULT_STATE_DIR/alerts.jsonl`, and a line on the console. */
@@ -10,8 +11,11 @@ export class FileAlerts implements Alerts {
   ) {}
 
   public async publish(alert: Alert): Promise<void> {
-    await mkdir(dirname(this.path), { recursive: true });
-    await appendFile(this.path, `${JSON.stringify(alert)}\n`, { mode: 0o600 });
+    // Printed first: an alert log on a full disk must not silence the alert itself.
     this.print(`ALERT ${alert.type}${alert.state === 'cleared' ? ' cleared' : ''} [${alert.severity}] ${alert.host}: ${alert.message}`);
+    await writingLocally('the alert log', dirname(this.path), async () => {
+      await mkdir(dirname(this.path), { recursive: true });
+      await appendFile(this.path, `${JSON.stringify(alert)}\n`, { mode: 0o600 });
+    });
   }
 }

@@ -6,7 +6,7 @@ import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import type { RowDataPacket } from 'mysql2/promise';
 import { DumpVerifier, type DumpFacts } from '../../core/dump/verify.js';
-import { BinvaultError } from '../../core/errors.js';
+import { BinvaultError, writingLocally } from '../../core/errors.js';
 import { dayIn, hostRoot, type HostScope } from '../../core/layout.js';
 import type { Clock } from '../../core/ports.js';
 import { versionAtLeast } from '../../core/server.js';
@@ -153,7 +153,7 @@ export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult
       emit({ type: 'cleaned', key: object.key });
     }
 
-    work = await mkdtemp(join(tmpdir(), 'binvault-dump-'));
+    work = await writingLocally("the dump tool's option file", tmpdir(), () => mkdtemp(join(tmpdir(), 'binvault-dump-')));
     const defaults = join(work, 'client.cnf');
     const lines = ['[client]'];
     if (client.user !== undefined) lines.push(`user=${optionValue(client.user)}`);
@@ -161,7 +161,7 @@ export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult
     if (client.socket !== undefined) lines.push(`socket=${optionValue(client.socket)}`);
     if (client.host !== undefined) lines.push(`host=${optionValue(client.host)}`);
     if (client.port !== undefined) lines.push(`port=${client.port}`);
-    await writeFile(defaults, `${lines.join('\n')}\n`, { mode: 0o600 });
+    await writingLocally("the dump tool's option file", tmpdir(), () => writeFile(defaults, `${lines.join('\n')}\n`, { mode: 0o600 }));
 
     const now = clock.now();
     const name = `${scope.host}-${stamp(now)}.sql.gz`;

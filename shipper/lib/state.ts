@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
 import { link, mkdir, readFile, rename, rm, unlink, writeFile, access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ConfigurationError } from '../../core/errors.js';
+import { ConfigurationError, writingLocally } from '../../core/errors.js';
 import { LockedError } from './errors.js';
 
 /**
@@ -39,14 +39,22 @@ export class StateDir {
   public async writeJson(name: string, value: unknown): Promise<void> {
     const target = join(this.path, name);
     const temp = `${target}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-    const fd = openSync(temp, 'w', 0o600);
-    try {
-      writeSync(fd, `${JSON.stringify(value, null, 2)}\n`);
-      fsyncSync(fd);
-    } finally {
-      closeSync(fd);
-    }
-    await rename(temp, target);
+    await writingLocally(name, this.path, async () => {
+      try {
+        const fd = openSync(temp, 'w', 0o600);
+        try {
+          writeSync(fd, `${JSON.stringify(value, null, 2)}\n`);
+          fsyncSync(fd);
+        } finally {
+          closeSync(fd);
+        }
+        await rename(temp, target);
+      } catch (error) {
+        // A full disk must not leave a half-written temporary file behind.
+        await unlink(temp).catch(() => undefined);
+        throw error;
+      }
+    });
   }
 
   public async remove(name: string): Promise<void> {
@@ -62,8 +70,8 @@ export class StateDir {
     const path = join(this.path, `${name}.lock`);
     const mine: LockOwner = { pid: process.pid, start: processStart(process.pid), purpose, since: new Date().toISOString() };
     const temp = `${path}.${process.pid}.tmp`;
-    await writeFile(temp, JSON.stringify(mine), { mode: 0o600 });
     try {
+      await writingLocally(`the ${name} lock`, this.path, () => writeFile(temp, JSON.stringify(mine), { mode: 0o600 }));
       for (let attempt = 0; attempt < 3; attempt++) {
         try {
           // link() fails if the lock exists: an atomic test-and-set on every local file system.

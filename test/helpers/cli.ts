@@ -18,10 +18,12 @@ export interface CliResult {
 export const runCli = (
   args: string[],
   env: Record<string, string>,
-  options: { timeoutMs?: number; onSpawn?: (pid: number) => void } = {},
+  options: { timeoutMs?: number; onSpawn?: (pid: number) => void; prefix?: string[] } = {},
 ): Promise<CliResult> =>
   new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], {
+    // A prefix runs the CLI through another command (e.g. onFullDisk's), which execs it.
+    const [command = process.execPath, ...prefixArgs] = [...(options.prefix ?? []), process.execPath];
+    const child = spawn(command, [...prefixArgs, CLI, ...args], {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });

@@ -11,6 +11,7 @@ import { EventType } from '../../../core/binlog/events.js';
 import { BinlogVerifier } from '../../../core/binlog/verify.js';
 import { formatMariadbGtid, parseMariadbGtids, type MariadbGtid } from '../../../core/gtid.js';
 import type { ObjectStore } from '../../../core/ports.js';
+import { writingLocally } from '../../../core/errors.js';
 import type { RestorePlan } from '../../../core/restore/plan.js';
 import { findProgram } from '../../../local/instance.js';
 import { MysqlSession } from '../mysql.js';
@@ -197,18 +198,22 @@ export const replayBinlogs = async (
       const path = join(workDir, binlog.name);
       const head = await store.head(binlog.key);
       const hash = createHash('sha256');
-      await pipeline(
-        Readable.from(await store.get(binlog.key)),
-        createGunzip(),
-        async function* (source: AsyncIterable<Buffer>) {
-          for await (const chunk of source) {
-            hash.update(chunk);
-            bytes += chunk.length;
-            onProgress?.({ phase: 'download', bytes });
-            yield chunk;
-          }
-        },
-        createWriteStream(path, { mode: 0o600 }),
+      const source = Readable.from(await store.get(binlog.key));
+      // A full disk on the restore host says so, naming the binlog and the directory.
+      await writingLocally(`binlog ${binlog.name} (downloaded for the replay)`, workDir, () =>
+        pipeline(
+          source,
+          createGunzip(),
+          async function* (chunks: AsyncIterable<Buffer>) {
+            for await (const chunk of chunks) {
+              hash.update(chunk);
+              bytes += chunk.length;
+              onProgress?.({ phase: 'download', bytes });
+              yield chunk;
+            }
+          },
+          createWriteStream(path, { mode: 0o600 }),
+        ),
       );
       const expected = head?.metadata.sha256;
       if (expected && hash.digest('hex') !== expected) throw new ApplyError(`${store.url(binlog.key)} does not match its sha256: not replayed`);

@@ -1,7 +1,8 @@
 import { EventEmitter, once } from 'node:events';
 import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { writingLocally } from '../../../core/errors.js';
 import { DumpSplitter } from '../../../core/dump/split.js';
 import { SqlSession, type TargetInstance } from './sessions.js';
 
@@ -35,7 +36,7 @@ class Spool {
   ) {}
 
   public static async create(path: string): Promise<Spool> {
-    return new Spool(await open(path, 'w+', 0o600), path);
+    return new Spool(await writingLocally('rows read ahead of their session', dirname(path), () => open(path, 'w+', 0o600)), path);
   }
 
   public get bytes(): number {
@@ -43,7 +44,7 @@ class Spool {
   }
 
   public async append(sql: Buffer): Promise<void> {
-    await this.handle.write(sql, 0, sql.length, this.size);
+    await writingLocally('rows read ahead of their session', dirname(this.path), () => this.handle.write(sql, 0, sql.length, this.size));
     this.size += sql.length;
     this.grown.emit('grown');
   }

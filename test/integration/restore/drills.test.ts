@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readdir, readFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
@@ -9,6 +10,7 @@ import type { LocalRuntime } from '../../../local/runtime.js';
 import { readOptionFile } from '../../../shipper/lib/option-file.js';
 import { S3Store } from '../../../shipper/lib/storage/s3.js';
 import { runCli, expectExit } from '../../helpers/cli.js';
+import { onFullDisk } from '../../helpers/disk.js';
 import { startScenario, type Scenario } from '../../helpers/scenario.js';
 import { connectTo, startTestServer, type Instance } from '../../helpers/servers.js';
 
@@ -192,6 +194,18 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
       };
 
       const loaded = await apply('load');
+      // The restore host's disk full where the binlogs are downloaded: one line, nothing replayed.
+      const full = await mkdtemp(join(tmpdir(), 'binvault-full-'));
+      const refused = await runCli(
+        ['restore', 'apply', '--step', 'replay', '--plan', plan, '--defaults-file', fresh.defaultsFile],
+        { ...env, BINVAULT_STATE_DIR: full },
+        { prefix: onFullDisk(full) },
+      );
+      await rm(full, { recursive: true, force: true });
+      expectExit(refused, 1);
+      expect(refused.stderr.trim()).toMatch(
+        new RegExp(`^binvault: cannot write binlog binlog\\.\\d+ \\(downloaded for the replay\\) in ${full}/restore-work/replay-\\w+: no space left on the device \\(ENOSPC\\)$`),
+      );
       await apply('replay');
       const reached = await apply('reached');
 
