@@ -7,7 +7,8 @@
 export const onFullDisk = (dir: string, freePages = 0): string[] => [
   'unshare',
   '--mount',
-  '--map-root-user',
+  // Root needs no user namespace to mount; anyone else does.
+  ...(process.getuid?.() === 0 ? [] : ['--map-root-user']),
   'sh',
   '-c',
   'mount -t tmpfs -o size=256k binvault-full "$1" || exit 97; cat /dev/zero > "$1/.fill" 2>/dev/null; ' +
