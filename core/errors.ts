@@ -78,9 +78,15 @@ export const writingLocally = async <T>(what: string, where: string, write: () =
   try {
     return await write();
   } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    const reason = code === undefined ? undefined : FILE_SYSTEM_REASONS[code];
+    const reason = fileSystemReason(error);
     if (reason === undefined) throw error;
-    throw new LocalWriteError(`cannot write ${what} in ${where}: ${reason} (${code})`, { cause: error });
+    throw new LocalWriteError(`cannot write ${what} in ${where}: ${reason}`, { cause: error });
   }
+};
+
+/** "no space left on the device (ENOSPC)" for a file system error; undefined for any other. */
+export const fileSystemReason = (error: unknown): string | undefined => {
+  const code = (error as NodeJS.ErrnoException | undefined)?.code;
+  const reason = code === undefined ? undefined : FILE_SYSTEM_REASONS[code];
+  return reason === undefined ? undefined : `${reason} (${code})`;
 };

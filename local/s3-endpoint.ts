@@ -6,6 +6,7 @@ import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import S3rver from 's3rver';
+import { fileSystemReason } from '../core/errors.js';
 
 /**
  * The embedded runtime's S3-protocol endpoint: s3rver on loopback, plus the few S3 operations a
@@ -197,6 +198,31 @@ const atomicPuts = (store: ObjectStoreInternals): void => {
 };
 
 /**
+ * s3rver answers a failed write with "We encountered an internal error": a full disk under the
+ * endpoint says so instead, in the error message the client prints (as S3 itself would say why).
+ */
+/** The file system store's methods that write (s3rver 3). */
+const WRITES = ['putObject', 'copyObject', 'putMetadata', 'initiateUpload', 'putPart', 'putObjectMultipart', 'putSubresource', 'putBucket'];
+
+const explainedFileSystemErrors = (store: ObjectStoreInternals, directory: string): void => {
+  const target = store as unknown as Record<string, unknown>;
+  for (const name of WRITES) {
+    const method = target[name];
+    if (typeof method !== 'function') throw new Error(`s3rver's store has no ${name}: the endpoint's patches need updating`);
+    target[name] = async (...args: unknown[]): Promise<unknown> => {
+      try {
+        return await (method as (...a: unknown[]) => Promise<unknown>).apply(store, args);
+      } catch (error) {
+        const reason = fileSystemReason(error);
+        if (reason === undefined) throw error;
+        // `expose`: s3rver then sends this message, not its generic one.
+        throw Object.assign(new Error(`the local endpoint cannot store data in ${directory}: ${reason}`), { expose: true });
+      }
+    };
+  }
+};
+
+/**
  * Starts the endpoint; resolves once it listens.
  *
  * @example
@@ -215,6 +241,7 @@ export const startLocalEndpoint = async (options: LocalEndpointOptions): Promise
   const app = server as unknown as { middleware: KoaMiddleware[]; store: ListingStore & ObjectStoreInternals };
   fixDelimiterListing(app.store);
   atomicPuts(app.store);
+  explainedFileSystemErrors(app.store, options.directory);
   // Just before s3rver's router (the last middleware), after its XML encoder and vhost rewrite.
   app.middleware.splice(app.middleware.length - 1, 0, extensions(options.directory));
 

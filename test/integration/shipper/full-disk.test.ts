@@ -1,10 +1,13 @@
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli, expectExit } from '../../helpers/cli.js';
+import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
+import { createS3Client } from '../../../shipper/lib/storage/s3.js';
+import { CLI, runCli, expectExit } from '../../helpers/cli.js';
 import { onFullDisk } from '../../helpers/disk.js';
 import { startScenario, type Scenario } from '../../helpers/scenario.js';
 
@@ -65,5 +68,40 @@ describe('a full disk', () => {
     );
     expect(await objects()).toEqual(before);
     expect(await uploads()).toEqual([]);
+  });
+
+  it("under the local endpoint's data: ship binlogs prints the endpoint's reason, and no object or upload is left", async () => {
+    // `binvault local up` with its data on a nearly full disk, in its own mount namespace.
+    const [command = 'unshare', ...args] = [...onFullDisk(mountPoint, 2), process.execPath, CLI, 'local', 'up'];
+    const endpoint = spawn(command, args, {
+      env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', BINVAULT_STATE_DIR: mountPoint, BINVAULT_S3_ENDPOINT: 'http://127.0.0.1:0' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    try {
+      let said = '';
+      const url = await new Promise<string>((resolve, reject) => {
+        const onData = (d: Buffer): void => {
+          said += d.toString();
+          const found = /S3 endpoint (http:\/\/\S+),/.exec(said)?.[1];
+          if (found) resolve(found);
+        };
+        endpoint.stdout?.on('data', onData);
+        endpoint.stderr?.on('data', onData);
+        endpoint.on('exit', (code) => reject(new Error(`local up exited (${code}): ${said}`)));
+      });
+      // Incompressible rows: a binlog larger than the room left.
+      await s.admin.query('INSERT INTO app.t VALUES (200, RANDOM_BYTES(60000)), (201, RANDOM_BYTES(60000)), (202, RANDOM_BYTES(60000))');
+      const run = await runCli(['ship', 'binlogs'], { ...s.env, BINVAULT_S3_ENDPOINT: url, BINVAULT_STATE_DIR: join(s.stateDir, 'other-endpoint') });
+
+      expectExit(run, 1);
+      expect(run.stderr.trim().split('\n')).toHaveLength(1);
+      expect(run.stderr).toContain(`the local endpoint cannot store data in ${join(mountPoint, 's3')}: no space left on the device (ENOSPC)`);
+      const client = createS3Client({ endpoint: url });
+      expect((await client.send(new ListObjectsV2Command({ Bucket: 'binvault' }))).Contents ?? []).toEqual([]);
+      expect((await client.send(new ListMultipartUploadsCommand({ Bucket: 'binvault' }))).Uploads ?? []).toEqual([]);
+      client.destroy();
+    } finally {
+      endpoint.kill('SIGTERM');
+    }
   });
 });
