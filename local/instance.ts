@@ -142,9 +142,10 @@ export const startInstance = async (options: InstanceOptions = {}): Promise<Inst
     if (!installDb) throw new InstanceError('mariadb-install-db not found on PATH');
     await execFileAsync(installDb, [...common, `--user=${user}`, '--auth-root-authentication-method=normal', '--skip-test-db']).catch(
       (error: unknown) => {
-        throw new InstanceError(`mariadb-install-db failed in ${dataDir}: ${(error as Error).message.split('\n')[0] ?? ''}`, {
-          cause: error,
-        });
+        // Its reason is in its stderr (an ERROR line), not in the "Command failed: …" message.
+        const stderr = String((error as { stderr?: unknown }).stderr ?? '').trim().split('\n');
+        const reason = stderr.find((l) => /\bERROR\b/.test(l)) ?? stderr.at(-1) ?? (error as Error).message.split('\n')[0];
+        throw new InstanceError(`mariadb-install-db failed in ${dataDir}: ${reason ?? 'no reason given'}`, { cause: error });
       },
     );
   } else {
