@@ -56,6 +56,10 @@ export class SqlSession {
       '--batch',
       '--skip-column-names',
       '--unbuffered',
+      // Statements as the binlog and the dump hold them, byte for byte: without it the client refuses
+      // a NUL in a logged statement's text and turns CR LF into LF (MySQL's and MariaDB's manuals
+      // replay mysqlbinlog output with --binary-mode for this reason).
+      '--binary-mode',
       // A session that reconnected would have lost its temporary tables and settings: fail instead.
       '--skip-reconnect',
       ...(options.init ? [`--init-command=${options.init}`] : []),
