@@ -34,28 +34,37 @@ const connect = async (instance: TargetInstance): Promise<MysqlSession> => {
 };
 
 /**
- * Runs a bulk step with the new server's flushes relaxed (redo written at each commit but flushed
- * once a second, binlog left to the OS): nobody uses the instance yet and a crash means a new restore
- * anyway. The server's own settings are put back afterwards, whatever happens.
+ * The new server's settings for a bulk step. Flushes relaxed (redo written at each commit but
+ * flushed once a second, binlog left to the OS): nobody uses the instance yet and a crash means a
+ * new restore anyway. Packets up to the maximum: a large row event replays as one BINLOG statement
+ * a third larger than the event, beyond the 16 MiB or 64 MiB a server allows by default.
  */
-const withRelaxedFlushes = async <T>(instance: TargetInstance, step: () => Promise<T>): Promise<T> => {
+const BULK_SETTINGS: ReadonlyArray<readonly [string, number]> = [
+  ['innodb_flush_log_at_trx_commit', 2],
+  ['sync_binlog', 0],
+  ['max_allowed_packet', 1024 ** 3],
+];
+
+/**
+ * Runs a bulk step with {@link BULK_SETTINGS} on the new server (its sessions, opened by the step,
+ * take them) and puts the server's own values back afterwards, whatever happens.
+ */
+const withBulkSettings = async <T>(instance: TargetInstance, step: () => Promise<T>): Promise<T> => {
   const admin = await connect(instance);
-  let saved: RowDataPacket | undefined;
-  try {
-    [saved] = await admin.query<RowDataPacket>('SELECT @@GLOBAL.innodb_flush_log_at_trx_commit AS flush, @@GLOBAL.sync_binlog AS sync');
-    await admin.query('SET GLOBAL innodb_flush_log_at_trx_commit = 2, GLOBAL sync_binlog = 0');
-  } catch {
-    // A server that refuses (no privilege, another engine) loads at its own pace.
-    saved = undefined;
+  const saved: Array<[string, number]> = [];
+  for (const [name, value] of BULK_SETTINGS) {
+    try {
+      const [row] = await admin.query<RowDataPacket>(`SELECT @@GLOBAL.${name} AS value`);
+      await admin.query(`SET GLOBAL ${name} = ${value}`);
+      saved.push([name, Number(row?.value)]);
+    } catch {
+      // A server that refuses (no privilege, another engine) runs the step with its own value.
+    }
   }
   try {
     return await step();
   } finally {
-    if (saved) {
-      await admin
-        .query(`SET GLOBAL innodb_flush_log_at_trx_commit = ${Number(saved.flush)}, GLOBAL sync_binlog = ${Number(saved.sync)}`)
-        .catch(() => undefined);
-    }
+    for (const [name, value] of saved) await admin.query(`SET GLOBAL ${name} = ${value}`).catch(() => undefined);
     await admin.close();
   }
 };
@@ -90,7 +99,7 @@ export const loadDump = async (
   ].join('\n');
   try {
     await mkdir(workDir, { recursive: true, mode: 0o700 });
-    const result = await withRelaxedFlushes(instance, () =>
+    const result = await withBulkSettings(instance, () =>
       loadSql(gunzip as AsyncIterable<Buffer>, instance, {
         spillDir: workDir,
         finally: account,
@@ -229,7 +238,7 @@ export const replayBinlogs = async (
       'gtid' in plan.stop
         ? [`--start-position=${plan.dump.gtids ?? ''}`, `--stop-position=${plan.stop.gtid}`]
         : [`--start-position=${plan.startPosition}`, `--stop-datetime=${plan.stop.datetime.replace('T', ' ').replace('Z', '')}`];
-    const { code, stderr } = await withRelaxedFlushes(instance, async () => {
+    const { code, stderr } = await withBulkSettings(instance, async () => {
       // MIXED logs what the source logged, temporary-table statements too (ROW would not): every
       // replayed transaction keeps its GTID in the new server's binlog, so its position says what was reached.
       const session = new SqlSession(instance, { init: "SET SESSION binlog_format = 'MIXED'" });
