@@ -46,11 +46,24 @@ const BULK_SETTINGS: ReadonlyArray<readonly [string, number]> = [
 ];
 
 /**
+ * Set for the restore and left so: the dump brings the source's scheduled events, and an event fired
+ * on the new server (MySQL's scheduler is on by default) would change its data after the target
+ * second, during the replay or after it. The operator turns the scheduler on when the instance is put
+ * to use.
+ */
+const KEPT_SETTINGS: ReadonlyArray<readonly [string, string]> = [['event_scheduler', 'OFF']];
+
+/**
  * Runs a bulk step with {@link BULK_SETTINGS} on the new server (its sessions, opened by the step,
- * take them) and puts the server's own values back afterwards, whatever happens.
+ * take them) and puts the server's own values back afterwards, whatever happens; sets
+ * {@link KEPT_SETTINGS} for good.
  */
 const withBulkSettings = async <T>(instance: TargetInstance, step: () => Promise<T>): Promise<T> => {
   const admin = await connect(instance);
+  for (const [name, value] of KEPT_SETTINGS) {
+    // A scheduler started DISABLED cannot be set, and needs not be.
+    await admin.query(`SET GLOBAL ${name} = ${value}`).catch(() => undefined);
+  }
   const saved: Array<[string, number]> = [];
   for (const [name, value] of BULK_SETTINGS) {
     try {

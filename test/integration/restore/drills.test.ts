@@ -32,7 +32,7 @@ interface Report {
   timings: { loadSeconds: number; replaySeconds: number };
 }
 
-const TABLES = ['sbtest.sbtest1', 'sbtest.sbtest2', 'shop.orders', 'shop.audit', 'shop.blobs'];
+const TABLES = ['sbtest.sbtest1', 'sbtest.sbtest2', 'shop.orders', 'shop.audit', 'shop.blobs', 'shop.ticks'];
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -110,7 +110,10 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
       "CREATE DATABASE sbtest; CREATE USER 'sbtest'@'localhost'; GRANT ALL ON sbtest.* TO 'sbtest'@'localhost'; " +
         'CREATE DATABASE shop; CREATE TABLE shop.orders (id INT AUTO_INCREMENT PRIMARY KEY, amount INT, note VARCHAR(64)); ' +
         'CREATE TABLE shop.audit (id INT AUTO_INCREMENT PRIMARY KEY, order_id INT); ' +
-        'CREATE TRIGGER shop.audited AFTER INSERT ON shop.orders FOR EACH ROW INSERT INTO shop.audit (order_id) VALUES (NEW.id)',
+        'CREATE TRIGGER shop.audited AFTER INSERT ON shop.orders FOR EACH ROW INSERT INTO shop.audit (order_id) VALUES (NEW.id); ' +
+        // An event the source never runs (its scheduler is off): a restored server must not run it either.
+        'CREATE TABLE shop.ticks (id INT AUTO_INCREMENT PRIMARY KEY, at DATETIME); ' +
+        'CREATE EVENT shop.tick ON SCHEDULE EVERY 1 SECOND DO INSERT INTO shop.ticks (at) VALUES (NOW())',
     );
     await run('sysbench', ['oltp_write_only', `--mysql-socket=${source.socket}`, '--mysql-user=sbtest', '--mysql-db=sbtest', '--tables=2', '--table-size=2000', 'prepare']);
     const [[t]] = (await admin.query("SELECT DATE_FORMAT(UTC_TIMESTAMP(), '%Y-%m-%dT%H:%i:%sZ') AS t")) as unknown as [RowDataPacket[]];
@@ -191,7 +194,8 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
     const planned = await restore('--to', cp.time);
     expectExit(planned, 0);
     const plan = `s3://binvault/mysql/db1/restores/${(planned.report as Report).execution}/plan.json`;
-    const fresh = await startTestServer({ innodbLogFileSize: '64M', innodbBufferPoolSize: '256M' });
+    // A stock server as a launch template would start it: 16 MiB packets, events scheduled.
+    const fresh = await startTestServer({ innodbLogFileSize: '64M', innodbBufferPoolSize: '256M', extraArgs: ['--event-scheduler=ON'] });
     try {
       const apply = async (step: string): Promise<Record<string, unknown>> => {
         const result = await runCli(['restore', 'apply', '--step', step, '--plan', plan, '--defaults-file', fresh.defaultsFile], env, { timeoutMs: 180_000 });
@@ -221,6 +225,8 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
       expect(reached.gtids).toBe(cp.gtid);
       const target = await connectTo(fresh);
       expect(await checksums(target, TABLES)).toEqual(cp.checksums);
+      const [[events]] = (await target.query("SELECT @@GLOBAL.event_scheduler AS scheduler, COUNT(*) AS n FROM information_schema.EVENTS WHERE EVENT_SCHEMA = 'shop'")) as unknown as [RowDataPacket[]];
+      expect(events).toMatchObject({ scheduler: 'OFF', n: 1 });
       await target.end();
       expect(await readdir(join(stateDir, 'shipper', 'restore-work'))).toEqual([]);
     } finally {
@@ -233,7 +239,7 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
     expectExit(result, 0);
     const target = await connectRestored(result.report as Report);
     const [tables] = await target.query<RowDataPacket[]>("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shop'");
-    expect(tables.map((t) => t.TABLE_NAME).sort()).toEqual(['audit', 'blobs']);
+    expect(tables.map((t) => t.TABLE_NAME).sort()).toEqual(['audit', 'blobs', 'ticks']);
     expect(await checksums(target, ['shop.audit', 'sbtest.sbtest1', 'sbtest.sbtest2'])).toEqual(await checksums(admin, ['shop.audit', 'sbtest.sbtest1', 'sbtest.sbtest2']));
     await target.end();
   });
