@@ -43,6 +43,8 @@ const BULK_SETTINGS: ReadonlyArray<readonly [string, number]> = [
   ['innodb_flush_log_at_trx_commit', 2],
   ['sync_binlog', 0],
   ['max_allowed_packet', 1024 ** 3],
+  // A LOAD DATA logged as a statement replays as LOAD DATA LOCAL (MySQL 8 refuses it by default).
+  ['local_infile', 1],
 ];
 
 /**
@@ -247,14 +249,19 @@ export const replayBinlogs = async (
 
     const tool = findProgram('mariadb-binlog', 'mysqlbinlog');
     if (!tool) throw new ApplyError('no mariadb-binlog or mysqlbinlog on PATH');
-    const args =
-      'gtid' in plan.stop
+    // The rows of a replayed LOAD DATA wait in the work directory (removed afterwards), not in /tmp.
+    const loads = join(workDir, 'load-data');
+    await mkdir(loads, { mode: 0o700 });
+    const args = [
+      `--local-load=${loads}`,
+      ...('gtid' in plan.stop
         ? [`--start-position=${plan.dump.gtids ?? ''}`, `--stop-position=${plan.stop.gtid}`]
-        : [`--start-position=${plan.startPosition}`, `--stop-datetime=${plan.stop.datetime.replace('T', ' ').replace('Z', '')}`];
+        : [`--start-position=${plan.startPosition}`, `--stop-datetime=${plan.stop.datetime.replace('T', ' ').replace('Z', '')}`]),
+    ];
     const { code, stderr } = await withBulkSettings(instance, async () => {
       // MIXED logs what the source logged, temporary-table statements too (ROW would not): every
       // replayed transaction keeps its GTID in the new server's binlog, so its position says what was reached.
-      const session = new SqlSession(instance, { init: "SET SESSION binlog_format = 'MIXED'" });
+      const session = new SqlSession(instance, { init: "SET SESSION binlog_format = 'MIXED'", localInfile: true });
       // The reader's output goes straight into the client.
       const reader = session.feedFrom(tool, [...args, ...files], { PATH: process.env.PATH ?? '', TZ: 'UTC' });
       let readerErr = '';

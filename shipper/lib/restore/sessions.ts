@@ -45,10 +45,14 @@ export class SqlSession {
   private readonly waiting = new Map<string, () => void>();
   private readonly failure: Promise<never>;
 
-  /** @param options.init a statement the client runs first, on connecting. */
+  /**
+   * @param options.init a statement the client runs first, on connecting.
+   * @param options.localInfile lets the server read files from the client (`LOAD DATA LOCAL`): a
+   *   replayed LOAD DATA arrives that way, its rows in files the binlog reader wrote.
+   */
   public constructor(
     private readonly instance: TargetInstance,
-    options: { init?: string } = {},
+    options: { init?: string; localInfile?: boolean } = {},
   ) {
     const args = [
       `--defaults-extra-file=${instance.defaultsFile}`,
@@ -63,6 +67,7 @@ export class SqlSession {
       // A session that reconnected would have lost its temporary tables and settings: fail instead.
       '--skip-reconnect',
       ...(options.init ? [`--init-command=${options.init}`] : []),
+      ...(options.localInfile ? ['--local-infile=1'] : []),
     ];
     this.child = spawn(clientProgram(), args, {
       stdio: ['pipe', 'pipe', 'pipe'],

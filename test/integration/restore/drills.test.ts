@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -137,6 +137,11 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
     // Raw bytes in a logged statement's text, as an application that inlines strings sends them: a
     // replay client without --binary-mode refuses the NUL and turns CR LF into LF.
     await app.query("INSERT INTO shop.orders (amount, note) VALUES (1, 'a\r\nb'), (2, 'x\0y'), (3, 'tab\there')");
+    // LOAD DATA logged as a statement: the replay's reader writes its rows to files and the client
+    // sends them (LOCAL), so both ends must allow it.
+    const csv = join(source.baseDir, 'orders.csv');
+    await writeFile(csv, '40\tloaded\n41\tloaded too\n');
+    await app.query(`LOAD DATA INFILE '${csv}' INTO TABLE shop.orders (amount, note)`);
     await sysbench('STATEMENT', 2);
     await ship('binlogs');
     await app.query('INSERT INTO shop.orders (amount, note) SELECT amount, note FROM shop.pending');
@@ -190,12 +195,14 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
   });
 
   it('`binvault restore apply`, as SSM runs it on a new machine, brings back a planned second step by step', async () => {
-    const cp = checkpoints[0] as Checkpoint;
+    // The last checkpoint: through every binlog, the big row, the raw bytes and the LOAD DATA.
+    const cp = checkpoints.at(-1) as Checkpoint;
     const planned = await restore('--to', cp.time);
     expectExit(planned, 0);
     const plan = `s3://binvault/mysql/db1/restores/${(planned.report as Report).execution}/plan.json`;
-    // A stock server as a launch template would start it: 16 MiB packets, events scheduled.
-    const fresh = await startTestServer({ innodbLogFileSize: '64M', innodbBufferPoolSize: '256M', extraArgs: ['--event-scheduler=ON'] });
+    // A stock server as a launch template would start it: 16 MiB packets, events scheduled, no LOAD
+    // DATA LOCAL (MySQL 8's defaults).
+    const fresh = await startTestServer({ innodbLogFileSize: '64M', innodbBufferPoolSize: '256M', extraArgs: ['--event-scheduler=ON', '--local-infile=0'] });
     try {
       const apply = async (step: string): Promise<Record<string, unknown>> => {
         const result = await runCli(['restore', 'apply', '--step', step, '--plan', plan, '--defaults-file', fresh.defaultsFile], env, { timeoutMs: 180_000 });
