@@ -197,13 +197,13 @@ const atomicPuts = (store: ObjectStoreInternals): void => {
   };
 };
 
+/** The file system store's methods that write (s3rver 3). */
+const WRITES = ['putObject', 'copyObject', 'putMetadata', 'initiateUpload', 'putPart', 'putObjectMultipart', 'putSubresource', 'putBucket'];
+
 /**
  * s3rver answers a failed write with "We encountered an internal error": a full disk under the
  * endpoint says so instead, in the error message the client prints (as S3 itself would say why).
  */
-/** The file system store's methods that write (s3rver 3). */
-const WRITES = ['putObject', 'copyObject', 'putMetadata', 'initiateUpload', 'putPart', 'putObjectMultipart', 'putSubresource', 'putBucket'];
-
 const explainedFileSystemErrors = (store: ObjectStoreInternals, directory: string): void => {
   const target = store as unknown as Record<string, unknown>;
   for (const name of WRITES) {
