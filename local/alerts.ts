@@ -1,5 +1,6 @@
-import { appendFile, mkdir } from 'node:fs/promises';
+import { appendFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { makeDirectories } from '../core/files.js';
 import { writingLocally } from '../core/errors.js';
 import type { Alert, Alerts } from '../core/ports.js';
 
@@ -14,7 +15,7 @@ export class FileAlerts implements Alerts {
     // Printed first: an alert log on a full disk must not silence the alert itself.
     this.print(`ALERT ${alert.type}${alert.state === 'cleared' ? ' cleared' : ''} [${alert.severity}] ${alert.host}: ${alert.message}`);
     await writingLocally('the alert log', dirname(this.path), async () => {
-      await mkdir(dirname(this.path), { recursive: true });
+      await makeDirectories(dirname(this.path));
       await appendFile(this.path, `${JSON.stringify(alert)}\n`, { mode: 0o600 });
     });
   }

@@ -1,13 +1,14 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { createConnection } from 'mysql2/promise';
+import { makeDirectories } from '../core/files.js';
 import { BinvaultError } from '../core/errors.js';
 
 const execFileAsync = promisify(execFile);
@@ -119,13 +120,13 @@ const tail = async (path: string, lines = 5, from = 0): Promise<string> =>
 export const startInstance = async (options: InstanceOptions = {}): Promise<Instance> => {
   const { flavor, server } = await detectServer();
   const baseDir = options.baseDir ?? (await mkdtemp(join(tmpdir(), 'binvault-db-')));
-  await mkdir(baseDir, { recursive: true, mode: 0o700 });
+  await makeDirectories(baseDir, 0o700);
   const dataDir = join(baseDir, 'data');
   // Its own tmpdir: servers name their temporary files after their pid (`#sql-temptable-<pid>-…`),
   // and two servers in different pid namespaces that share /tmp (containers, CI sandboxes) can
   // have the same pid and take each other's files ("File exists", "Error on delete", a dead server).
   const tmpDir = join(baseDir, 'tmp');
-  await mkdir(tmpDir, { recursive: true, mode: 0o700 });
+  await makeDirectories(tmpDir, 0o700);
   const socket = join(baseDir, 'mysqld.sock');
   const errorLog = join(baseDir, 'error.log');
   const user = userInfo().username;

@@ -1,11 +1,12 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
-import { mkdir, readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import S3rver from 's3rver';
+import { makeDirectories } from '../core/files.js';
 import { fileSystemReason } from '../core/errors.js';
 
 /**
@@ -170,7 +171,7 @@ const atomicPuts = (store: ObjectStoreInternals): void => {
   store.putObject = async (object) => {
     const objectPath = store.getResourcePath(object.bucket, object.key, 'object');
     const temp = `${objectPath}.${randomBytes(6).toString('hex')}.partial`;
-    await mkdir(dirname(objectPath), { recursive: true });
+    await makeDirectories(dirname(objectPath));
     const md5 = createHash('md5');
     let size = 0;
     const content = Buffer.isBuffer(object.content) ? Readable.from([object.content]) : object.content;
@@ -229,7 +230,7 @@ const explainedFileSystemErrors = (store: ObjectStoreInternals, directory: strin
  * const endpoint = await startLocalEndpoint({ directory: '.binvault/s3', buckets: ['binvault'], port: 0 });
  */
 export const startLocalEndpoint = async (options: LocalEndpointOptions): Promise<LocalEndpoint> => {
-  await mkdir(options.directory, { recursive: true });
+  await makeDirectories(options.directory);
   const server = new S3rver({
     address: options.address ?? '127.0.0.1',
     port: options.port ?? 4569,

@@ -1,6 +1,7 @@
-import { mkdir, mkdtemp } from 'node:fs/promises';
+import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { makeDirectories } from '../../core/files.js';
 import { listHosts } from '../../core/catalog/manifests.js';
 import { ConfigurationError } from '../../core/errors.js';
 import { systemClock } from '../../core/ports.js';
@@ -136,7 +137,7 @@ export const restoreApplyCommand = async (
   const plan = JSON.parse((await store.getBytes(match[2])).toString()) as RestorePlan;
   // Rows read ahead and binlogs wait beside the state, on the host's disk (/tmp may be memory).
   const work = join(config.stateDir, 'restore-work');
-  await mkdir(work, { recursive: true, mode: 0o700 });
+  await makeDirectories(work, 0o700);
   if (args.step === 'load') {
     io.out(JSON.stringify(await loadDump(store, plan, instance, undefined, work)));
   } else if (args.step === 'replay') {

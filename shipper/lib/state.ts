@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { closeSync, fsyncSync, openSync, readFileSync, writeSync } from 'node:fs';
-import { link, mkdir, readFile, rename, rm, unlink, writeFile, access, constants } from 'node:fs/promises';
+import { link, readFile, rename, rm, unlink, writeFile, access, constants } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeDirectories } from '../../core/files.js';
 import { ConfigurationError, writingLocally } from '../../core/errors.js';
 import { LockedError } from './errors.js';
 
@@ -14,7 +15,7 @@ export class StateDir {
 
   public async ensure(): Promise<void> {
     try {
-      await mkdir(this.path, { recursive: true, mode: 0o700 });
+      await makeDirectories(this.path, 0o700);
       await access(this.path, constants.W_OK);
     } catch (error) {
       throw new ConfigurationError(

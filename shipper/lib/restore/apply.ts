@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { RowDataPacket } from 'mysql2/promise';
+import { makeDirectories } from '../../../core/files.js';
 import { EventType } from '../../../core/binlog/events.js';
 import { BinlogVerifier } from '../../../core/binlog/verify.js';
 import { formatMariadbGtid, parseMariadbGtids, type MariadbGtid } from '../../../core/gtid.js';
@@ -113,7 +114,7 @@ export const loadDump = async (
     'FLUSH PRIVILEGES;\n',
   ].join('\n');
   try {
-    await mkdir(workDir, { recursive: true, mode: 0o700 });
+    await makeDirectories(workDir, 0o700);
     const result = await withBulkSettings(instance, () =>
       loadSql(gunzip as AsyncIterable<Buffer>, instance, {
         spillDir: workDir,
@@ -214,7 +215,7 @@ export const replayBinlogs = async (
   onProgress?: (p: ApplyProgress) => void,
 ): Promise<{ bytes: number; seconds: number; expected: ExpectedReach }> => {
   const started = performance.now();
-  await mkdir(workDir, { recursive: true, mode: 0o700 });
+  await makeDirectories(workDir, 0o700);
   const files: string[] = [];
   let bytes = 0;
   try {

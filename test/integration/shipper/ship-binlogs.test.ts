@@ -389,6 +389,11 @@ describe('binvault ship binlogs with bad input: one clear line, non-zero exit, n
     await expectFailure({ BINVAULT_MYSQL_DEFAULTS_FILE: file }, /is accessible to every user \(mode 644\): run chmod 600/);
   });
 
+  // Node 20's recursive mkdir spins forever there: the run must still end, with one line.
+  it('state directory where no directory can be made (under /proc)', async () => {
+    await expectFailure({ BINVAULT_STATE_DIR: '/proc/binvault-state' }, /^binvault: state directory \/proc\/binvault-state is not writable \(ENOENT\): set BINVAULT_STATE_DIR$/);
+  });
+
   it('bucket missing', async () => {
     await expectFailure({ BINVAULT_BUCKET: 'no-such-bucket' }, /bucket 'no-such-bucket' does not exist/);
   });
