@@ -1,3 +1,5 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { runCli, expectExit } from '../helpers/cli.js';
 
@@ -26,5 +28,21 @@ describe('binvault argv: wrong input gets one line and a non-zero exit before an
     for (const command of ['ship binlogs', 'ship dump', 'status', 'restore', 'retention', 'verify', 'demo']) expect(all.stdout).toContain(command);
     expectExit(restore, 0);
     expect(restore.stdout).toMatch(/^usage: binvault restore \(--to TIME \| --gtid GTID \[--before\] \| --latest\)/);
+  });
+});
+
+describe('binvault against an endpoint that is not S3', () => {
+  it('says what answered, in one line', async () => {
+    const web = createServer((_, response) => response.writeHead(404, { 'content-type': 'text/html' }).end('<html>Not Found</html>'));
+    await new Promise<void>((resolve) => web.listen(0, '127.0.0.1', resolve));
+    const url = `http://127.0.0.1:${(web.address() as AddressInfo).port}`;
+    try {
+      const run = await runCli(['status'], { BINVAULT_S3_ENDPOINT: url });
+
+      expectExit(run, 1);
+      expect(run.stderr).toBe(`binvault: list s3://binvault/mysql/ failed: HTTP 404 with no S3 error in the answer (is ${url} an S3 endpoint?)\n`);
+    } finally {
+      web.close();
+    }
   });
 });

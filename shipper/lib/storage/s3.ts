@@ -135,7 +135,14 @@ export class S3Store implements ObjectStore {
       );
     }
     const status = statusOf(error);
-    const detail = status === 403 ? 'access denied' : messageOf(error) || code || 'unknown error';
+    const message = messageOf(error);
+    const detail =
+      status === 403
+        ? 'access denied'
+        : // The SDK's name for an answer that held no S3 error: say what did answer.
+          message === 'UnknownError' && status !== undefined
+          ? `HTTP ${status} with no S3 error in the answer (is ${where} an S3 endpoint?)`
+          : message || code || 'unknown error';
     throw new StorageError(`${action} ${this.url(key)} failed: ${detail}`, { cause: error });
   }
 
