@@ -22,8 +22,8 @@ export const runCli = (
 ): Promise<CliResult> =>
   new Promise((resolve, reject) => {
     // A prefix runs the CLI through another command (e.g. onFullDisk's), which execs it.
-    const [command = process.execPath, ...prefixArgs] = [...(options.prefix ?? []), process.execPath];
-    const child = spawn(command, [...prefixArgs, CLI, ...args], {
+    const [command, ...commandArgs] = [...(options.prefix ?? []), process.execPath, CLI, ...args] as [string, ...string[]];
+    const child = spawn(command, commandArgs, {
       env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '/root', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
