@@ -10,7 +10,7 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findProgram, startInstance } from '../local/instance.js';
+import { findProgram, startInstance } from '../drivers/local/instance.js';
 import { startLocalEndpoint } from '../local/s3-endpoint.js';
 import { cliEnv, execFileAsync, mb, measure, median, sysbench, timeShell } from './lib.js';
 

@@ -2,8 +2,8 @@ import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { createConnection } from 'mysql2/promise';
-import { findProgram, type Instance } from '../local/instance.js';
-import { readOptionFile } from '../shipper/lib/option-file.js';
+import { findProgram, type Instance } from '../drivers/local/instance.js';
+import { readOptionFile } from '../drivers/mysql/option-file.js';
 
 export const execFileAsync = promisify(execFile);
 

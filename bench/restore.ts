@@ -10,10 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createConnection } from 'mysql2/promise';
-import { findProgram, startInstance } from '../local/instance.js';
+import { findProgram, startInstance } from '../drivers/local/instance.js';
 import { startLocalRuntime } from '../local/runtime.js';
-import { readOptionFile } from '../shipper/lib/option-file.js';
-import { S3Store } from '../shipper/lib/storage/s3.js';
+import { readOptionFile } from '../drivers/mysql/option-file.js';
+import { S3Store } from '../drivers/aws/s3.js';
 import { cliEnv, mb, measure, sysbench, timeShell } from './lib.js';
 
 const CLI = fileURLToPath(new URL('../dist/binvault.mjs', import.meta.url));

@@ -8,7 +8,7 @@ import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { startInstance } from '../local/instance.js';
+import { startInstance } from '../drivers/local/instance.js';
 import { startLocalEndpoint } from '../local/s3-endpoint.js';
 import { cliEnv, mb, measure, median, sysbench, timeShell } from './lib.js';
 
@@ -26,7 +26,7 @@ try {
   const index = (await readFile(join(instance.dataDir, 'binlog.index'), 'utf8')).split('\n').filter((l) => l.trim() !== '');
   // Close the active binlog so that every file is one the shipper ships.
   const { createConnection } = await import('mysql2/promise');
-  const { readOptionFile } = await import('../shipper/lib/option-file.js');
+  const { readOptionFile } = await import('../drivers/mysql/option-file.js');
   const client = await readOptionFile(instance.defaultsFile);
   const admin = await createConnection({ socketPath: instance.socket, user: 'root', ...(client.password ? { password: client.password } : {}) });
   await admin.query('FLUSH BINARY LOGS');

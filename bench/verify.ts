@@ -13,9 +13,9 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { createConnection } from 'mysql2/promise';
-import { startInstance } from '../local/instance.js';
+import { startInstance } from '../drivers/local/instance.js';
 import { sealedGzip } from '../shipper/lib/gzip.js';
-import { readOptionFile } from '../shipper/lib/option-file.js';
+import { readOptionFile } from '../drivers/mysql/option-file.js';
 import { mb, measure, median, sysbench, timeShell } from './lib.js';
 
 const CLI = fileURLToPath(new URL('../dist/binvault.mjs', import.meta.url));

@@ -1,9 +1,9 @@
 import { join } from 'node:path';
 import { BinvaultError } from '../core/errors.js';
 import type { Alerts, Clock, ObjectStore } from '../core/ports.js';
-import { restoreTasks, type RestoreRequest, type RestoreState } from '../functions/restore/tasks.js';
-import type { ApplyProgress } from '../shipper/lib/restore/apply.js';
-import { LocalApplier, LocalProvisioner } from './restore.js';
+import { restoreTasks, type RestoreRequest, type RestoreState } from '../core/restore/workflow.js';
+import type { ApplyProgress } from '../drivers/mysql/apply.js';
+import { LocalApplier, LocalProvisioner } from '../drivers/local/restore.js';
 import { restoreDefinition, runLocalStateMachine, type LocalExecutionEvent } from './stepfunctions.js';
 
 export class RestoreFailedError extends BinvaultError {

@@ -3,7 +3,7 @@ import type { Context, S3Event } from 'aws-lambda';
 import { BinvaultError } from '../core/errors.js';
 import type { WatchResult } from '../core/alerts/watch.js';
 import type { CatalogOutcome } from '../functions/catalog/handler.js';
-import type { VerifyOutcome } from '../functions/verify/verify-object.js';
+import type { VerifyOutcome } from '../core/verify-object.js';
 import { startLocalEndpoint, type LocalEndpoint, type S3EventRecord } from './s3-endpoint.js';
 
 /**

@@ -6,7 +6,7 @@ import type { S3Event } from 'aws-lambda';
 import { rebuildDay } from '../../core/catalog/manifests.js';
 import { systemClock } from '../../core/ports.js';
 import { storeFor } from '../commons/clients.js';
-import { functionConfig } from '../commons/config.js';
+import { functionConfig } from '../../core/config.js';
 import { parseS3Event } from '../commons/events.js';
 import { logger, metrics } from '../commons/powertools.js';
 

@@ -1,9 +1,9 @@
 import { SNSClient } from '@aws-sdk/client-sns';
 import { join } from 'node:path';
 import type { Alerts } from '../../core/ports.js';
-import { FileAlerts } from '../../local/alerts.js';
-import { S3Store } from '../../shipper/lib/storage/s3.js';
-import { SnsAlerts } from './sns-alerts.js';
+import { FileAlerts } from '../../drivers/local/file-alerts.js';
+import { S3Store } from '../../drivers/aws/s3.js';
+import { SnsAlerts } from '../../drivers/aws/sns-alerts.js';
 
 // The SDK's Node 22 notice would be a log line per cold start on the local runtime (Node 20).
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';

@@ -5,10 +5,10 @@ import middy from '@middy/core';
 import { ConfigurationError } from '../../core/errors.js';
 import { systemClock } from '../../core/ports.js';
 import { alertsFromEnvironment, storeFor } from '../commons/clients.js';
-import { functionConfig } from '../commons/config.js';
+import { functionConfig } from '../../core/config.js';
 import { logger } from '../commons/powertools.js';
-import { Ec2Provisioner, SsmApplier } from './aws.js';
-import { restoreTasks } from './tasks.js';
+import { Ec2Provisioner, SsmApplier } from '../../drivers/aws/ec2-restore.js';
+import { restoreTasks } from '../../core/restore/workflow.js';
 
 /**
  * The restore state machine's tasks on AWS, one export per Task state: a fresh EC2 instance from

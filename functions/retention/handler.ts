@@ -6,8 +6,8 @@ import { ConfigurationError } from '../../core/errors.js';
 import { systemClock } from '../../core/ports.js';
 import { runRetention, type RetentionResult } from '../../core/retention/run.js';
 import { alertsFromEnvironment, storeFor } from '../commons/clients.js';
-import { functionConfig, retentionPolicy, settingsFor } from '../commons/config.js';
-import { ssmParameters } from '../commons/ssm.js';
+import { functionConfig, retentionPolicy, settingsFor } from '../../core/config.js';
+import { ssmParameters } from '../../drivers/aws/ssm-parameters.js';
 import { logger, metrics } from '../commons/powertools.js';
 
 const config = functionConfig();

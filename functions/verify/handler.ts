@@ -7,7 +7,7 @@ import { systemClock } from '../../core/ports.js';
 import { alertsFromEnvironment, storeFor } from '../commons/clients.js';
 import { parseS3Event } from '../commons/events.js';
 import { logger, metrics } from '../commons/powertools.js';
-import { verifyObject, type VerifyOutcome } from './verify-object.js';
+import { verifyObject, type VerifyOutcome } from '../../core/verify-object.js';
 
 /** Stored bytes a second that verification is sure to reach (gunzip + CRCs + sha256); sizes the guard. */
 const BYTES_PER_SECOND = Number(process.env.BINVAULT_VERIFY_BYTES_PER_SECOND ?? 40e6);

@@ -6,8 +6,8 @@ import { watch, type WatchResult } from '../../core/alerts/watch.js';
 import { ConfigurationError } from '../../core/errors.js';
 import { systemClock } from '../../core/ports.js';
 import { alertsFromEnvironment, storeFor } from '../commons/clients.js';
-import { functionConfig, settingsFor } from '../commons/config.js';
-import { ssmParameters } from '../commons/ssm.js';
+import { functionConfig, settingsFor } from '../../core/config.js';
+import { ssmParameters } from '../../drivers/aws/ssm-parameters.js';
 import { logger, metrics } from '../commons/powertools.js';
 
 const config = functionConfig();

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { VERSION } from '../../core/version.js';
-import { demoCommand } from '../commands/demo.js';
+import { demoCommand } from '../../local/demo.js';
 import { processIo } from '../commands/io.js';
-import { localUpCommand } from '../commands/local-up.js';
+import { localUpCommand } from '../../local/up.js';
 import { shipBinlogsCommand } from '../commands/ship-binlogs.js';
 import { shipDumpCommand } from '../commands/ship-dump.js';
 import { restoreApplyCommand, restoreCommand } from '../commands/restore.js';

@@ -1,7 +1,7 @@
 import { BinvaultError } from '../../core/errors.js';
 import type { BinvaultConfig } from '../lib/config.js';
 import { StateDir } from '../lib/state.js';
-import { S3Store } from '../lib/storage/s3.js';
+import { S3Store } from '../../drivers/aws/s3.js';
 import { signalOnTermination } from './io.js';
 
 export interface LockedRun {

@@ -5,15 +5,15 @@ import { makeDirectories } from '../../core/files.js';
 import { listHosts } from '../../core/catalog/manifests.js';
 import { ConfigurationError } from '../../core/errors.js';
 import { systemClock } from '../../core/ports.js';
-import { restoreReport, type RestoreRequest, type RestoreState } from '../../functions/restore/tasks.js';
-import { FileAlerts } from '../../local/alerts.js';
+import { restoreReport, type RestoreRequest, type RestoreState } from '../../core/restore/workflow.js';
+import { FileAlerts } from '../../drivers/local/file-alerts.js';
 import { checkGtidTarget, parseRestoreTime, type RestorePlan } from '../../core/restore/plan.js';
 import { RestoreFailedError, runLocalRestore } from '../../local/restore-run.js';
-import { loadDump, readReached, replayBinlogs, type TargetInstance } from '../lib/restore/apply.js';
-import { readOptionFile } from '../lib/option-file.js';
+import { loadDump, readReached, replayBinlogs, type TargetInstance } from '../../drivers/mysql/apply.js';
+import { readOptionFile } from '../../drivers/mysql/option-file.js';
 import type { BinvaultConfig } from '../lib/config.js';
 import { formatBytes, formatSeconds } from '../lib/format.js';
-import { S3Store } from '../lib/storage/s3.js';
+import { S3Store } from '../../drivers/aws/s3.js';
 import type { CommandIo } from './io.js';
 
 export interface RestoreArgs {

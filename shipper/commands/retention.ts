@@ -1,11 +1,11 @@
 import { join } from 'node:path';
 import { systemClock } from '../../core/ports.js';
 import { runRetention } from '../../core/retention/run.js';
-import { retentionPolicy } from '../../functions/commons/config.js';
-import { FileAlerts } from '../../local/alerts.js';
+import { retentionPolicy } from '../../core/config.js';
+import { FileAlerts } from '../../drivers/local/file-alerts.js';
 import type { BinvaultConfig } from '../lib/config.js';
 import { formatBytes, formatDuration } from '../lib/format.js';
-import { S3Store } from '../lib/storage/s3.js';
+import { S3Store } from '../../drivers/aws/s3.js';
 import type { CommandIo } from './io.js';
 
 /** `binvault retention [--dry-run] [--host H] [--json]`: apply (or preview) the retention policy. */

@@ -5,10 +5,10 @@ import { VERSION } from '../../core/version.js';
 import type { BinvaultConfig } from '../lib/config.js';
 import { LockedError } from '../lib/errors.js';
 import { formatBytes, formatSeconds } from '../lib/format.js';
-import { MysqlSession } from '../lib/mysql.js';
-import { readOptionFile } from '../lib/option-file.js';
+import { MysqlSession } from '../../drivers/mysql/session.js';
+import { readOptionFile } from '../../drivers/mysql/option-file.js';
 import { shipBinlogs, type ShipBinlogsEvent } from '../lib/ship-binlogs.js';
-import type { S3Store } from '../lib/storage/s3.js';
+import type { S3Store } from '../../drivers/aws/s3.js';
 import type { CommandIo } from './io.js';
 import { underLock } from './locked.js';
 

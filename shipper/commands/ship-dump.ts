@@ -2,7 +2,7 @@ import { systemClock } from '../../core/ports.js';
 import { VERSION } from '../../core/version.js';
 import type { BinvaultConfig } from '../lib/config.js';
 import { formatBytes, formatSeconds } from '../lib/format.js';
-import { readOptionFile } from '../lib/option-file.js';
+import { readOptionFile } from '../../drivers/mysql/option-file.js';
 import { shipDump } from '../lib/ship-dump.js';
 import type { CommandIo } from './io.js';
 import { underLock } from './locked.js';

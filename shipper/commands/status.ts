@@ -2,7 +2,7 @@ import { listHosts, loadCatalog, rebuildDay, recordDays } from '../../core/catal
 import type { Catalog } from '../../core/catalog/model.js';
 import { systemClock } from '../../core/ports.js';
 import type { BinvaultConfig } from '../lib/config.js';
-import { S3Store } from '../lib/storage/s3.js';
+import { S3Store } from '../../drivers/aws/s3.js';
 import type { CommandIo } from './io.js';
 
 /** The design's `status --json` shape for one host. */

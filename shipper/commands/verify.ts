@@ -4,7 +4,7 @@ import { ConfigurationError } from '../../core/errors.js';
 import { verificationJson, verifyStream, type Verification } from '../../core/verify.js';
 import type { BinvaultConfig } from '../lib/config.js';
 import { formatBytes } from '../lib/format.js';
-import { S3Store } from '../lib/storage/s3.js';
+import { S3Store } from '../../drivers/aws/s3.js';
 import type { CommandIo } from './io.js';
 
 const parseS3Url = (url: string): { bucket: string; key: string } => {

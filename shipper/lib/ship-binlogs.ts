@@ -9,7 +9,7 @@ import { binlogKey, binlogNameOfKey, binlogsRoot, dayIn, lineageOfKey, recordKey
 import type { Clock, ObjectStore } from '../../core/ports.js';
 import { BinlogGapError, MysqlError, ShipError } from './errors.js';
 import { sealedGzip, type ParallelGzipOptions } from './gzip.js';
-import type { ServerInfo } from './mysql.js';
+import type { ServerInfo } from '../../drivers/mysql/session.js';
 import type { StateDir } from './state.js';
 
 /** The server side the shipper needs: who it is, and its binlogs. */

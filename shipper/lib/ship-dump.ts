@@ -10,12 +10,12 @@ import { BinvaultError, writingLocally } from '../../core/errors.js';
 import { dayIn, hostRoot, type HostScope } from '../../core/layout.js';
 import type { Clock } from '../../core/ports.js';
 import { versionAtLeast } from '../../core/server.js';
-import { findProgram } from '../../local/instance.js';
+import { findProgram } from '../../drivers/local/instance.js';
 import { sealedGzip, type ParallelGzipOptions } from './gzip.js';
-import { MysqlSession, type ServerInfo } from './mysql.js';
-import type { MysqlClientOptions } from './option-file.js';
+import { MysqlSession, type ServerInfo } from '../../drivers/mysql/session.js';
+import type { MysqlClientOptions } from '../../drivers/mysql/option-file.js';
 import type { StateDir } from './state.js';
-import type { S3Store } from './storage/s3.js';
+import type { S3Store } from '../../drivers/aws/s3.js';
 
 const execFileAsync = promisify(execFile);
 

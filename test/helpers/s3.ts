@@ -2,7 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startLocalEndpoint, type LocalEndpoint, type S3EventRecord } from '../../local/s3-endpoint.js';
-import { S3Store } from '../../shipper/lib/storage/s3.js';
+import { S3Store } from '../../drivers/aws/s3.js';
 
 /** A real S3-protocol endpoint on loopback (the local runtime's), with a bucket, for one test file. */
 export interface TestBucket {

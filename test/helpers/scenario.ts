@@ -3,8 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Connection } from 'mysql2/promise';
 import { startLocalRuntime, type LocalRuntime, type LocalRuntimeOptions } from '../../local/runtime.js';
-import type { InstanceOptions } from '../../local/instance.js';
-import { S3Store } from '../../shipper/lib/storage/s3.js';
+import type { InstanceOptions } from '../../drivers/local/instance.js';
+import { S3Store } from '../../drivers/aws/s3.js';
 import { connectTo, startTestServer, type Instance } from './servers.js';
 
 /**

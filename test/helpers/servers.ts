@@ -1,6 +1,6 @@
 import { createConnection, type Connection } from 'mysql2/promise';
-import { readOptionFile } from '../../shipper/lib/option-file.js';
-import { startInstance, type Instance, type InstanceOptions } from '../../local/instance.js';
+import { readOptionFile } from '../../drivers/mysql/option-file.js';
+import { startInstance, type Instance, type InstanceOptions } from '../../drivers/local/instance.js';
 
 export type { Instance };
 

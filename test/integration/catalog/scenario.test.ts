@@ -4,9 +4,9 @@ import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadCatalog, rebuildDay } from '../../../core/catalog/manifests.js';
 import { systemClock } from '../../../core/ports.js';
-import { verifyObject } from '../../../functions/verify/verify-object.js';
+import { verifyObject } from '../../../core/verify-object.js';
 import type { LocalRuntime } from '../../../local/runtime.js';
-import { S3Store } from '../../../shipper/lib/storage/s3.js';
+import { S3Store } from '../../../drivers/aws/s3.js';
 import { runCli, expectExit } from '../../helpers/cli.js';
 import { startScenario, type Scenario } from '../../helpers/scenario.js';
 

@@ -4,8 +4,8 @@ import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCo
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Alert } from '../../../core/ports.js';
-import { Ec2Provisioner, SsmApplier } from '../../../functions/restore/aws.js';
-import { restoreTasks, type RestoreState } from '../../../functions/restore/tasks.js';
+import { Ec2Provisioner, SsmApplier } from '../../../drivers/aws/ec2-restore.js';
+import { restoreTasks, type RestoreState } from '../../../core/restore/workflow.js';
 import { restoreDefinition, runLocalStateMachine } from '../../../local/stepfunctions.js';
 import { restoreOnAws } from '../../../shipper/commands/restore.js';
 import { binlogSeries, dumpAt, T0, at } from '../../helpers/catalog.js';

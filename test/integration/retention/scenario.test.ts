@@ -4,7 +4,7 @@ import { StorageError } from '../../../core/errors.js';
 import type { ObjectStore } from '../../../core/ports.js';
 import { runRetention } from '../../../core/retention/run.js';
 import type { LocalRuntime } from '../../../local/runtime.js';
-import { S3Store } from '../../../shipper/lib/storage/s3.js';
+import { S3Store } from '../../../drivers/aws/s3.js';
 import { runCli, expectExit } from '../../helpers/cli.js';
 import { startScenario, type Scenario } from '../../helpers/scenario.js';
 

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ListMultipartUploadsCommand, ListObjectsV2Command } from '@aws-sdk/client-s3';
-import { createS3Client } from '../../../shipper/lib/storage/s3.js';
+import { createS3Client } from '../../../drivers/aws/s3.js';
 import { CLI, runCli, expectExit } from '../../helpers/cli.js';
 import { onFullDisk } from '../../helpers/disk.js';
 import { startScenario, type Scenario } from '../../helpers/scenario.js';

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { connectTo, startTestServer, type Instance } from '../../helpers/servers.js';
+import { connectTo, startTestServer, type Instance } from '../../../helpers/servers.js';
 
 describe('a throwaway server from the binaries on PATH', () => {
   let server: Instance;

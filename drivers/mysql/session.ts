@@ -1,6 +1,6 @@
 import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
 import { parseServerVersion, versionAtLeast, type ServerVersion } from '../../core/server.js';
-import { MysqlError } from './errors.js';
+import { MysqlError } from '../../shipper/lib/errors.js';
 import type { MysqlClientOptions } from './option-file.js';
 
 /** What the shipper needs to know of the server it backs up. */

@@ -16,8 +16,8 @@ import {
   UploadPartCopyCommand,
   type CompletedPart,
 } from '@aws-sdk/client-s3';
-import { rechunk } from '../../../core/streams.js';
-import { ObjectExistsError, StorageError, WriteConflictError, messageOf } from '../../../core/errors.js';
+import { rechunk } from '../../core/streams.js';
+import { ObjectExistsError, StorageError, WriteConflictError, messageOf } from '../../core/errors.js';
 import type {
   ListOptions,
   ListResult,
@@ -25,7 +25,7 @@ import type {
   ObjectHead,
   ObjectStore,
   PutOptions,
-} from '../../../core/ports.js';
+} from '../../core/ports.js';
 
 /**
  * One driver, two configurations: AWS S3 (no endpoint) or any S3-protocol endpoint such as the

@@ -7,19 +7,19 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { RowDataPacket } from 'mysql2/promise';
-import { makeDirectories } from '../../../core/files.js';
-import { EventType } from '../../../core/binlog/events.js';
-import { BinlogVerifier } from '../../../core/binlog/verify.js';
-import { formatMariadbGtid, parseMariadbGtids, type MariadbGtid } from '../../../core/gtid.js';
-import type { ObjectStore } from '../../../core/ports.js';
-import { writingLocally } from '../../../core/errors.js';
-import type { RestorePlan } from '../../../core/restore/plan.js';
-import { findProgram } from '../../../local/instance.js';
-import { MysqlSession } from '../mysql.js';
-import { readOptionFile } from '../option-file.js';
+import { makeDirectories } from '../../core/files.js';
+import { EventType } from '../../core/binlog/events.js';
+import { BinlogVerifier } from '../../core/binlog/verify.js';
+import { formatMariadbGtid, parseMariadbGtids, type MariadbGtid } from '../../core/gtid.js';
+import type { ObjectStore } from '../../core/ports.js';
+import { writingLocally } from '../../core/errors.js';
+import type { RestorePlan } from '../../core/restore/plan.js';
+import { findProgram } from '../local/instance.js';
+import { MysqlSession } from './session.js';
+import { readOptionFile } from './option-file.js';
 
 import { loadSql } from './load.js';
-import { ApplyError, SqlSession, type TargetInstance } from './sessions.js';
+import { ApplyError, SqlSession, type TargetInstance } from './sql-client.js';
 
 export { ApplyError, type TargetInstance };
 

@@ -1,7 +1,7 @@
 import { once } from 'node:events';
-import { DEFAULT_LOCAL_ENDPOINT, startLocalRuntime } from '../../local/runtime.js';
-import type { BinvaultConfig } from '../lib/config.js';
-import type { CommandIo } from './io.js';
+import { DEFAULT_LOCAL_ENDPOINT, startLocalRuntime } from './runtime.js';
+import type { BinvaultConfig } from '../shipper/lib/config.js';
+import type { CommandIo } from '../shipper/commands/io.js';
 
 /** `binvault local up`: the embedded runtime in the foreground until SIGINT or SIGTERM. */
 export const localUpCommand = async (config: BinvaultConfig, io: CommandIo): Promise<number> => {

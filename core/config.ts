@@ -1,6 +1,6 @@
-import { DEFAULT_THRESHOLDS, type Thresholds } from '../../core/alerts/conditions.js';
-import { ConfigurationError } from '../../core/errors.js';
-import type { RetentionPolicy } from '../../core/retention/plan.js';
+import { DEFAULT_THRESHOLDS, type Thresholds } from './alerts/conditions.js';
+import { ConfigurationError } from './errors.js';
+import type { RetentionPolicy } from './retention/plan.js';
 
 const number = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
   const raw = env[name];

@@ -8,8 +8,8 @@ import { delimiter, join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { createConnection } from 'mysql2/promise';
-import { makeDirectories } from '../core/files.js';
-import { BinvaultError } from '../core/errors.js';
+import { makeDirectories } from '../../core/files.js';
+import { BinvaultError } from '../../core/errors.js';
 
 const execFileAsync = promisify(execFile);
 

@@ -1,8 +1,8 @@
 import { appendFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { makeDirectories } from '../core/files.js';
-import { writingLocally } from '../core/errors.js';
-import type { Alert, Alerts } from '../core/ports.js';
+import { makeDirectories } from '../../core/files.js';
+import { writingLocally } from '../../core/errors.js';
+import type { Alert, Alerts } from '../../core/ports.js';
 
 /** The local runtime's alerts: one JSON line each in `$BINVAULT_STATE_DIR/alerts.jsonl`, and a line on the console. */
 export class FileAlerts implements Alerts {

@@ -1,8 +1,8 @@
 import { GetParameterCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, describe, expect, it } from 'vitest';
-import { settingsFor } from '../../../functions/commons/config.js';
-import { ssmParameters } from '../../../functions/commons/ssm.js';
+import { settingsFor } from '../../../core/config.js';
+import { ssmParameters } from '../../../drivers/aws/ssm-parameters.js';
 
 describe('per-host settings from the environment and SSM Parameter Store (SDK-level fake)', () => {
   const ssm = mockClient(SSMClient);

@@ -1,11 +1,11 @@
 import { randomBytes } from 'node:crypto';
-import { readManifests } from '../../core/catalog/manifests.js';
-import { buildCatalog } from '../../core/catalog/model.js';
-import { BinvaultError } from '../../core/errors.js';
-import { hostRoot } from '../../core/layout.js';
-import type { Alerts, Clock, ObjectStore } from '../../core/ports.js';
-import { estimateSeconds, parseRestoreTime, planRestore, RestoreRefusedError, type RestorePlan, type RestoreTarget } from '../../core/restore/plan.js';
-import type { ExpectedReach, TargetInstance } from '../../shipper/lib/restore/apply.js';
+import { readManifests } from '../catalog/manifests.js';
+import { buildCatalog } from '../catalog/model.js';
+import { BinvaultError } from '../errors.js';
+import { hostRoot } from '../layout.js';
+import type { Alerts, Clock, ObjectStore } from '../ports.js';
+import { estimateSeconds, parseRestoreTime, planRestore, RestoreRefusedError, type RestorePlan, type RestoreTarget } from './plan.js';
+import type { ExpectedReach, TargetInstance } from '../../drivers/mysql/apply.js';
 
 /** The restore's input as Step Functions receives it (console, CLI or StartExecution). */
 export interface RestoreRequest {

@@ -3,8 +3,8 @@ import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BinvaultError } from '../../../core/errors.js';
-import { findProgram } from '../../../local/instance.js';
+import { BinvaultError } from '../../core/errors.js';
+import { findProgram } from '../local/instance.js';
 
 /** Applying a restore plan failed on the new server (the dump or the binlogs did not load). */
 export class ApplyError extends BinvaultError {

@@ -2,7 +2,7 @@ import { chmod, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readOptionFile } from '../../../../shipper/lib/option-file.js';
+import { readOptionFile } from '../../../../drivers/mysql/option-file.js';
 
 const file = async (text: string, mode = 0o600): Promise<string> => {
   const dir = await mkdtemp(join(tmpdir(), 'binvault-cnf-'));

@@ -1,9 +1,9 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ObjectStore } from '../core/ports.js';
-import type { RestorePlan } from '../core/restore/plan.js';
-import type { Applier, ProvisionedInstance, Provisioner, StepStatus } from '../functions/restore/tasks.js';
-import { loadDump, readReached, replayBinlogs, type ApplyProgress } from '../shipper/lib/restore/apply.js';
+import type { ObjectStore } from '../../core/ports.js';
+import type { RestorePlan } from '../../core/restore/plan.js';
+import type { Applier, ProvisionedInstance, Provisioner, StepStatus } from '../../core/restore/workflow.js';
+import { loadDump, readReached, replayBinlogs, type ApplyProgress } from '../mysql/apply.js';
 import { startInstance } from './instance.js';
 
 /**

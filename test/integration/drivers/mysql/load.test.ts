@@ -5,10 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findProgram } from '../../../local/instance.js';
-import { loadSql } from '../../../shipper/lib/restore/load.js';
-import { ApplyError, type TargetInstance } from '../../../shipper/lib/restore/sessions.js';
-import { connectTo, startTestServer, type Instance } from '../../helpers/servers.js';
+import { findProgram } from '../../../../drivers/local/instance.js';
+import { loadSql } from '../../../../drivers/mysql/load.js';
+import { ApplyError, type TargetInstance } from '../../../../drivers/mysql/sql-client.js';
+import { connectTo, startTestServer, type Instance } from '../../../helpers/servers.js';
 
 const run = promisify(execFile);
 

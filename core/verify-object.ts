@@ -1,8 +1,8 @@
-import { ObjectExistsError } from '../../core/errors.js';
-import type { Alerts, Clock, ObjectStore } from '../../core/ports.js';
-import { buildRecord, parseObjectKey, recordKeyOf, type ObjectRecord } from '../../core/records.js';
-import { verifyStream, type Verification } from '../../core/verify.js';
-import { VERSION } from '../../core/version.js';
+import { ObjectExistsError } from './errors.js';
+import type { Alerts, Clock, ObjectStore } from './ports.js';
+import { buildRecord, parseObjectKey, recordKeyOf, type ObjectRecord } from './records.js';
+import { verifyStream, type Verification } from './verify.js';
+import { VERSION } from './version.js';
 
 export interface VerifyObjectDeps {
   store: ObjectStore;

@@ -1,5 +1,5 @@
 import { SSMProvider } from '@aws-lambda-powertools/parameters/ssm';
-import type { ParameterReader, PolicyParameter } from './config.js';
+import type { ParameterReader, PolicyParameter } from '../../core/config.js';
 
 const provider = new SSMProvider();
 

@@ -2,9 +2,9 @@ import { EventEmitter, once } from 'node:events';
 import { mkdtemp, open, rm, type FileHandle } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
-import { writingLocally } from '../../../core/errors.js';
-import { DumpSplitter } from '../../../core/dump/split.js';
-import { SqlSession, type TargetInstance } from './sessions.js';
+import { writingLocally } from '../../core/errors.js';
+import { DumpSplitter } from '../../core/dump/split.js';
+import { SqlSession, type TargetInstance } from './sql-client.js';
 
 export interface LoadOptions {
   /** Sessions loading tables' rows beside the main one. @default between 2 and 4, by cores */

@@ -9,8 +9,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { BinvaultError } from '../../core/errors.js';
 import { hostRoot } from '../../core/layout.js';
 import type { RestorePlan } from '../../core/restore/plan.js';
-import { ApplyError, type ExpectedReach } from '../../shipper/lib/restore/apply.js';
-import type { Applier, ProvisionedInstance, Provisioner, StepStatus } from './tasks.js';
+import { ApplyError, type ExpectedReach } from '../mysql/apply.js';
+import type { Applier, ProvisionedInstance, Provisioner, StepStatus } from '../../core/restore/workflow.js';
 
 /** No instance could be had (capacity, limits): Step Functions retries this one. */
 export class ProvisionCapacityError extends BinvaultError {
