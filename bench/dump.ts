@@ -10,7 +10,8 @@ import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { findProgram, startInstance } from '../drivers/local/instance.js';
+import { startInstance } from '../drivers/local/instance.js';
+import { findProgram } from '../drivers/mysql/programs.js';
 import { startLocalEndpoint } from '../local/s3-endpoint.js';
 import { cliEnv, execFileAsync, mb, measure, median, sysbench, timeShell } from './lib.js';
 

@@ -2,7 +2,8 @@ import { execFile, spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { createConnection } from 'mysql2/promise';
-import { findProgram, type Instance } from '../drivers/local/instance.js';
+import type { Instance } from '../drivers/local/instance.js';
+import { findProgram } from '../drivers/mysql/programs.js';
 import { readOptionFile } from '../drivers/mysql/option-file.js';
 
 export const execFileAsync = promisify(execFile);

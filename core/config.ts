@@ -1,81 +1,219 @@
+import * as z from 'zod/mini';
 import { DEFAULT_THRESHOLDS, type Thresholds } from './alerts/conditions.js';
 import { ConfigurationError } from './errors.js';
+import type { HostScope } from './layout.js';
 import type { RetentionPolicy } from './retention/plan.js';
+import { isValidTimeZone } from './time.js';
 
-const number = (env: NodeJS.ProcessEnv, name: string, fallback: number): number => {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value <= 0) throw new ConfigurationError(`${name} '${raw}' is not a positive number`);
-  return value;
-};
-
-/** The functions' settings, parsed once at the edge from their environment. */
-export interface FunctionConfig {
-  prefix: string;
+/**
+ * binvault's configuration: one parser, pure over a string map (the environment, with a `--config`
+ * dotenv file under it), used by the CLI and by every function. Validated once, at the edge, with a
+ * line that names the setting and quotes its value.
+ */
+export interface Config extends HostScope {
+  /** @default 'binvault' */
+  bucket: string;
+  /** An S3-protocol endpoint (the embedded runtime, MinIO); unset means AWS. */
+  s3Endpoint?: string;
+  /** The MySQL option file with `[client]` user, password, host, port, socket. @default '~/.my.cnf' */
+  mysqlDefaultsFile: string;
+  /** The zone of the `{day}` folders and of times given without one. @default 'UTC' */
+  timeZone: string;
+  /** The shipper's lock and cache; the local runtime's data. */
+  stateDir: string;
+  /** The watchdog's thresholds. */
   thresholds: Thresholds;
+  /** A hole in the chain younger than this is `delayed`, older `missing`. @default 600 */
   delayGraceSeconds: number;
+  retention: RetentionPolicy;
+  /** (functions) An SSM parameter path whose JSON, and `{path}/{host}`'s, override thresholds and policy. */
+  ssmPolicyPath?: string;
+  /** (functions) The SNS topic alerts go to; unset, they go to `{stateDir}/alerts.jsonl`. */
+  alertTopicArn?: string;
+  /** `binvault restore` starts this state machine on AWS instead of running the restore locally. */
+  restoreStateMachineArn?: string;
+  /** (functions) The launch template of the restore's fresh EC2 instance. */
+  restoreLaunchTemplate?: string;
+  /** Seconds between the local runtime's watchdog passes. @default 10 */
+  localWatchdogSeconds: number;
+  /** (verify function) Stored bytes a second that verification is sure to reach; sizes its guard. @default 40e6 */
+  verifyBytesPerSecond: number;
 }
 
-export const functionConfig = (env: NodeJS.ProcessEnv = process.env): FunctionConfig => ({
-  prefix: (env.BINVAULT_PREFIX ?? 'mysql').replace(/^\/+|\/+$/g, ''),
-  thresholds: {
-    staleSeconds: number(env, 'BINVAULT_STALE_SECONDS', DEFAULT_THRESHOLDS.staleSeconds),
-    dumpIntervalSeconds: number(env, 'BINVAULT_DUMP_INTERVAL_HOURS', DEFAULT_THRESHOLDS.dumpIntervalSeconds / 3600) * 3600,
-    dumpGraceSeconds: number(env, 'BINVAULT_DUMP_GRACE_MINUTES', DEFAULT_THRESHOLDS.dumpGraceSeconds / 60) * 60,
-  },
-  delayGraceSeconds: number(env, 'BINVAULT_DELAY_GRACE_SECONDS', 600),
-});
+/** What the defaults depend on, found by the caller (the edge), not here: core reads no environment. */
+export interface ConfigDefaults {
+  /** The host's short name: `BINVAULT_HOST_ID`'s default. */
+  hostname: string;
+  /** The home directory, for `~/.my.cnf`. */
+  home: string;
+  /** `BINVAULT_STATE_DIR`'s default. */
+  stateDir: string;
+}
 
-/** The retention policy from the environment: BINVAULT_RECOVERY_WINDOW_DAYS (7), BINVAULT_KEEP_WEEKLY_DUMPS (0), BINVAULT_KEEP_MONTHLY_DUMPS (0). */
-export const retentionPolicy = (env: NodeJS.ProcessEnv = process.env): RetentionPolicy => ({
-  recoveryWindowSeconds: number(env, 'BINVAULT_RECOVERY_WINDOW_DAYS', 7) * 86_400,
-  weeklyDumps: Math.floor(nonNegative(env, 'BINVAULT_KEEP_WEEKLY_DUMPS')),
-  monthlyDumps: Math.floor(nonNegative(env, 'BINVAULT_KEEP_MONTHLY_DUMPS')),
-});
+const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-const nonNegative = (env: NodeJS.ProcessEnv, name: string): number => {
-  const raw = env[name];
-  if (raw === undefined || raw === '') return 0;
-  const value = Number(raw);
-  if (!Number.isFinite(value) || value < 0) throw new ConfigurationError(`${name} '${raw}' is not a number of dumps`);
-  return value;
+/** A prefix without its leading and trailing slashes. */
+const strip = (prefix: string): string => prefix.replace(/^\/+|\/+$/g, '');
+
+/** A string setting that must pass `check`; otherwise `NAME 'value' why`. */
+const checked = (name: string, check: (value: string) => boolean, why: string) =>
+  z.string().check(z.refine(check, { error: (issue) => `${name} '${String(issue.input)}' ${why}` }));
+
+const isUrl = (value: string): boolean => {
+  try {
+    const url = new URL(value);
+    return url.protocol === 'http:' || url.protocol === 'https:';
+  } catch {
+    return false;
+  }
 };
 
-/** What an SSM policy parameter (JSON) may set; absent fields keep the environment's values. */
-export interface PolicyParameter {
-  recoveryWindowDays?: number;
-  keepWeeklyDumps?: number;
-  keepMonthlyDumps?: number;
-  staleSeconds?: number;
-  dumpIntervalHours?: number;
-  dumpGraceMinutes?: number;
-}
+const positive = (name: string) =>
+  z.pipe(
+    checked(name, (v) => Number.isFinite(Number(v)) && Number(v) > 0, 'is not a positive number'),
+    z.transform((v: string) => Number(v)),
+  );
+
+const count = (name: string) =>
+  z.pipe(
+    checked(name, (v) => Number.isFinite(Number(v)) && Number(v) >= 0, 'is not a number of dumps'),
+    z.transform((v: string) => Math.floor(Number(v))),
+  );
+
+const SCHEMA = z.object({
+  BINVAULT_BUCKET: z._default(checked('BINVAULT_BUCKET', (v) => /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v), 'is not a valid bucket name'), 'binvault'),
+  BINVAULT_PREFIX: z._default(
+    z.pipe(
+      checked('BINVAULT_PREFIX', (v) => [strip(v)].every((p) => p === '' || p.split('/').every((part) => NAME.test(part))), "may hold only letters, digits, '.', '_', '-' and '/'"),
+      z.transform(strip),
+    ),
+    'mysql',
+  ),
+  BINVAULT_HOST_ID: z.optional(checked('BINVAULT_HOST_ID', (v) => NAME.test(v), "may hold only letters, digits, '.', '_' and '-'")),
+  BINVAULT_S3_ENDPOINT: z.optional(z.pipe(checked('BINVAULT_S3_ENDPOINT', isUrl, 'is not an http(s) URL'), z.transform((v: string) => v.replace(/\/+$/, '')))),
+  BINVAULT_MYSQL_DEFAULTS_FILE: z.optional(z.string()),
+  BINVAULT_TZ: z._default(checked('BINVAULT_TZ', isValidTimeZone, 'is not a time zone (e.g. UTC, Asia/Seoul)'), 'UTC'),
+  BINVAULT_STATE_DIR: z.optional(z.string()),
+  BINVAULT_STALE_SECONDS: z.optional(positive('BINVAULT_STALE_SECONDS')),
+  BINVAULT_DUMP_INTERVAL_HOURS: z.optional(positive('BINVAULT_DUMP_INTERVAL_HOURS')),
+  BINVAULT_DUMP_GRACE_MINUTES: z.optional(positive('BINVAULT_DUMP_GRACE_MINUTES')),
+  BINVAULT_DELAY_GRACE_SECONDS: z._default(positive('BINVAULT_DELAY_GRACE_SECONDS'), 600),
+  BINVAULT_RECOVERY_WINDOW_DAYS: z._default(positive('BINVAULT_RECOVERY_WINDOW_DAYS'), 7),
+  BINVAULT_KEEP_WEEKLY_DUMPS: z._default(count('BINVAULT_KEEP_WEEKLY_DUMPS'), 0),
+  BINVAULT_KEEP_MONTHLY_DUMPS: z._default(count('BINVAULT_KEEP_MONTHLY_DUMPS'), 0),
+  BINVAULT_SSM_POLICY: z.optional(z.string()),
+  BINVAULT_ALERT_TOPIC_ARN: z.optional(z.string()),
+  BINVAULT_RESTORE_STATE_MACHINE_ARN: z.optional(z.string()),
+  BINVAULT_RESTORE_LAUNCH_TEMPLATE: z.optional(z.string()),
+  BINVAULT_LOCAL_WATCHDOG_SECONDS: z._default(positive('BINVAULT_LOCAL_WATCHDOG_SECONDS'), 10),
+  BINVAULT_VERIFY_BYTES_PER_SECOND: z._default(positive('BINVAULT_VERIFY_BYTES_PER_SECOND'), 40e6),
+});
+
+/** The settings binvault reads, by name (README's configuration table lists the same). */
+export const SETTING_NAMES = Object.keys(SCHEMA.shape);
+
+/** The first problem of a failed parse, as the one line the user reads. */
+const firstProblem = (error: z.core.$ZodError): string => {
+  const issue = error.issues[0];
+  return issue?.message ?? 'invalid configuration';
+};
+
+/**
+ * Parses the settings from a string map (an empty value counts as unset).
+ *
+ * @example parseConfig({ BINVAULT_BUCKET: 'acme-backups' }, { hostname: 'db1', home: '/root', stateDir: '/var/lib/binvault' })
+ */
+export const parseConfig = (values: Readonly<Record<string, string | undefined>>, defaults: ConfigDefaults): Config => {
+  const given = Object.fromEntries(Object.entries(values).filter(([name, value]) => name.startsWith('BINVAULT_') && value !== undefined && value !== ''));
+  const parsed = SCHEMA.safeParse(given);
+  if (!parsed.success) throw new ConfigurationError(firstProblem(parsed.error));
+  const v = parsed.data;
+  const host = v.BINVAULT_HOST_ID ?? defaults.hostname;
+  if (!NAME.test(host)) throw new ConfigurationError(`the host name '${host}' may hold only letters, digits, '.', '_' and '-': set BINVAULT_HOST_ID`);
+  return {
+    bucket: v.BINVAULT_BUCKET,
+    prefix: v.BINVAULT_PREFIX,
+    host,
+    ...(v.BINVAULT_S3_ENDPOINT !== undefined ? { s3Endpoint: v.BINVAULT_S3_ENDPOINT } : {}),
+    mysqlDefaultsFile: v.BINVAULT_MYSQL_DEFAULTS_FILE ?? `${defaults.home.replace(/\/+$/, '')}/.my.cnf`,
+    timeZone: v.BINVAULT_TZ,
+    stateDir: v.BINVAULT_STATE_DIR ?? defaults.stateDir,
+    thresholds: {
+      staleSeconds: v.BINVAULT_STALE_SECONDS ?? DEFAULT_THRESHOLDS.staleSeconds,
+      dumpIntervalSeconds: v.BINVAULT_DUMP_INTERVAL_HOURS !== undefined ? v.BINVAULT_DUMP_INTERVAL_HOURS * 3600 : DEFAULT_THRESHOLDS.dumpIntervalSeconds,
+      dumpGraceSeconds: v.BINVAULT_DUMP_GRACE_MINUTES !== undefined ? v.BINVAULT_DUMP_GRACE_MINUTES * 60 : DEFAULT_THRESHOLDS.dumpGraceSeconds,
+    },
+    delayGraceSeconds: v.BINVAULT_DELAY_GRACE_SECONDS,
+    retention: {
+      recoveryWindowSeconds: v.BINVAULT_RECOVERY_WINDOW_DAYS * 86_400,
+      weeklyDumps: v.BINVAULT_KEEP_WEEKLY_DUMPS,
+      monthlyDumps: v.BINVAULT_KEEP_MONTHLY_DUMPS,
+    },
+    ...(v.BINVAULT_SSM_POLICY !== undefined ? { ssmPolicyPath: v.BINVAULT_SSM_POLICY } : {}),
+    ...(v.BINVAULT_ALERT_TOPIC_ARN !== undefined ? { alertTopicArn: v.BINVAULT_ALERT_TOPIC_ARN } : {}),
+    ...(v.BINVAULT_RESTORE_STATE_MACHINE_ARN !== undefined ? { restoreStateMachineArn: v.BINVAULT_RESTORE_STATE_MACHINE_ARN } : {}),
+    ...(v.BINVAULT_RESTORE_LAUNCH_TEMPLATE !== undefined ? { restoreLaunchTemplate: v.BINVAULT_RESTORE_LAUNCH_TEMPLATE } : {}),
+    localWatchdogSeconds: v.BINVAULT_LOCAL_WATCHDOG_SECONDS,
+    verifyBytesPerSecond: v.BINVAULT_VERIFY_BYTES_PER_SECOND,
+  };
+};
+
+/** Parses dotenv text: `NAME=value`, `export NAME=value`, quotes, `#` comments. */
+export const parseDotenv = (text: string): Record<string, string> => {
+  const values: Record<string, string> = {};
+  for (const raw of text.split(/\r?\n/)) {
+    const line = raw.trim();
+    if (line === '' || line.startsWith('#')) continue;
+    const match = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/.exec(line);
+    if (!match?.[1]) continue;
+    let value = (match[2] ?? '').trim();
+    const quote = value[0];
+    if ((quote === '"' || quote === "'") && value.endsWith(quote) && value.length >= 2) value = value.slice(1, -1);
+    else value = value.replace(/\s+#.*$/, '');
+    values[match[1]] = value;
+  }
+  return values;
+};
+
+/** What an SSM policy parameter (JSON) may set; absent fields keep the configuration's values. */
+const POLICY_PARAMETER = z.partial(
+  z.object({
+    recoveryWindowDays: z.number().check(z.positive()),
+    keepWeeklyDumps: z.int().check(z.nonnegative()),
+    keepMonthlyDumps: z.int().check(z.nonnegative()),
+    staleSeconds: z.number().check(z.positive()),
+    dumpIntervalHours: z.number().check(z.positive()),
+    dumpGraceMinutes: z.number().check(z.positive()),
+  }),
+);
+
+export type PolicyParameter = z.infer<typeof POLICY_PARAMETER>;
+
+/** Reads one parameter's value as JSON, or undefined when there is none (the port SSM implements). */
+export type ParameterReader = (name: string) => Promise<unknown>;
 
 export interface HostSettings {
   thresholds: Thresholds;
   policy: RetentionPolicy;
 }
 
-/** Reads one parameter as JSON, or undefined when there is none. */
-export type ParameterReader = (name: string) => Promise<PolicyParameter | undefined>;
-
 /**
- * Per-host settings: the environment's, then the SSM parameter `{path}` (every host), then
- * `{path}/{host}` (one host) when BINVAULT_SSM_POLICY names a path such as `/binvault/prod/policy`.
+ * One host's settings: the configuration's, then the SSM parameter `{path}` (every host), then
+ * `{path}/{host}` (that host) when `ssmPolicyPath` names a path such as `/binvault/prod/policy`.
  */
-export const settingsFor = async (
-  host: string,
-  read: ParameterReader | undefined,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<HostSettings> => {
-  const base = functionConfig(env);
-  let settings: HostSettings = { thresholds: base.thresholds, policy: retentionPolicy(env) };
-  const path = env.BINVAULT_SSM_POLICY;
+export const settingsFor = async (host: string, read: ParameterReader | undefined, config: Pick<Config, 'thresholds' | 'retention' | 'ssmPolicyPath'>): Promise<HostSettings> => {
+  let settings: HostSettings = { thresholds: config.thresholds, policy: config.retention };
+  const path = config.ssmPolicyPath;
   if (!path || !read) return settings;
   for (const name of [path, `${path}/${host}`]) {
-    const p = await read(name);
-    if (!p) continue;
+    const raw = await read(name);
+    if (raw === undefined) continue;
+    const parsed = POLICY_PARAMETER.safeParse(raw);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      throw new ConfigurationError(`SSM parameter ${name}: ${issue?.path.join('.') || 'value'} ${issue?.message ?? 'is not valid'}`);
+    }
+    const p = parsed.data;
     settings = {
       thresholds: {
         staleSeconds: p.staleSeconds ?? settings.thresholds.staleSeconds,

@@ -1,20 +1,35 @@
 /**
- * The base of every error binvault raises on purpose. The CLI prints `message` as one line;
- * Step Functions' Retry/Catch match on `name`.
+ * The base of every error binvault raises on purpose. The CLI prints `message` as one line and exits
+ * with `exitCode`; Step Functions' Retry/Catch match on `name` (set as a literal in each class, so a
+ * bundler that renames classes cannot change it).
+ *
+ * The errors of the core live in this file; drivers/errors.ts and shipper/lib/errors.ts hold those of
+ * their layers.
  */
 export class BinvaultError extends Error {
+  public override readonly name: string = 'BinvaultError';
+  /** The CLI's exit code for this error: 1 (error), 2 (usage), 3 (a gap was found). */
+  public readonly exitCode: number = 1;
+
   public constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
-    this.name = 'BinvaultError';
   }
 }
 
 /** Input that is wrong in a way the user can fix: a flag, an environment variable, a file. */
 export class ConfigurationError extends BinvaultError {
-  public constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ConfigurationError';
-  }
+  public override readonly name: string = 'ConfigurationError';
+}
+
+/** The command line is wrong (an unknown command or option, a bad value): exit 2. */
+export class UsageError extends ConfigurationError {
+  public override readonly name: string = 'UsageError';
+  public override readonly exitCode: number = 2;
+}
+
+/** An event or a state machine input that is not what the function takes. */
+export class InputError extends BinvaultError {
+  public override readonly name: string = 'InputError';
 }
 
 /** The message of any thrown value, without a stack. */
@@ -23,40 +38,51 @@ export const messageOf = (error: unknown): string =>
 
 /** The object store could not be reached or refused a request. */
 export class StorageError extends BinvaultError {
-  public constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'StorageError';
-  }
+  public override readonly name: string = 'StorageError';
 }
 
 /** A conditional write found the key taken: nothing was written. */
 export class ObjectExistsError extends StorageError {
+  public override readonly name: string = 'ObjectExistsError';
+
   public constructor(
     public readonly key: string,
     options?: { cause?: unknown },
   ) {
     super(`object already exists: ${key}`, options);
-    this.name = 'ObjectExistsError';
   }
 }
 
 /** A conditional write lost a race (If-Match): someone else wrote first; read again and retry. */
 export class WriteConflictError extends StorageError {
+  public override readonly name: string = 'WriteConflictError';
+
   public constructor(
     public readonly key: string,
     options?: { cause?: unknown },
   ) {
     super(`object changed while it was being updated: ${key}`, options);
-    this.name = 'WriteConflictError';
   }
+}
+
+/** The restore cannot be planned as asked: outside every window, a broken chain, a bad target. */
+export class RestoreRefusedError extends BinvaultError {
+  public override readonly name: string = 'RestoreRefusedError';
+}
+
+/** The restored instance did not reach what the plan expected. */
+export class VerificationError extends BinvaultError {
+  public override readonly name: string = 'VerificationError';
+}
+
+/** A restore ran and failed (its report says where); the new instance was removed. */
+export class RestoreFailedError extends BinvaultError {
+  public override readonly name: string = 'RestoreFailedError';
 }
 
 /** A local file could not be written (a full disk, a quota, a read-only file system). */
 export class LocalWriteError extends BinvaultError {
-  public constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'LocalWriteError';
-  }
+  public override readonly name: string = 'LocalWriteError';
 }
 
 /** What a file system error means, in the words a person reads in one line. */

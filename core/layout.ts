@@ -1,5 +1,19 @@
+import { compactStamp } from './time.js';
+
 /**
- * The object layout of the design: every key binvault reads or writes is made here.
+ * The object layout of the design: every key binvault reads or writes is made here, and every key
+ * it is handed (an S3 event, a listing) is read back here.
+ *
+ * ```
+ * {prefix}/{host}/binlogs/{day}/{binlog}[~{lineage}].gz     a shipped binlog
+ * {prefix}/{host}/dumps/{day}/{host}-{stamp}.sql.gz          a shipped dump
+ * {prefix}/{host}/staging/{name}                             a dump being written (outside what is verified)
+ * {prefix}/{host}/records/{day}/{object}.json                an object's verification record (immutable)
+ * {prefix}/{host}/records/{day}/gap.{first}.{last}.json      binlogs purged before they were shipped
+ * {prefix}/{host}/catalog/{day}.json                         the day's manifest
+ * {prefix}/{host}/alerts/state.json                          the alert conditions last announced
+ * {prefix}/{host}/restores/{execution}/{plan,report}.json    a restore's plan and report
+ * ```
  *
  * @example
  * binlogKey({ prefix: 'mysql', host: 'db1' }, '2026-11-20', 'binlog.000123')
@@ -10,11 +24,22 @@ export interface HostScope {
   host: string;
 }
 
+/** The folders under a host. */
+export type Area = 'binlogs' | 'dumps' | 'staging' | 'records' | 'catalog' | 'alerts' | 'restores';
+
+const AREAS: readonly Area[] = ['binlogs', 'dumps', 'staging', 'records', 'catalog', 'alerts', 'restores'];
+
 const join = (...parts: string[]): string => parts.filter((p) => p !== '').join('/');
+
+/** `{prefix}/`: where the hosts are (empty for an empty prefix). */
+export const hostsRoot = (prefix: string): string => (prefix === '' ? '' : `${prefix}/`);
 
 export const hostRoot = (scope: HostScope): string => join(scope.prefix, scope.host);
 
-export const binlogsRoot = (scope: HostScope): string => `${hostRoot(scope)}/binlogs/`;
+/** `{prefix}/{host}/{area}/`, or one day of it. */
+export const areaRoot = (scope: HostScope, area: Area, day?: string): string => `${hostRoot(scope)}/${area}/${day === undefined ? '' : `${day}/`}`;
+
+export const binlogsRoot = (scope: HostScope): string => areaRoot(scope, 'binlogs');
 
 /**
  * A binlog's key. After RESET MASTER (or on a restored server) the numbering starts again: the
@@ -22,20 +47,116 @@ export const binlogsRoot = (scope: HostScope): string => `${hostRoot(scope)}/bin
  * never collide with the old lineage's objects of the same name.
  */
 export const binlogKey = (scope: HostScope, day: string, binlogName: string, lineage?: string): string =>
-  `${binlogsRoot(scope)}${day}/${binlogName}${lineage ? `~${lineage}` : ''}.gz`;
+  `${areaRoot(scope, 'binlogs', day)}${binlogName}${lineage ? `~${lineage}` : ''}.gz`;
 
-export const recordKey = (scope: HostScope, day: string, objectFileName: string): string =>
-  `${hostRoot(scope)}/records/${day}/${objectFileName}.json`;
+/** A dump's file name: `{host}-{UTC stamp}.sql.gz`. */
+export const dumpFileName = (host: string, at: Date): string => `${host}-${compactStamp(at)}.sql.gz`;
 
-/** The binlog file name a binlog key holds, or undefined for any other key. */
-export const binlogNameOfKey = (key: string): string | undefined => {
-  const match = /\/binlogs\/\d{4}-\d{2}-\d{2}\/([^/~]+)(?:~([^/]+))?\.gz$/.exec(key);
-  return match?.[1];
+export const dumpKey = (scope: HostScope, day: string, fileName: string): string => `${areaRoot(scope, 'dumps', day)}${fileName}`;
+
+/** Where a dump is streamed before it is complete: outside the prefixes the verify function watches. */
+export const stagingKey = (scope: HostScope, fileName: string): string => `${areaRoot(scope, 'staging')}${fileName}`;
+
+/** The record of an object (`binlog.000123.gz` → `…/records/{day}/binlog.000123.gz.json`) or of a gap. */
+export const recordKey = (scope: HostScope, day: string, objectFileName: string): string => `${areaRoot(scope, 'records', day)}${objectFileName}.json`;
+
+/** The name of a gap record's object: `gap.{first missing}.{last missing}`. */
+export const gapRecordName = (missing: string[]): string => `gap.${missing[0] ?? ''}.${missing[missing.length - 1] ?? ''}`;
+
+export const manifestKey = (scope: HostScope, day: string): string => `${areaRoot(scope, 'catalog')}${day}.json`;
+
+export const alertStateKey = (scope: HostScope): string => `${areaRoot(scope, 'alerts')}state.json`;
+
+export const restoreKey = (scope: HostScope, execution: string, file: 'plan.json' | 'report.json'): string =>
+  `${areaRoot(scope, 'restores')}${execution}/${file}`;
+
+/** A key read back: where it lives in the layout, and what its name says. */
+export type KeyRef =
+  | (HostScope & { key: string; area: 'binlogs'; day: string; name: string; binlog: string; lineage?: string })
+  | (HostScope & { key: string; area: 'dumps'; day: string; name: string })
+  | (HostScope & { key: string; area: 'records'; day: string; name: string; of: 'gap' | 'object' })
+  | (HostScope & { key: string; area: 'catalog'; day: string })
+  | (HostScope & { key: string; area: 'staging'; name: string })
+  | (HostScope & { key: string; area: 'alerts'; name: string })
+  | (HostScope & { key: string; area: 'restores'; execution: string; name: string });
+
+/** A shipped object's key read back: a binlog or a dump. */
+export type ObjectRef = Extract<KeyRef, { area: 'binlogs' | 'dumps' }>;
+
+const DAY = '\\d{4}-\\d{2}-\\d{2}';
+const KEY = new RegExp(`^(?:(.*)/)?([^/]+)/(${AREAS.join('|')})/(.+)$`);
+
+/**
+ * What a key is, or undefined for a key outside the layout.
+ *
+ * @example parseKey('mysql/db1/binlogs/2026-11-20/binlog.000123.gz')
+ * // { area: 'binlogs', prefix: 'mysql', host: 'db1', day: '2026-11-20', name: 'binlog.000123.gz', binlog: 'binlog.000123', … }
+ */
+export const parseKey = (key: string): KeyRef | undefined => {
+  const match = KEY.exec(key);
+  const [, prefix = '', host, area, rest] = match ?? [];
+  if (!host || !area || !rest) return undefined;
+  const base = { key, prefix, host };
+  const dated = new RegExp(`^(${DAY})/([^/]+)$`).exec(rest);
+  switch (area as Area) {
+    case 'binlogs': {
+      const binlog = dated?.[2] ? /^([^/~]+)(?:~([^/]+))?\.gz$/.exec(dated[2]) : null;
+      if (!dated?.[1] || !dated[2] || !binlog?.[1]) return undefined;
+      return { ...base, area: 'binlogs', day: dated[1], name: dated[2], binlog: binlog[1], ...(binlog[2] ? { lineage: binlog[2] } : {}) };
+    }
+    case 'dumps':
+      return dated?.[1] && dated[2] ? { ...base, area: 'dumps', day: dated[1], name: dated[2] } : undefined;
+    case 'records':
+      return dated?.[1] && dated[2]?.endsWith('.json')
+        ? { ...base, area: 'records', day: dated[1], name: dated[2].slice(0, -'.json'.length), of: dated[2].startsWith('gap.') ? 'gap' : 'object' }
+        : undefined;
+    case 'catalog': {
+      const day = new RegExp(`^(${DAY})\\.json$`).exec(rest)?.[1];
+      return day ? { ...base, area: 'catalog', day } : undefined;
+    }
+    case 'staging':
+      return rest.includes('/') ? undefined : { ...base, area: 'staging', name: rest };
+    case 'alerts':
+      return rest.includes('/') ? undefined : { ...base, area: 'alerts', name: rest };
+    case 'restores': {
+      const restore = /^([^/]+)\/([^/]+)$/.exec(rest);
+      return restore?.[1] && restore[2] ? { ...base, area: 'restores', execution: restore[1], name: restore[2] } : undefined;
+    }
+  }
 };
 
-/** The lineage tag of a binlog key (see binlogKey), if it has one. */
-export const lineageOfKey = (key: string): string | undefined =>
-  /\/binlogs\/\d{4}-\d{2}-\d{2}\/[^/~]+~([^/]+)\.gz$/.exec(key)?.[1];
+/** A binlog or dump key read back, or undefined for any other key. */
+export const parseObjectKey = (key: string): ObjectRef | undefined => {
+  const ref = parseKey(key);
+  return ref?.area === 'binlogs' || ref?.area === 'dumps' ? ref : undefined;
+};
+
+/** The record key of a shipped object. */
+export const recordKeyOf = (ref: ObjectRef): string => recordKey(ref, ref.day, ref.name);
+
+/**
+ * Which function an S3 ObjectCreated event of this key goes to: binlogs and dumps to verify, records
+ * to the catalog. The stack's S3 notification filters (prefix and suffix, all S3 allows) are wider;
+ * a test proves that every key routed here passes them, and the handlers ignore the rest.
+ */
+export const eventTarget = (key: string): 'verify' | 'catalog' | undefined => {
+  const ref = parseKey(key);
+  if (ref?.area === 'binlogs' || (ref?.area === 'dumps' && ref.name.endsWith('.gz'))) return 'verify';
+  if (ref?.area === 'records') return 'catalog';
+  return undefined;
+};
+
+/** The S3 notification filters of the stack's two event-driven functions, for a prefix. */
+export const notificationFilters = (prefix: string): Record<'verify' | 'catalog', { prefix: string; suffix: string }> => ({
+  verify: { prefix: hostsRoot(prefix), suffix: '.gz' },
+  catalog: { prefix: hostsRoot(prefix), suffix: '.json' },
+});
+
+/** `s3://bucket/key` → its bucket and key, or undefined. */
+export const parseS3Url = (url: string): { bucket: string; key: string } | undefined => {
+  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(url);
+  return match?.[1] && match[2] ? { bucket: match[1], key: match[2] } : undefined;
+};
 
 /**
  * The calendar day (`YYYY-MM-DD`) of an instant in a time zone: the `{day}` folder of the layout.
@@ -51,14 +172,4 @@ export const dayIn = (instant: Date, timeZone = 'UTC'): string => {
   }).formatToParts(instant);
   const get = (type: string): string => parts.find((p) => p.type === type)?.value ?? '';
   return `${get('year')}-${get('month')}-${get('day')}`;
-};
-
-/** Whether a time zone name is one the runtime knows (`Asia/Seoul`, `UTC`). */
-export const isValidTimeZone = (timeZone: string): boolean => {
-  try {
-    new Intl.DateTimeFormat('en', { timeZone });
-    return true;
-  } catch {
-    return false;
-  }
 };

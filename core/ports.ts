@@ -1,3 +1,6 @@
+import type { RestorePlan } from './restore/plan.js';
+import type { ServerInfo } from './server.js';
+
 /**
  * The narrow interfaces the domain code needs from the outside world. The S3 driver (AWS or the
  * local endpoint) implements ObjectStore; tests may pass plain objects.
@@ -93,4 +96,65 @@ export interface Alert {
 
 export interface Alerts {
   publish(alert: Alert): Promise<void>;
+}
+
+// The shipper's view of the database server.
+
+/** The server side the shipper needs: who it is, and its binlogs. */
+export interface BinlogSource {
+  info(): Promise<ServerInfo>;
+  flushBinaryLogs(): Promise<void>;
+  currentBinlog(version: ServerInfo['version']): Promise<{ file: string; position: number }>;
+}
+
+// The restore workflow's ports: where a fresh instance comes from, and how a plan is applied to it.
+
+/** The fresh instance a plan is applied to; `defaultsFile` is a 0600 option file for its admin user. */
+export interface TargetInstance {
+  host: string;
+  port: number;
+  socket?: string;
+  user: string;
+  defaultsFile: string;
+  dataDir?: string;
+}
+
+/** What replaying the plan is expected to reach, read from the binlogs themselves. */
+export interface ExpectedReach {
+  /** Time of the last event applied. */
+  time?: string;
+  binlogFile?: string;
+  binlogPosition?: number;
+  /** MariaDB: the last complete transaction's GTID per domain. */
+  gtids: string;
+  events: number;
+}
+
+export interface ProvisionedInstance extends TargetInstance {
+  id: string;
+  kind: 'local' | 'ec2';
+  dataDir?: string;
+}
+
+/** Where a fresh instance comes from: a local server process, or an EC2 instance. */
+export interface Provisioner {
+  provision(execution: string): Promise<ProvisionedInstance>;
+  cleanup(instance: ProvisionedInstance): Promise<void>;
+}
+
+/** How the load and the replay run next to the new server: in-process locally, SSM Run Command on AWS. */
+export interface Applier {
+  load(plan: RestorePlan, instance: ProvisionedInstance, execution: string): Promise<StepStatus>;
+  replay(plan: RestorePlan, instance: ProvisionedInstance, execution: string): Promise<StepStatus>;
+  check(step: StepStatus, instance: ProvisionedInstance, execution: string): Promise<StepStatus>;
+  reached(instance: ProvisionedInstance, execution: string): Promise<{ gtids: string }>;
+}
+
+export interface StepStatus {
+  status: 'InProgress' | 'Success';
+  /** SSM command id on AWS. */
+  commandId?: string;
+  seconds?: number;
+  bytes?: number;
+  expected?: ExpectedReach;
 }

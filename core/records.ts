@@ -1,30 +1,7 @@
 import type { BinlogFacts } from './binlog/verify.js';
 import type { DumpFacts } from './dump/verify.js';
+import type { ObjectRef } from './layout.js';
 import type { Verification } from './verify.js';
-
-/**
- * Where an object lives in the layout, read back from its key:
- * `{prefix}/{host}/{binlogs|dumps}/{day}/{name}`.
- */
-export interface ObjectRef {
-  key: string;
-  prefix: string;
-  host: string;
-  area: 'binlogs' | 'dumps';
-  day: string;
-  /** The object file name, e.g. `binlog.000123.gz`. */
-  name: string;
-}
-
-export const parseObjectKey = (key: string): ObjectRef | undefined => {
-  const match = /^(?:(.*)\/)?([^/]+)\/(binlogs|dumps)\/(\d{4}-\d{2}-\d{2})\/([^/]+)$/.exec(key);
-  if (!match?.[2] || !match[3] || !match[4] || !match[5]) return undefined;
-  return { key, prefix: match[1] ?? '', host: match[2], area: match[3] as ObjectRef['area'], day: match[4], name: match[5] };
-};
-
-/** `{prefix}/{host}/records/{day}/{name}.json`: the object's verification record. */
-export const recordKeyOf = (ref: ObjectRef): string =>
-  `${ref.prefix === '' ? '' : `${ref.prefix}/`}${ref.host}/records/${ref.day}/${ref.name}.json`;
 
 /**
  * A verification record: written once per object, never changed (catalog and alerts read them).

@@ -28,3 +28,17 @@ export const parseServerVersion = (text: string, comment = ''): ServerVersion =>
 /** `a >= b` on (major, minor, patch). */
 export const versionAtLeast = (v: ServerVersion, major: number, minor = 0, patch = 0): boolean =>
   v.major !== major ? v.major > major : v.minor !== minor ? v.minor > minor : v.patch >= patch;
+
+/** What the shipper needs to know of the server it backs up. */
+export interface ServerInfo {
+  version: ServerVersion;
+  serverId: number;
+  /** MySQL only; MariaDB has no server UUID. */
+  serverUuid?: string;
+  logBin: boolean;
+  /** `@@log_bin_basename`: the binlogs' directory and name stem. */
+  logBinBasename?: string;
+  /** `@@log_bin_index`: the file listing every binlog the server keeps, oldest first. */
+  logBinIndex?: string;
+  dataDir: string;
+}

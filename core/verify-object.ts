@@ -1,6 +1,7 @@
 import { ObjectExistsError } from './errors.js';
 import type { Alerts, Clock, ObjectStore } from './ports.js';
-import { buildRecord, parseObjectKey, recordKeyOf, type ObjectRecord } from './records.js';
+import { parseObjectKey, recordKeyOf } from './layout.js';
+import { buildRecord, type ObjectRecord } from './records.js';
 import { verifyStream, type Verification } from './verify.js';
 import { VERSION } from './version.js';
 

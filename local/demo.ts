@@ -6,11 +6,11 @@ import { gunzipSync } from 'node:zlib';
 import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
 import { BinvaultError } from '../core/errors.js';
 import { loadCatalog } from '../core/catalog/manifests.js';
-import { binlogNameOfKey, binlogsRoot } from '../core/layout.js';
+import { binlogsRoot, parseObjectKey } from '../core/layout.js';
 import { systemClock } from '../core/ports.js';
 import { VERSION } from '../core/version.js';
 import { startInstance, type Instance } from '../drivers/local/instance.js';
-import type { ProvisionedInstance } from '../core/restore/workflow.js';
+import type { ProvisionedInstance } from '../core/ports.js';
 import { FileAlerts } from '../drivers/local/file-alerts.js';
 import { runLocalRestore } from './restore-run.js';
 import { startLocalRuntime, type LocalRuntime } from './runtime.js';
@@ -188,7 +188,7 @@ export const demoCommand = async (args: { keep: boolean }, io: CommandIo): Promi
 
     const files = await readBinlogIndex(server);
     const objects = new Map(
-      (await store.list(binlogsRoot(scope))).keys.map((o) => [binlogNameOfKey(o.key) ?? '', o.key] as const),
+      (await store.list(binlogsRoot(scope))).keys.map((o) => [parseObjectKey(o.key)?.name.replace(/\.gz$/, '') ?? '', o.key] as const),
     );
     let storedBytes = 0;
     for (const file of files) {

@@ -1,17 +1,10 @@
 import { join } from 'node:path';
-import { BinvaultError } from '../core/errors.js';
+import { RestoreFailedError } from '../core/errors.js';
 import type { Alerts, Clock, ObjectStore } from '../core/ports.js';
 import { restoreTasks, type RestoreRequest, type RestoreState } from '../core/restore/workflow.js';
 import type { ApplyProgress } from '../drivers/mysql/apply.js';
 import { LocalApplier, LocalProvisioner } from '../drivers/local/restore.js';
 import { restoreDefinition, runLocalStateMachine, type LocalExecutionEvent } from './stepfunctions.js';
-
-export class RestoreFailedError extends BinvaultError {
-  public constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'RestoreFailedError';
-  }
-}
 
 export interface LocalRestoreOptions {
   store: ObjectStore;

@@ -1,9 +1,18 @@
 import { join } from 'node:path';
+import { Logger } from '@aws-lambda-powertools/logger';
 import type { Context, S3Event } from 'aws-lambda';
+import { parseConfig, type Config } from '../core/config.js';
 import { BinvaultError } from '../core/errors.js';
 import type { WatchResult } from '../core/alerts/watch.js';
-import type { CatalogOutcome } from '../functions/catalog/handler.js';
+import { eventTarget } from '../core/layout.js';
+import { systemClock } from '../core/ports.js';
 import type { VerifyOutcome } from '../core/verify-object.js';
+import { FileAlerts } from '../drivers/local/file-alerts.js';
+import { createCatalogHandler, type CatalogOutcome } from '../functions/catalog/handler.js';
+import { storesFor, type FunctionDeps } from '../functions/commons/deps.js';
+import type { Telemetry } from '../functions/commons/powertools.js';
+import { createVerifyHandler } from '../functions/verify/handler.js';
+import { createWatchdogHandler } from '../functions/watchdog/handler.js';
 import { startLocalEndpoint, type LocalEndpoint, type S3EventRecord } from './s3-endpoint.js';
 
 /**
@@ -25,6 +34,8 @@ export interface LocalRuntimeOptions {
   onVerified?: (outcome: VerifyOutcome) => void;
   /** Every catalog rebuild, as it happens. */
   onCatalog?: (outcome: CatalogOutcome) => void;
+  /** The functions' settings (thresholds, prefix, zone); bucket, endpoint and state are the runtime's own. */
+  config?: Config;
   /** Seconds between watchdog passes (on AWS: 5 minutes); 0 runs none. @default 0 */
   watchdogSeconds?: number;
   onWatch?: (results: WatchResult[]) => void;
@@ -43,10 +54,6 @@ export interface LocalRuntime {
 }
 
 export const DEFAULT_LOCAL_ENDPOINT = 'http://127.0.0.1:4569';
-
-/** The S3 notification filters of the stack: verify on new binlogs and dumps, catalog on new records. */
-const VERIFIED_AREAS = /\/(binlogs|dumps)\/\d{4}-\d{2}-\d{2}\/[^/]+$/;
-const RECORDS = /\/records\/\d{4}-\d{2}-\d{2}\/[^/]+\.json$/;
 
 const localContext = (name: string): Context =>
   ({
@@ -90,18 +97,24 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
   let timer: NodeJS.Timeout | undefined;
   let runWatchdog = async (): Promise<WatchResult[]> => [];
   if (options.handlers ?? true) {
-    // The handlers read their configuration from the environment, as on Lambda.
-    process.env.BINVAULT_S3_ENDPOINT = endpoint.url;
-    process.env.BINVAULT_STATE_DIR = options.stateDir;
-    delete process.env.BINVAULT_ALERT_TOPIC_ARN;
-    if (!options.verbose) {
-      process.env.POWERTOOLS_LOG_LEVEL ??= 'WARN';
-      process.env.POWERTOOLS_METRICS_DISABLED ??= 'true';
-    }
-    process.env.BINVAULT_BUCKET = options.bucket;
-    const verify = (await import('../functions/verify/handler.js')).handler;
-    const catalog = (await import('../functions/catalog/handler.js')).handler;
-    const watchdog = (await import('../functions/watchdog/handler.js')).handler;
+    // The same handlers as on Lambda, handed the runtime's own configuration and ports.
+    const config: Config = {
+      ...(options.config ?? parseConfig({}, { hostname: 'local', home: options.stateDir, stateDir: options.stateDir })),
+      bucket: options.bucket,
+      s3Endpoint: endpoint.url,
+      stateDir: options.stateDir,
+    };
+    const deps: FunctionDeps = {
+      config,
+      store: storesFor(endpoint.url),
+      alerts: new FileAlerts(join(options.stateDir, 'alerts.jsonl')),
+      clock: systemClock,
+    };
+    // Logs only with --verbose; metrics (EMF, meant for CloudWatch) never on the console.
+    const telemetry: Telemetry = { logger: new Logger({ serviceName: 'binvault-local', logLevel: options.verbose ? 'INFO' : 'SILENT' }) };
+    const verify = createVerifyHandler(() => deps, telemetry);
+    const catalog = createCatalogHandler(() => deps, telemetry);
+    const watchdog = createWatchdogHandler(() => deps, telemetry);
     runWatchdog = async () => {
       const run = queue.then(async () => (await watchdog({}, localContext('watchdog'))) as WatchResult[]);
       queue = run.then(
@@ -114,7 +127,7 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
       options.onEvent?.(record);
       if (!record.eventName.startsWith('ObjectCreated')) return;
       const key = record.s3.object.key;
-      const target = VERIFIED_AREAS.test(key) ? 'verify' : RECORDS.test(key) ? 'catalog' : undefined;
+      const target = eventTarget(key);
       if (!target) return;
       const event = { Records: [record] } as unknown as S3Event;
       queue = queue.then(async () => {

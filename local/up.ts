@@ -1,10 +1,10 @@
 import { once } from 'node:events';
 import { DEFAULT_LOCAL_ENDPOINT, startLocalRuntime } from './runtime.js';
-import type { BinvaultConfig } from '../shipper/lib/config.js';
+import type { Config } from '../core/config.js';
 import type { CommandIo } from '../shipper/commands/io.js';
 
 /** `binvault local up`: the embedded runtime in the foreground until SIGINT or SIGTERM. */
-export const localUpCommand = async (config: BinvaultConfig, io: CommandIo): Promise<number> => {
+export const localUpCommand = async (config: Config, io: CommandIo): Promise<number> => {
   const runtime = await startLocalRuntime({
     stateDir: config.stateDir,
     bucket: config.bucket,
@@ -27,7 +27,8 @@ export const localUpCommand = async (config: BinvaultConfig, io: CommandIo): Pro
       if (io.json) io.out(JSON.stringify({ catalog: outcome }));
       else if (io.verbose) io.out(`catalog  ${outcome.host} ${outcome.day}: ${outcome.binlogs} binlogs, ${outcome.dumps} dumps, ${outcome.gaps.length} gaps`);
     },
-    watchdogSeconds: Number(process.env.BINVAULT_LOCAL_WATCHDOG_SECONDS ?? 10),
+    config,
+    watchdogSeconds: config.localWatchdogSeconds,
     onHandlerError: (key, error) => io.err(`binvault: verifying ${key} failed: ${error.message} (the object has no record yet)`),
   });
   io.out(

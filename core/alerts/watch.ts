@@ -1,6 +1,6 @@
 import { listHosts, loadCatalog, type CatalogOptions } from '../catalog/manifests.js';
-import { WriteConflictError } from '../errors.js';
-import { hostRoot } from '../layout.js';
+import { alertStateKey } from '../layout.js';
+import { updateJson } from '../update-json.js';
 import type { Alerts, Clock, ObjectStore } from '../ports.js';
 import { evaluate, type Condition, type Thresholds } from './conditions.js';
 
@@ -28,40 +28,34 @@ export const reconcileAlerts = async (
   conditions: Condition[],
   owned: Condition['type'][],
 ): Promise<Omit<WatchResult, 'host'>> => {
-  const key = `${hostRoot(scope)}/alerts/state.json`;
   const now = deps.clock.now();
-  for (let attempt = 0; ; attempt++) {
-    const current = await deps.store.getVersioned(key);
-    const state: AlertState = current ? (JSON.parse(current.body.toString()) as AlertState) : { conditions: {} };
-    const holding = new Map(conditions.map((c) => [c.id, c]));
-    const started = conditions.filter((c) => !(c.id in state.conditions));
-    const cleared = Object.keys(state.conditions).filter((id) => owned.includes(state.conditions[id]?.type as Condition['type']) && !holding.has(id));
-    if (started.length === 0 && cleared.length === 0) return { started: [], cleared: [], active: conditions.map((c) => c.id) };
-    const next: AlertState = { conditions: {} };
-    for (const [id, value] of Object.entries(state.conditions)) if (!owned.includes(value.type)) next.conditions[id] = value;
-    for (const c of conditions) next.conditions[c.id] = state.conditions[c.id] ?? { type: c.type, since: now.toISOString(), message: c.message };
-    try {
-      // State first: an alert is sent at least once, never on every pass.
-      await deps.store.put(key, JSON.stringify(next, null, 2), {
-        contentType: 'application/json',
-        ...(current ? { ifMatch: current.etag } : { ifAbsent: true }),
-      });
-    } catch (error) {
-      const conflict = error instanceof WriteConflictError || (error as Error).name === 'ObjectExistsError';
-      if (!conflict || attempt >= 5) throw error;
-      continue;
-    }
-    for (const c of started) {
-      if (c.type === 'verification-failed') continue;
-      await deps.alerts.publish({ type: c.type, host: scope.host, severity: c.severity, message: c.message, at: now.toISOString(), state: 'started', id: c.id, ...c.details });
-    }
-    for (const id of cleared) {
-      const was = state.conditions[id];
-      if (!was) continue;
-      await deps.alerts.publish({ type: was.type, host: scope.host, severity: 'info', message: `cleared: ${was.message}`, at: now.toISOString(), state: 'cleared', id, since: was.since });
-    }
-    return { started: started.map((c) => c.id), cleared, active: conditions.map((c) => c.id) };
+  const changes = await updateJson<AlertState, { state: AlertState; started: Condition[]; cleared: string[] }>(
+    deps.store,
+    alertStateKey(scope),
+    (current) => {
+      const state: AlertState = current ?? { conditions: {} };
+      const holding = new Map(conditions.map((c) => [c.id, c]));
+      const started = conditions.filter((c) => !(c.id in state.conditions));
+      const cleared = Object.keys(state.conditions).filter((id) => owned.includes(state.conditions[id]?.type as Condition['type']) && !holding.has(id));
+      if (started.length === 0 && cleared.length === 0) return { result: { state, started, cleared } };
+      const next: AlertState = { conditions: {} };
+      for (const [id, value] of Object.entries(state.conditions)) if (!owned.includes(value.type)) next.conditions[id] = value;
+      for (const c of conditions) next.conditions[c.id] = state.conditions[c.id] ?? { type: c.type, since: now.toISOString(), message: c.message };
+      // State first, alerts after: an alert is sent at least once, never on every pass.
+      return { next, result: { state, started, cleared } };
+    },
+    { attempts: 6 },
+  );
+  for (const c of changes.started) {
+    if (c.type === 'verification-failed') continue;
+    await deps.alerts.publish({ type: c.type, host: scope.host, severity: c.severity, message: c.message, at: now.toISOString(), state: 'started', id: c.id, ...c.details });
   }
+  for (const id of changes.cleared) {
+    const was = changes.state.conditions[id];
+    if (!was) continue;
+    await deps.alerts.publish({ type: was.type, host: scope.host, severity: 'info', message: `cleared: ${was.message}`, at: now.toISOString(), state: 'cleared', id, since: was.since });
+  }
+  return { started: changes.started.map((c) => c.id), cleared: changes.cleared, active: conditions.map((c) => c.id) };
 };
 
 const WATCHED: Condition['type'][] = ['gap', 'verification-failed', 'dump-missed', 'shipping-stale'];

@@ -1,5 +1,5 @@
-import { WriteConflictError } from '../errors.js';
-import { hostRoot, type HostScope } from '../layout.js';
+import { areaRoot, hostsRoot, manifestKey, parseKey, type HostScope } from '../layout.js';
+import { updateJson } from '../update-json.js';
 import type { Clock, ObjectStore } from '../ports.js';
 import type { ObjectRecord } from '../records.js';
 import {
@@ -34,52 +34,58 @@ export interface CatalogOptions {
   delayGraceSeconds?: number;
 }
 
-const catalogRoot = (scope: HostScope): string => `${hostRoot(scope)}/catalog/`;
-export const manifestKey = (scope: HostScope, day: string): string => `${catalogRoot(scope)}${day}.json`;
-const DAY = /(\d{4}-\d{2}-\d{2})\.json$/;
 
 /** The hosts that have anything under the prefix. */
 export const listHosts = async (store: ObjectStore, prefix: string): Promise<string[]> =>
-  (await store.list(prefix === '' ? '' : `${prefix}/`, { delimiter: '/' })).prefixes
-    .map((p) => p.slice(prefix === '' ? 0 : prefix.length + 1).replace(/\/$/, ''))
+  (await store.list(hostsRoot(prefix), { delimiter: '/' })).prefixes
+    .map((p) => p.slice(hostsRoot(prefix).length).replace(/\/$/, ''))
     .filter((h) => h !== '');
 
 /** Every day manifest of a host, oldest first. */
 export const readManifests = async (store: ObjectStore, scope: HostScope): Promise<DayManifest[]> => {
-  const keys = (await store.list(catalogRoot(scope))).keys.map((k) => k.key).filter((k) => DAY.test(k)).sort();
+  const keys = (await store.list(areaRoot(scope, 'catalog'))).keys.map((k) => k.key).filter((k) => parseKey(k)?.area === 'catalog').sort();
   return Promise.all(keys.map(async (key) => JSON.parse((await store.getBytes(key)).toString()) as DayManifest));
 };
 
 /** The days that have records, oldest first. */
 export const recordDays = async (store: ObjectStore, scope: HostScope): Promise<string[]> =>
-  (await store.list(`${hostRoot(scope)}/records/`, { delimiter: '/' })).prefixes
+  (await store.list(areaRoot(scope, 'records'), { delimiter: '/' })).prefixes
     .map((p) => /(\d{4}-\d{2}-\d{2})\/$/.exec(p)?.[1] ?? '')
     .filter((d) => d !== '')
     .sort();
 
-const build = (
-  scope: HostScope,
+/** What the catalog is built from, gathered from day manifests: every summary, and the objects with no record yet. */
+export const summariesOf = (
   manifests: Pick<DayManifest, 'binlogs' | 'dumps' | 'gapRecords' | 'objects'>[],
-  now: Date,
-  options: CatalogOptions,
-): Catalog => {
+): { binlogs: BinlogSummary[]; dumps: DumpSummary[]; gapRecords: GapRecord[]; pending: string[] } => {
   const binlogs = manifests.flatMap((m) => Object.values(m.binlogs));
   const dumps = manifests.flatMap((m) => Object.values(m.dumps));
   const recorded = new Set([...binlogs.map((b) => b.key), ...dumps.map((d) => d.key)]);
-  return buildCatalog({
-    host: scope.host,
+  return {
     binlogs,
     dumps,
     gapRecords: manifests.flatMap((m) => Object.values(m.gapRecords)),
     pending: manifests.flatMap((m) => m.objects).filter((k) => !recorded.has(k)),
+  };
+};
+
+/** The catalog of a host from (some of) its day manifests, as of `now`. */
+export const catalogOf = (
+  scope: HostScope,
+  manifests: Pick<DayManifest, 'binlogs' | 'dumps' | 'gapRecords' | 'objects'>[],
+  now: Date,
+  options: CatalogOptions,
+): Catalog =>
+  buildCatalog({
+    host: scope.host,
+    ...summariesOf(manifests),
     now,
     ...(options.delayGraceSeconds !== undefined ? { delayGraceSeconds: options.delayGraceSeconds } : {}),
   });
-};
 
 /** The host's catalog from its day manifests (what `status` and the watchdog read). */
 export const loadCatalog = async (store: ObjectStore, scope: HostScope, now: Date, options: CatalogOptions = {}): Promise<Catalog> =>
-  build(scope, await readManifests(store, scope), now, options);
+  catalogOf(scope, await readManifests(store, scope), now, options);
 
 /**
  * Rebuilds one day's manifest from that day's records and objects, reading only the records it
@@ -94,55 +100,53 @@ export const rebuildDay = async (
   clock: Clock,
   options: CatalogOptions & { fresh?: boolean } = {},
 ): Promise<DayManifest> => {
-  const key = manifestKey(scope, day);
-  for (let attempt = 0; ; attempt++) {
-    const current = await store.getVersioned(key);
-    const existing = current && !options.fresh ? (JSON.parse(current.body.toString()) as DayManifest) : undefined;
-    const binlogs: Record<string, BinlogSummary> = { ...existing?.binlogs };
-    const dumps: Record<string, DumpSummary> = { ...existing?.dumps };
-    const gapRecords: Record<string, GapRecord> = { ...existing?.gapRecords };
+  return updateJson<DayManifest, DayManifest>(
+    store,
+    manifestKey(scope, day),
+    async (existing) => {
+      const binlogs: Record<string, BinlogSummary> = { ...existing?.binlogs };
+      const dumps: Record<string, DumpSummary> = { ...existing?.dumps };
+      const gapRecords: Record<string, GapRecord> = { ...existing?.gapRecords };
 
-    const recordKeys = (await store.list(`${hostRoot(scope)}/records/${day}/`)).keys.map((k) => k.key);
-    const present = new Set(recordKeys);
-    // Records of objects that retention deleted are gone: so are their summaries.
-    for (const table of [binlogs, dumps, gapRecords]) for (const k of Object.keys(table)) if (!present.has(k)) delete table[k];
-    for (const recordKey of recordKeys) {
-      if (recordKey in binlogs || recordKey in dumps || recordKey in gapRecords) continue;
-      const body = JSON.parse((await store.getBytes(recordKey)).toString()) as ObjectRecord | (GapRecord & { kind: 'gap' });
-      if ('kind' in body && body.kind === 'gap') gapRecords[recordKey] = body as GapRecord;
-      else if ((body as ObjectRecord).key?.includes('/binlogs/')) binlogs[recordKey] = summarizeBinlog(body as ObjectRecord);
-      else if ((body as ObjectRecord).key?.includes('/dumps/')) dumps[recordKey] = summarizeDump(body as ObjectRecord);
-    }
-    const objects = [
-      ...(await store.list(`${hostRoot(scope)}/binlogs/${day}/`)).keys,
-      ...(await store.list(`${hostRoot(scope)}/dumps/${day}/`)).keys,
-    ].map((o) => o.key);
+      const recordKeys = (await store.list(areaRoot(scope, 'records', day))).keys.map((k) => k.key);
+      const present = new Set(recordKeys);
+      // Records of objects that retention deleted are gone: so are their summaries.
+      for (const table of [binlogs, dumps, gapRecords]) for (const k of Object.keys(table)) if (!present.has(k)) delete table[k];
+      for (const recordKey of recordKeys) {
+        if (recordKey in binlogs || recordKey in dumps || recordKey in gapRecords) continue;
+        const body = JSON.parse((await store.getBytes(recordKey)).toString()) as ObjectRecord | GapRecord;
+        if ('kind' in body && body.kind === 'gap') {
+          gapRecords[recordKey] = body;
+          continue;
+        }
+        const record = body as ObjectRecord;
+        const area = parseKey(record.key)?.area;
+        if (area === 'binlogs') binlogs[recordKey] = summarizeBinlog(record);
+        else if (area === 'dumps') dumps[recordKey] = summarizeDump(record);
+      }
+      const objects = [
+        ...(await store.list(areaRoot(scope, 'binlogs', day))).keys,
+        ...(await store.list(areaRoot(scope, 'dumps', day))).keys,
+      ].map((o) => o.key);
 
-    const others = (await readManifests(store, scope)).filter((m) => m.day !== day);
-    const previous = others.filter((m) => m.day < day).map((m) => manifestKey(scope, m.day)).pop() ?? null;
-    const now = clock.now();
-    const mine = { binlogs, dumps, gapRecords, objects };
-    const manifest: DayManifest = {
-      manifestVersion: 1,
-      host: scope.host,
-      day,
-      previous,
-      objects,
-      binlogs,
-      dumps,
-      gapRecords,
-      catalog: build(scope, [...others, mine], now, options),
-      builtAt: now.toISOString(),
-    };
-    try {
-      await store.put(key, JSON.stringify(manifest, null, 2), {
-        contentType: 'application/json',
-        ...(current ? { ifMatch: current.etag } : { ifAbsent: true }),
-      });
-      return manifest;
-    } catch (error) {
-      const conflict = error instanceof WriteConflictError || (error as Error).name === 'ObjectExistsError';
-      if (!conflict || attempt >= 8) throw error;
-    }
-  }
+      const others = (await readManifests(store, scope)).filter((m) => m.day !== day);
+      const previous = others.filter((m) => m.day < day).map((m) => manifestKey(scope, m.day)).pop() ?? null;
+      const now = clock.now();
+      const mine = { binlogs, dumps, gapRecords, objects };
+      const manifest: DayManifest = {
+        manifestVersion: 1,
+        host: scope.host,
+        day,
+        previous,
+        objects,
+        binlogs,
+        dumps,
+        gapRecords,
+        catalog: catalogOf(scope, [...others, mine], now, options),
+        builtAt: now.toISOString(),
+      };
+      return { next: manifest, result: manifest };
+    },
+    { ...(options.fresh ? { ignoreCurrent: true } : {}) },
+  );
 };

@@ -1,5 +1,6 @@
 import { parseBinlogName, namesBetween } from '../binlog/names.js';
 import { MysqlGtidSet, parseMariadbGtids } from '../gtid.js';
+import { parseKey } from '../layout.js';
 import type { ObjectRecord } from '../records.js';
 
 /**
@@ -106,10 +107,16 @@ export interface CatalogInput {
   delayGraceSeconds?: number;
 }
 
+/** The binlog's own name (`binlog.000123`), from its key: without the lineage tag and `.gz`. */
+const binlogNameOf = (record: ObjectRecord): string => {
+  const ref = parseKey(record.key);
+  return ref?.area === 'binlogs' ? ref.binlog : record.name;
+};
+
 export const summarizeBinlog = (record: ObjectRecord): BinlogSummary => ({
   key: record.key,
   day: record.day,
-  name: record.name.replace(/\.gz$/, '').replace(/~[^~]*$/, ''),
+  name: binlogNameOf(record),
   status: record.status,
   reasons: record.reasons,
   ...(record.metadata['server-uuid'] ? { serverUuid: record.metadata['server-uuid'] } : {}),
@@ -173,7 +180,10 @@ export const buildCatalog = (input: CatalogInput): Catalog => {
   const now = input.now.getTime() / 1000;
   const purged = new Map<string, GapRecord>();
   for (const record of input.gapRecords) for (const name of record.missing) purged.set(name, record);
-  const pendingNames = new Set(input.pending.map((k) => k.split('/').pop()?.replace(/\.gz$/, '') ?? ''));
+  const pendingNames = new Set(input.pending.flatMap((k) => {
+    const ref = parseKey(k);
+    return ref?.area === 'binlogs' ? [ref.binlog] : [];
+  }));
 
   // Order by content: when the file was opened (its first event), then its sequence.
   const withFacts = input.binlogs

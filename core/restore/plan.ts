@@ -1,14 +1,7 @@
 import type { BinlogSummary, Catalog, DumpSummary } from '../catalog/model.js';
-import { BinvaultError } from '../errors.js';
+import { RestoreRefusedError } from '../errors.js';
 import { parseMariadbGtids } from '../gtid.js';
-
-/** The restore cannot be planned as asked: outside every window, a broken chain, a bad target. */
-export class RestoreRefusedError extends BinvaultError {
-  public constructor(message: string) {
-    super(message);
-    this.name = 'RestoreRefusedError';
-  }
-}
+import { isoSeconds } from '../time.js';
 
 /** What to restore to: a second, a GTID (before or after it), or the latest restorable second. */
 export type RestoreTarget = { time: string } | { gtid: string; mode: 'before' | 'after' } | { latest: true };
@@ -41,7 +34,6 @@ const seconds = (iso: string): number => Date.parse(iso) / 1000;
 
 /** Stored bytes expand about three times; a loader takes about 20 MB/s of SQL on a small instance. */
 export const estimateSeconds = (storedBytes: number): number => Math.max(5, Math.round((storedBytes * 3) / 20e6));
-const iso = (s: number): string => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
 
 /**
  * Wall-clock text (`2026-11-20 15:00:00`) in a time zone, or ISO 8601 with a zone, → ISO UTC.
@@ -51,7 +43,7 @@ export const parseRestoreTime = (text: string, timeZone: string): string => {
   if (/[zZ]$|[+-]\d{2}:?\d{2}$/.test(trimmed) && /T/.test(trimmed)) {
     const ms = Date.parse(trimmed);
     if (Number.isNaN(ms)) throw new RestoreRefusedError(`'${text}' is not a time`);
-    return iso(Math.floor(ms / 1000));
+    return isoSeconds(Math.floor(ms / 1000));
   }
   const match = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})$/.exec(trimmed);
   if (!match) throw new RestoreRefusedError(`'${text}' is not a time: use ISO 8601 with a zone or 'YYYY-MM-DD HH:MM:SS' (in BINVAULT_TZ)`);
@@ -68,7 +60,7 @@ export const parseRestoreTime = (text: string, timeZone: string): string => {
     const shown = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
     guess += wall - shown;
   }
-  return iso(Math.floor(guess / 1000));
+  return isoSeconds(Math.floor(guess / 1000));
 };
 
 /** A GTID target must be MariaDB's `domain-server-sequence`; MySQL GTID targets are refused for now. */
@@ -115,10 +107,10 @@ export const planRestore = (input: PlanInput): RestorePlan => {
   let lastFile: string | undefined;
   if ('latest' in target) {
     targetTime = catalog.latestRestorableTime ?? '';
-    stop = { datetime: iso(seconds(targetTime) + 1) };
+    stop = { datetime: isoSeconds(seconds(targetTime) + 1) };
   } else if ('time' in target) {
     targetTime = target.time;
-    stop = { datetime: iso(seconds(targetTime) + 1) };
+    stop = { datetime: isoSeconds(seconds(targetTime) + 1) };
   } else {
     checkGtidTarget(target.gtid);
     const holder = locateGtid(target.gtid, input.binlogs);

@@ -1,11 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { readManifests } from '../catalog/manifests.js';
-import { buildCatalog } from '../catalog/model.js';
-import { BinvaultError } from '../errors.js';
-import { hostRoot } from '../layout.js';
-import type { Alerts, Clock, ObjectStore } from '../ports.js';
-import { estimateSeconds, parseRestoreTime, planRestore, RestoreRefusedError, type RestorePlan, type RestoreTarget } from './plan.js';
-import type { ExpectedReach, TargetInstance } from '../../drivers/mysql/apply.js';
+import { catalogOf, readManifests, summariesOf } from '../catalog/manifests.js';
+import { RestoreRefusedError, VerificationError } from '../errors.js';
+import { restoreKey } from '../layout.js';
+import { compactStamp } from '../time.js';
+import { estimateSeconds, parseRestoreTime, planRestore, type RestorePlan, type RestoreTarget } from './plan.js';
+import type { Alerts, Applier, Clock, ExpectedReach, ObjectStore, ProvisionedInstance, Provisioner, StepStatus } from '../ports.js';
 
 /** The restore's input as Step Functions receives it (console, CLI or StartExecution). */
 export interface RestoreRequest {
@@ -22,35 +21,6 @@ export interface ValidatedRequest {
   databases?: string[];
   dryRun: boolean;
   execution: string;
-}
-
-export interface ProvisionedInstance extends TargetInstance {
-  id: string;
-  kind: 'local' | 'ec2';
-  dataDir?: string;
-}
-
-/** Where a fresh instance comes from: a local server process, or an EC2 instance. */
-export interface Provisioner {
-  provision(execution: string): Promise<ProvisionedInstance>;
-  cleanup(instance: ProvisionedInstance): Promise<void>;
-}
-
-/** How the load and the replay run next to the new server: in-process locally, SSM Run Command on AWS. */
-export interface Applier {
-  load(plan: RestorePlan, instance: ProvisionedInstance, execution: string): Promise<StepStatus>;
-  replay(plan: RestorePlan, instance: ProvisionedInstance, execution: string): Promise<StepStatus>;
-  check(step: StepStatus, instance: ProvisionedInstance, execution: string): Promise<StepStatus>;
-  reached(instance: ProvisionedInstance, execution: string): Promise<{ gtids: string }>;
-}
-
-export interface StepStatus {
-  status: 'InProgress' | 'Success';
-  /** SSM command id on AWS. */
-  commandId?: string;
-  seconds?: number;
-  bytes?: number;
-  expected?: ExpectedReach;
 }
 
 /** The state the machine carries from task to task (each task adds its ResultPath). */
@@ -71,13 +41,6 @@ export interface Verification {
   checks: string[];
 }
 
-export class VerificationError extends BinvaultError {
-  public constructor(message: string) {
-    super(message);
-    this.name = 'VerificationError';
-  }
-}
-
 export interface RestoreDeps {
   store: ObjectStore;
   prefix: string;
@@ -87,9 +50,6 @@ export interface RestoreDeps {
   alerts: Alerts;
   clock: Clock;
 }
-
-const restoresKey = (prefix: string, host: string, execution: string, file: string): string =>
-  `${hostRoot({ prefix, host })}/restores/${execution}/${file}`;
 
 /** One plain function per state of infra/restore.asl.json, by state name. */
 export const restoreTasks = (deps: RestoreDeps) => ({
@@ -114,7 +74,7 @@ export const restoreTasks = (deps: RestoreDeps) => ({
       ...(input.databases ? { databases: input.databases } : {}),
       dryRun: input.dryRun === true,
       // Unique even for two restores started in the same second: it names the instance's directory and the report.
-      execution: input.execution ?? `restore-${deps.clock.now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z')}-${randomBytes(3).toString('hex')}`,
+      execution: input.execution ?? `restore-${compactStamp(deps.clock.now())}-${randomBytes(3).toString('hex')}`,
     };
   },
 
@@ -123,24 +83,15 @@ export const restoreTasks = (deps: RestoreDeps) => ({
     const scope = { prefix: deps.prefix, host: request.host };
     const manifests = await readManifests(deps.store, scope);
     if (manifests.length === 0) throw new RestoreRefusedError(`no catalog for host '${request.host}': nothing was shipped, or run binvault catalog rebuild`);
-    const binlogs = manifests.flatMap((m) => Object.values(m.binlogs));
-    const dumps = manifests.flatMap((m) => Object.values(m.dumps));
-    const recorded = new Set([...binlogs.map((b) => b.key), ...dumps.map((d) => d.key)]);
-    const catalog = buildCatalog({
-      host: request.host,
-      binlogs,
-      dumps,
-      gapRecords: manifests.flatMap((m) => Object.values(m.gapRecords)),
-      pending: manifests.flatMap((m) => m.objects).filter((k) => !recorded.has(k)),
-      now: deps.clock.now(),
-    });
+    const { binlogs, dumps } = summariesOf(manifests);
+    const catalog = catalogOf(scope, manifests, deps.clock.now(), {});
     const planned = planRestore({ catalog, binlogs, dumps, target: request.target, ...(request.databases ? { databases: request.databases } : {}) });
     const sizeOf = async (key: string): Promise<number> => (await deps.store.head(key))?.size ?? 0;
     const dumpSize = await sizeOf(planned.dump.key);
     let bytes = dumpSize;
     for (const b of planned.binlogs) bytes += await sizeOf(b.key);
     const sized: RestorePlan = { ...planned, dump: { ...planned.dump, size: dumpSize }, bytes, estimatedSeconds: estimateSeconds(bytes) };
-    await deps.store.put(restoresKey(deps.prefix, request.host, request.execution, 'plan.json'), JSON.stringify(sized, null, 2), { contentType: 'application/json' });
+    await deps.store.put(restoreKey(scope, request.execution, 'plan.json'), JSON.stringify(sized, null, 2), { contentType: 'application/json' });
     return sized;
   },
 
@@ -177,7 +128,7 @@ export const restoreTasks = (deps: RestoreDeps) => ({
   },
 
   Report: async (state: RestoreState): Promise<{ key: string }> => {
-    const key = restoresKey(deps.prefix, state.request.host, state.request.execution, 'report.json');
+    const key = restoreKey({ prefix: deps.prefix, host: state.request.host }, state.request.execution, 'report.json');
     const report = restoreReport(state, 'succeeded');
     await deps.store.put(key, JSON.stringify(report, null, 2), { contentType: 'application/json' });
     await deps.alerts.publish({
@@ -204,7 +155,7 @@ export const restoreTasks = (deps: RestoreDeps) => ({
     const report = { ...restoreReport(state, 'failed'), error: { name: state.error?.Error ?? 'Error', message: cause } };
     let key: string | undefined;
     if (state.request) {
-      key = restoresKey(deps.prefix, host, execution, 'report.json');
+      key = restoreKey({ prefix: deps.prefix, host }, execution, 'report.json');
       await deps.store.put(key, JSON.stringify(report, null, 2), { contentType: 'application/json' });
     }
     await deps.alerts.publish({
@@ -218,6 +169,8 @@ export const restoreTasks = (deps: RestoreDeps) => ({
     return key ? { key } : {};
   },
 });
+
+export type RestoreTasks = ReturnType<typeof restoreTasks>;
 
 /** Step Functions hands a task's error over as `{Error, Cause}`, the cause often the JSON of the error. */
 export const describeCause = (error: { Error: string; Cause: string } | undefined): string => {

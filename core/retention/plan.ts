@@ -1,5 +1,6 @@
 import { buildCatalog, type BinlogSummary, type DumpSummary, type GapRecord, type Window } from '../catalog/model.js';
 import { dayIn } from '../layout.js';
+import { isoSeconds } from '../time.js';
 
 /**
  * The retention policy: every second of the last `recoveryWindowSeconds` stays restorable, plus
@@ -41,7 +42,6 @@ export interface RetentionPlan {
 }
 
 const seconds = (iso: string): number => Date.parse(iso) / 1000;
-const iso = (s: number): string => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
 
 /** The parts of [from, to] that lie inside the windows. */
 const clip = (windows: Window[], from: number, to: number): [number, number][] =>
@@ -74,7 +74,7 @@ export const planRetention = (input: RetentionInput): RetentionPlan => {
   const start = now - policy.recoveryWindowSeconds;
   const gapRecords = Object.values(input.gapRecords);
   const before = buildCatalog({ host: input.host, binlogs: input.binlogs, dumps: input.dumps, gapRecords, pending: [], now: input.now });
-  const promised = { from: iso(start), to: iso(now) };
+  const promised = { from: isoSeconds(start), to: isoSeconds(now) };
   const keepAll = (blocked?: string): RetentionPlan => ({
     host: input.host,
     promised,

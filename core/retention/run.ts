@@ -1,8 +1,7 @@
 import { reconcileAlerts } from '../alerts/watch.js';
-import { listHosts, manifestKey, readManifests, rebuildDay } from '../catalog/manifests.js';
-import { hostRoot } from '../layout.js';
+import { listHosts, readManifests, rebuildDay } from '../catalog/manifests.js';
+import { areaRoot, manifestKey, parseKey, parseObjectKey, recordKeyOf } from '../layout.js';
 import type { Alerts, Clock, ObjectStore } from '../ports.js';
-import { parseObjectKey, recordKeyOf } from '../records.js';
 import { planRetention, type RetentionPlan, type RetentionPolicy } from './plan.js';
 
 export interface RetentionResult {
@@ -52,8 +51,8 @@ export const runRetention = async (
       ...(options.timeZone ? { timeZone: options.timeZone } : {}),
     });
     const sizes = new Map<string, number>();
-    for (const area of ['binlogs', 'dumps']) {
-      for (const o of (await deps.store.list(`${hostRoot(scope)}/${area}/`)).keys) sizes.set(o.key, o.size);
+    for (const area of ['binlogs', 'dumps'] as const) {
+      for (const o of (await deps.store.list(areaRoot(scope, area))).keys) sizes.set(o.key, o.size);
     }
     const sum = (keys: string[]): number => keys.reduce((total, k) => total + (sizes.get(k) ?? 0), 0);
     const result: RetentionResult = {
@@ -93,8 +92,8 @@ export const runRetention = async (
       }
       for (const key of plan.delete.gapRecords) {
         await deps.store.delete(key);
-        const day = /\/records\/(\d{4}-\d{2}-\d{2})\//.exec(key)?.[1];
-        if (day) days.add(day);
+        const ref = parseKey(key);
+        if (ref?.area === 'records') days.add(ref.day);
         result.deleted.push(key);
       }
       for (const day of [...days].sort()) {

@@ -6,26 +6,10 @@ import {
 } from '@aws-sdk/client-ec2';
 import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { BinvaultError } from '../../core/errors.js';
-import { hostRoot } from '../../core/layout.js';
+import { restoreKey } from '../../core/layout.js';
 import type { RestorePlan } from '../../core/restore/plan.js';
-import { ApplyError, type ExpectedReach } from '../mysql/apply.js';
-import type { Applier, ProvisionedInstance, Provisioner, StepStatus } from '../../core/restore/workflow.js';
-
-/** No instance could be had (capacity, limits): Step Functions retries this one. */
-export class ProvisionCapacityError extends BinvaultError {
-  public constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ProvisionCapacityError';
-  }
-}
-
-export class ProvisionError extends BinvaultError {
-  public constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ProvisionError';
-  }
-}
+import { ApplyError, ProvisionCapacityError, ProvisionError } from '../errors.js';
+import type { Applier, ExpectedReach, ProvisionedInstance, Provisioner, StepStatus } from '../../core/ports.js';
 
 /**
  * The AWS provisioner: an EC2 instance from the launch template named in configuration. The
@@ -94,7 +78,7 @@ export class SsmApplier implements Applier {
   ) {}
 
   private async send(instance: ProvisionedInstance, execution: string, step: 'load' | 'replay' | 'reached', plan?: RestorePlan): Promise<string> {
-    const planArg = plan ? ` --plan s3://${this.options.bucket}/${hostRoot({ prefix: this.options.prefix, host: plan.host })}/restores/${execution}/plan.json` : '';
+    const planArg = plan ? ` --plan s3://${this.options.bucket}/${restoreKey({ prefix: this.options.prefix, host: plan.host }, execution, 'plan.json')}` : '';
     const out = await this.ssm.send(
       new SendCommandCommand({
         InstanceIds: [instance.id],

@@ -1,15 +1,15 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 import { createConnection } from 'mysql2/promise';
 import { makeDirectories } from '../../core/files.js';
-import { BinvaultError } from '../../core/errors.js';
+import { InstanceError, PortTakenError } from '../errors.js';
+import { findProgram } from '../mysql/programs.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -53,36 +53,8 @@ export interface Instance {
   stop(options?: { keep?: boolean }): Promise<void>;
 }
 
-export class InstanceError extends BinvaultError {
-  public constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'InstanceError';
-  }
-}
-
-class PortTakenError extends InstanceError {
-  public constructor(port: number) {
-    super(`port ${port} was taken before the server could bind it`);
-    this.name = 'PortTakenError';
-  }
-}
-
 /** What MariaDB and MySQL write to the error log when the port is in use. */
 const PORT_TAKEN = /Bind on TCP\/IP port|Address already in use/i;
-
-const SEARCH = ['/usr/sbin', '/usr/local/sbin', '/usr/local/mysql/bin', '/usr/local/bin', '/usr/bin'];
-
-/** The path of the first of these programs found on PATH (or the usual sbin folders). */
-export const findProgram = (...names: string[]): string | undefined => {
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), ...SEARCH].filter((d) => d !== '');
-  for (const name of names) {
-    for (const dir of dirs) {
-      const candidate = join(dir, name);
-      if (existsSync(candidate)) return candidate;
-    }
-  }
-  return undefined;
-};
 
 export const freePort = async (): Promise<number> =>
   new Promise((resolve, reject) => {

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ObjectStore } from '../../core/ports.js';
 import type { RestorePlan } from '../../core/restore/plan.js';
-import type { Applier, ProvisionedInstance, Provisioner, StepStatus } from '../../core/restore/workflow.js';
+import type { Applier, ProvisionedInstance, Provisioner, StepStatus } from '../../core/ports.js';
 import { loadDump, readReached, replayBinlogs, type ApplyProgress } from '../mysql/apply.js';
 import { startInstance } from './instance.js';
 

@@ -11,17 +11,17 @@ import { makeDirectories } from '../../core/files.js';
 import { EventType } from '../../core/binlog/events.js';
 import { BinlogVerifier } from '../../core/binlog/verify.js';
 import { formatMariadbGtid, parseMariadbGtids, type MariadbGtid } from '../../core/gtid.js';
-import type { ObjectStore } from '../../core/ports.js';
 import { writingLocally } from '../../core/errors.js';
+import { isoSeconds } from '../../core/time.js';
+import { ApplyError } from '../errors.js';
+import type { ExpectedReach, ObjectStore, TargetInstance } from '../../core/ports.js';
 import type { RestorePlan } from '../../core/restore/plan.js';
-import { findProgram } from '../local/instance.js';
+import { findProgram } from './programs.js';
 import { MysqlSession } from './session.js';
 import { readOptionFile } from './option-file.js';
 
 import { loadSql } from './load.js';
-import { ApplyError, SqlSession, type TargetInstance } from './sql-client.js';
-
-export { ApplyError, type TargetInstance };
+import { SqlSession } from './sql-client.js';
 
 export type ApplyProgress = { phase: 'load' | 'download' | 'replay'; bytes: number; total?: number };
 
@@ -130,17 +130,6 @@ export const loadDump = async (
   }
 };
 
-/** What replaying the plan is expected to reach, read from the binlogs themselves. */
-export interface ExpectedReach {
-  /** Time of the last event applied. */
-  time?: string;
-  binlogFile?: string;
-  binlogPosition?: number;
-  /** MariaDB: the last complete transaction's GTID per domain. */
-  gtids: string;
-  events: number;
-}
-
 /** Events that start a transaction or stand between transactions. */
 const BETWEEN_TRANSACTIONS = new Set<number>([
   EventType.MARIADB_GTID,
@@ -153,7 +142,6 @@ const BETWEEN_TRANSACTIONS = new Set<number>([
   EventType.PREVIOUS_GTIDS,
 ]);
 
-const iso = (s: number): string => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
 
 /**
  * Walks the downloaded binlogs as the replay does: from the start position to the stop, counting
@@ -188,7 +176,7 @@ const expectedReach = async (plan: RestorePlan, files: string[]): Promise<Expect
         current = gtid;
       }
       reach.events++;
-      reach.time = iso(e.timestamp);
+      reach.time = isoSeconds(e.timestamp);
       reach.binlogFile = plan.binlogs[index]?.name ?? '';
       reach.binlogPosition = e.position + e.size;
     });

@@ -4,7 +4,8 @@ import { availableParallelism } from 'node:os';
 import { dirname, join } from 'node:path';
 import { writingLocally } from '../../core/errors.js';
 import { DumpSplitter } from '../../core/dump/split.js';
-import { SqlSession, type TargetInstance } from './sql-client.js';
+import type { TargetInstance } from '../../core/ports.js';
+import { SqlSession } from './sql-client.js';
 
 export interface LoadOptions {
   /** Sessions loading tables' rows beside the main one. @default between 2 and 4, by cores */

@@ -1,21 +1,9 @@
 import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
-import { parseServerVersion, versionAtLeast, type ServerVersion } from '../../core/server.js';
-import { MysqlError } from '../../shipper/lib/errors.js';
+import { parseServerVersion, versionAtLeast, type ServerInfo, type ServerVersion } from '../../core/server.js';
+import { MysqlError } from '../errors.js';
 import type { MysqlClientOptions } from './option-file.js';
 
-/** What the shipper needs to know of the server it backs up. */
-export interface ServerInfo {
-  version: ServerVersion;
-  serverId: number;
-  /** MySQL only; MariaDB has no server UUID. */
-  serverUuid?: string;
-  logBin: boolean;
-  /** `@@log_bin_basename`: the binlogs' directory and name stem. */
-  logBinBasename?: string;
-  /** `@@log_bin_index`: the file listing every binlog the server keeps, oldest first. */
-  logBinIndex?: string;
-  dataDir: string;
-}
+export type { ServerInfo };
 
 const where = (options: MysqlClientOptions): string =>
   options.socket ? `socket ${options.socket}` : `${options.host ?? 'localhost'}:${options.port ?? 3306}`;

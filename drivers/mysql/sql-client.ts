@@ -3,26 +3,9 @@ import { once } from 'node:events';
 import type { Readable } from 'node:stream';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { BinvaultError } from '../../core/errors.js';
-import { findProgram } from '../local/instance.js';
-
-/** Applying a restore plan failed on the new server (the dump or the binlogs did not load). */
-export class ApplyError extends BinvaultError {
-  public constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ApplyError';
-  }
-}
-
-/** The fresh instance a plan is applied to; `defaultsFile` is a 0600 option file for its admin user. */
-export interface TargetInstance {
-  host: string;
-  port: number;
-  socket?: string;
-  user: string;
-  defaultsFile: string;
-  dataDir?: string;
-}
+import { ApplyError } from '../errors.js';
+import type { TargetInstance } from '../../core/ports.js';
+import { findProgram } from './programs.js';
 
 const clientProgram = (): string => {
   const path = findProgram('mariadb', 'mysql');

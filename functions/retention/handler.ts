@@ -1,39 +1,32 @@
-import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
-import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import middy from '@middy/core';
-import { ConfigurationError } from '../../core/errors.js';
-import { systemClock } from '../../core/ports.js';
+import { settingsFor } from '../../core/config.js';
 import { runRetention, type RetentionResult } from '../../core/retention/run.js';
-import { alertsFromEnvironment, storeFor } from '../commons/clients.js';
-import { functionConfig, retentionPolicy, settingsFor } from '../../core/config.js';
-import { ssmParameters } from '../../drivers/aws/ssm-parameters.js';
-import { logger, metrics } from '../commons/powertools.js';
-
-const config = functionConfig();
-const policy = retentionPolicy();
+import { lambdaDeps, type FunctionDeps } from '../commons/deps.js';
+import { addMetric, lambdaTelemetry, withTelemetry, type Telemetry } from '../commons/powertools.js';
 
 /** Daily: every host's retention plan, applied when it proves its promise. */
-const applyRetention = async (): Promise<RetentionResult[]> => {
-  const bucket = process.env.BINVAULT_BUCKET;
-  if (!bucket) throw new ConfigurationError('BINVAULT_BUCKET is not set');
+export const applyRetention = async (deps: FunctionDeps, telemetry: Telemetry): Promise<RetentionResult[]> => {
+  const { config } = deps;
   const results = await runRetention(
-    { store: storeFor(bucket), alerts: alertsFromEnvironment(), clock: systemClock },
+    { store: deps.store(config.bucket), alerts: deps.alerts, clock: deps.clock },
     {
       prefix: config.prefix,
-      policy,
-      policyFor: async (host) => (await settingsFor(host, ssmParameters)).policy,
-      timeZone: process.env.BINVAULT_TZ ?? 'UTC',
+      policy: config.retention,
+      policyFor: async (host) => (await settingsFor(host, deps.parameters, config)).policy,
+      timeZone: config.timeZone,
       dryRun: false,
     },
   );
   for (const r of results) {
-    metrics.addMetric('deletedObjects', MetricUnit.Count, r.deleted.length);
-    metrics.addMetric('deletedBytes', MetricUnit.Bytes, r.bytes.dumps + r.bytes.binlogs);
-    metrics.addMetric('heldObjects', MetricUnit.Count, r.held.length);
-    logger.info('retention', { host: r.host, deleted: r.deleted.length, held: r.held.length, blocked: r.plan.blocked, windowsAfter: r.plan.windowsAfter });
+    addMetric(telemetry, 'deletedObjects', MetricUnit.Count, r.deleted.length);
+    addMetric(telemetry, 'deletedBytes', MetricUnit.Bytes, r.bytes.dumps + r.bytes.binlogs);
+    addMetric(telemetry, 'heldObjects', MetricUnit.Count, r.held.length);
+    telemetry.logger.info('retention', { host: r.host, deleted: r.deleted.length, held: r.held.length, blocked: r.plan.blocked, windowsAfter: r.plan.windowsAfter });
   }
   return results;
 };
 
-export const handler = middy(applyRetention).use(injectLambdaContext(logger, { clearState: true })).use(logMetrics(metrics));
+export const createRetentionHandler = (deps: () => FunctionDeps, telemetry: Telemetry = lambdaTelemetry) =>
+  withTelemetry(() => applyRetention(deps(), telemetry), telemetry);
+
+export const handler = createRetentionHandler(lambdaDeps);

@@ -1,5 +1,5 @@
 import { BinvaultError } from '../../core/errors.js';
-import type { BinvaultConfig } from '../lib/config.js';
+import type { Config } from '../../core/config.js';
 import { StateDir } from '../lib/state.js';
 import { S3Store } from '../../drivers/aws/s3.js';
 import { signalOnTermination } from './io.js';
@@ -17,7 +17,7 @@ export interface LockedRun {
  * Runs a shipping command under its state-directory lock (a second run exits at once), with the
  * configured store and an abort signal raised by SIGINT/SIGTERM; an interruption becomes one line.
  */
-export const underLock = async <T>(config: BinvaultConfig, lock: 'binlogs' | 'dump', purpose: string, run: (ctx: LockedRun) => Promise<T>): Promise<T> => {
+export const underLock = async <T>(config: Config, lock: 'binlogs' | 'dump', purpose: string, run: (ctx: LockedRun) => Promise<T>): Promise<T> => {
   const state = new StateDir(config.stateDir);
   const release = await state.lock(lock, purpose);
   const termination = signalOnTermination();

@@ -1,19 +1,16 @@
-import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
-import { makeDirectories } from '../../core/files.js';
 import { listHosts } from '../../core/catalog/manifests.js';
-import { ConfigurationError } from '../../core/errors.js';
+import type { Config } from '../../core/config.js';
+import { ConfigurationError, RestoreFailedError, UsageError } from '../../core/errors.js';
 import { systemClock } from '../../core/ports.js';
+import { checkGtidTarget, parseRestoreTime } from '../../core/restore/plan.js';
 import { restoreReport, type RestoreRequest, type RestoreState } from '../../core/restore/workflow.js';
-import { FileAlerts } from '../../drivers/local/file-alerts.js';
-import { checkGtidTarget, parseRestoreTime, type RestorePlan } from '../../core/restore/plan.js';
-import { RestoreFailedError, runLocalRestore } from '../../local/restore-run.js';
-import { loadDump, readReached, replayBinlogs, type TargetInstance } from '../../drivers/mysql/apply.js';
-import { readOptionFile } from '../../drivers/mysql/option-file.js';
-import type { BinvaultConfig } from '../lib/config.js';
-import { formatBytes, formatSeconds } from '../lib/format.js';
+import { compactStamp } from '../../core/time.js';
 import { S3Store } from '../../drivers/aws/s3.js';
+import { FileAlerts } from '../../drivers/local/file-alerts.js';
+import { formatBytes, formatSeconds } from '../lib/format.js';
+import type { Command } from './command.js';
 import type { CommandIo } from './io.js';
 
 export interface RestoreArgs {
@@ -25,7 +22,7 @@ export interface RestoreArgs {
   dryRun: boolean;
 }
 
-const chooseHost = async (store: S3Store, config: BinvaultConfig, host: string | undefined): Promise<string> => {
+const chooseHost = async (store: S3Store, config: Config, host: string | undefined): Promise<string> => {
   if (host) return host;
   const hosts = await listHosts(store, config.prefix);
   if (hosts.length === 1 && hosts[0]) return hosts[0];
@@ -38,7 +35,7 @@ const chooseHost = async (store: S3Store, config: BinvaultConfig, host: string |
  * `binvault restore`: runs the restore state machine (infra/restore.asl.json) in-process, each task
  * on its local handler, into a fresh local instance that keeps running for the operator.
  */
-export const restoreCommand = async (config: BinvaultConfig, args: RestoreArgs, io: CommandIo): Promise<number> => {
+export const restoreCommand = async (config: Config, args: RestoreArgs, io: CommandIo): Promise<number> => {
   // A target that cannot be read is said before anything is reached for (the state machine checks it again).
   if (args.to !== undefined) parseRestoreTime(args.to, config.timeZone);
   if (args.gtid !== undefined) checkGtidTarget(args.gtid.trim());
@@ -46,7 +43,7 @@ export const restoreCommand = async (config: BinvaultConfig, args: RestoreArgs, 
   const host = await chooseHost(store, config, args.host);
   const progressing = !io.json && process.stderr.isTTY;
   let lastProgress = 0;
-  const stateMachineArn = process.env.BINVAULT_RESTORE_STATE_MACHINE_ARN;
+  const stateMachineArn = config.restoreStateMachineArn;
   const request: RestoreRequest = {
     host,
     target: args.latest ? { latest: true } : args.gtid !== undefined ? { gtid: args.gtid, mode: args.mode ?? 'after' } : { time: args.to ?? '' },
@@ -54,6 +51,8 @@ export const restoreCommand = async (config: BinvaultConfig, args: RestoreArgs, 
   };
   if (stateMachineArn) return restoreOnAws(new SFNClient({}), stateMachineArn, request, io);
   let state: RestoreState;
+  // The embedded runtime (the local state machine) is loaded only for a local restore.
+  const { runLocalRestore } = await import('../../local/cli.js');
   try {
     state = await runLocalRestore(
       {
@@ -111,45 +110,6 @@ export const restoreCommand = async (config: BinvaultConfig, args: RestoreArgs, 
 };
 
 /**
- * `binvault restore apply --step load|replay|reached [--plan s3://…] --defaults-file F`: the part of
- * a restore that runs next to the new server (on AWS through SSM Run Command); prints its result as JSON.
- */
-export const restoreApplyCommand = async (
-  config: BinvaultConfig,
-  args: { step: string; plan?: string; defaultsFile: string },
-  io: CommandIo,
-): Promise<number> => {
-  const options = await readOptionFile(args.defaultsFile);
-  const instance: TargetInstance = {
-    host: options.host ?? 'localhost',
-    port: options.port ?? 3306,
-    ...(options.socket ? { socket: options.socket } : {}),
-    user: options.user ?? 'root',
-    defaultsFile: args.defaultsFile,
-  };
-  if (args.step === 'reached') {
-    io.out(JSON.stringify(await readReached(instance)));
-    return 0;
-  }
-  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(args.plan ?? '');
-  if (!match?.[1] || !match[2]) throw new ConfigurationError(`--plan '${args.plan ?? ''}' is not an s3://bucket/key of a restore plan`);
-  const store = S3Store.fromConfig({ ...config, bucket: match[1] });
-  const plan = JSON.parse((await store.getBytes(match[2])).toString()) as RestorePlan;
-  // Rows read ahead and binlogs wait beside the state, on the host's disk (/tmp may be memory).
-  const work = join(config.stateDir, 'restore-work');
-  await makeDirectories(work, 0o700);
-  if (args.step === 'load') {
-    io.out(JSON.stringify(await loadDump(store, plan, instance, undefined, work)));
-  } else if (args.step === 'replay') {
-    const result = await replayBinlogs(store, plan, instance, await mkdtemp(join(work, 'replay-')));
-    io.out(JSON.stringify(result));
-  } else {
-    throw new ConfigurationError(`--step '${args.step}' is not load, replay or reached`);
-  }
-  return 0;
-};
-
-/**
  * `binvault restore` against AWS (BINVAULT_RESTORE_STATE_MACHINE_ARN set): starts an execution of
  * the deployed state machine and follows it to its end.
  */
@@ -160,7 +120,7 @@ export const restoreOnAws = async (
   io: CommandIo,
   pollMs = 5_000,
 ): Promise<number> => {
-  const name = `restore-${new Date().toISOString().replace(/[-:.]/g, '').slice(0, 15)}Z-${Math.random().toString(36).slice(2, 8)}`;
+  const name = `restore-${compactStamp(new Date())}-${Math.random().toString(36).slice(2, 8)}`;
   const started = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify({ ...request, execution: name }) }));
   const arn = started.executionArn ?? '';
   io.err(`started ${arn}`);
@@ -179,4 +139,51 @@ export const restoreOnAws = async (
     }
     await new Promise((r) => setTimeout(r, pollMs));
   }
+};
+
+export const command: Command = {
+  name: 'restore',
+  synopsis: '(--to TIME | --gtid G [--before] | --latest) [--host H] [--dry-run]',
+  summary: 'point-in-time restore into a fresh instance',
+  help: `Restores a host to any second of its restorable windows (binvault status shows them) into a fresh
+instance: the newest verified dump before the target, then every binlog from the dump's exact
+coordinates replayed in one session up to the target. Runs the restore state machine of
+infra/restore.asl.json in-process; the new server (mariadbd/mysqld from PATH) keeps running for
+you, with a generated password in a 0600 option file the report names.
+
+  --to TIME       ISO 8601 with a zone (2026-11-20T15:04:05Z) or 'YYYY-MM-DD HH:MM:SS' in BINVAULT_TZ;
+                  every transaction committed at or before that second is restored
+  --gtid GTID     a MariaDB GTID (0-1-1234): restore up to and including it, or --before it
+  --latest        the latest restorable second
+  --host H        the host (default: the only host in the bucket)
+  --dry-run       print the plan only
+
+With BINVAULT_RESTORE_STATE_MACHINE_ARN set, starts an execution of the deployed state machine on
+AWS instead (a fresh EC2 instance from the launch template) and follows it.
+`,
+  options: {
+    to: { type: 'string' },
+    gtid: { type: 'string' },
+    before: { type: 'boolean' },
+    latest: { type: 'boolean' },
+    host: { type: 'string' },
+    'dry-run': { type: 'boolean' },
+  },
+  run: async ({ values, config, io }) => {
+    const { to, gtid, host } = values;
+    const targets = [to !== undefined, gtid !== undefined, values.latest === true].filter(Boolean).length;
+    if (targets !== 1) throw new UsageError('restore needs exactly one of --to TIME, --gtid GTID, --latest');
+    if (values.before === true && gtid === undefined) throw new UsageError('--before goes with --gtid');
+    return restoreCommand(
+      await config(),
+      {
+        ...(typeof to === 'string' ? { to } : {}),
+        ...(typeof gtid === 'string' ? { gtid, mode: values.before === true ? 'before' : 'after' } : {}),
+        latest: values.latest === true,
+        ...(typeof host === 'string' ? { host } : {}),
+        dryRun: values['dry-run'] === true,
+      },
+      io,
+    );
+  },
 };

@@ -1,16 +1,17 @@
 import { join } from 'node:path';
 import { systemClock } from '../../core/ports.js';
 import { runRetention } from '../../core/retention/run.js';
-import { retentionPolicy } from '../../core/config.js';
 import { FileAlerts } from '../../drivers/local/file-alerts.js';
-import type { BinvaultConfig } from '../lib/config.js';
+import type { Config } from '../../core/config.js';
 import { formatBytes, formatDuration } from '../lib/format.js';
 import { S3Store } from '../../drivers/aws/s3.js';
+import type { Command } from './command.js';
 import type { CommandIo } from './io.js';
 
 /** `binvault retention [--dry-run] [--host H] [--json]`: apply (or preview) the retention policy. */
-export const retentionCommand = async (config: BinvaultConfig, args: { dryRun: boolean; host?: string }, io: CommandIo): Promise<number> => {
-  const policy = retentionPolicy();
+export const retentionCommand = async (config: Config, args: { dryRun: boolean; host?: string }, io: CommandIo): Promise<number> => {
+  // The policy of the configuration: the environment, or the --config file under it.
+  const policy = config.retention;
   const results = await runRetention(
     { store: S3Store.fromConfig(config), alerts: new FileAlerts(join(config.stateDir, 'alerts.jsonl'), (line) => io.err(line)), clock: systemClock },
     { prefix: config.prefix, policy, timeZone: config.timeZone, dryRun: args.dryRun, ...(args.host ? { hosts: [args.host] } : {}) },
@@ -37,4 +38,23 @@ export const retentionCommand = async (config: BinvaultConfig, args: { dryRun: b
     io.out(args.dryRun ? '  (dry run: nothing deleted)' : `  deleted            ${r.deleted.length} objects`);
   }
   return 0;
+};
+
+export const command: Command = {
+  name: 'retention',
+  synopsis: '[--dry-run] [--host H]',
+  summary: 'apply (or preview) the retention policy; never cuts the chain',
+  help: `Keeps every second of the last BINVAULT_RECOVERY_WINDOW_DAYS (7) restorable — the newest verified
+dump at or before the window's start, every later dump, the binlogs from that dump's coordinates on
+— plus the last dump of BINVAULT_KEEP_WEEKLY_DUMPS weeks and BINVAULT_KEEP_MONTHLY_DUMPS months, and
+deletes the rest with their records. The plan proves itself: the windows after must cover what was
+restorable in the promised window, or nothing is deleted and a retention-blocked alert says why.
+Objects held by S3 Object Lock are reported as held.
+
+  --dry-run       print the plan, delete nothing
+  --host H        only this host
+`,
+  options: { 'dry-run': { type: 'boolean' }, host: { type: 'string' } },
+  run: async ({ values, config, io }) =>
+    retentionCommand(await config(), { dryRun: values['dry-run'] === true, ...(typeof values.host === 'string' ? { host: values.host } : {}) }, io),
 };

@@ -1,14 +1,15 @@
 import { setTimeout as sleep } from 'node:timers/promises';
-import { ConfigurationError } from '../../core/errors.js';
+import { ConfigurationError, UsageError } from '../../core/errors.js';
 import { systemClock } from '../../core/ports.js';
 import { VERSION } from '../../core/version.js';
-import type { BinvaultConfig } from '../lib/config.js';
+import type { Config } from '../../core/config.js';
 import { LockedError } from '../lib/errors.js';
 import { formatBytes, formatSeconds } from '../lib/format.js';
 import { MysqlSession } from '../../drivers/mysql/session.js';
 import { readOptionFile } from '../../drivers/mysql/option-file.js';
 import { shipBinlogs, type ShipBinlogsEvent } from '../lib/ship-binlogs.js';
 import type { S3Store } from '../../drivers/aws/s3.js';
+import { secondsOption, type Command } from './command.js';
 import type { CommandIo } from './io.js';
 import { underLock } from './locked.js';
 
@@ -40,7 +41,7 @@ const describe = (event: ShipBinlogsEvent, store: S3Store): string | undefined =
 };
 
 /** `binvault ship binlogs [--loop] [--interval S]` */
-export const shipBinlogsCommand = async (config: BinvaultConfig, args: ShipBinlogsArgs, io: CommandIo): Promise<number> => {
+export const shipBinlogsCommand = async (config: Config, args: ShipBinlogsArgs, io: CommandIo): Promise<number> => {
   return underLock(config, 'binlogs', 'ship binlogs', async ({ state, store, signal, received }) => {
     const runOnce = async (): Promise<void> => {
       const client = await readOptionFile(config.mysqlDefaultsFile);
@@ -97,4 +98,27 @@ export const shipBinlogsCommand = async (config: BinvaultConfig, args: ShipBinlo
     io.err(`binvault: ${received() ?? 'signal'} received; stopped cleanly`);
     return 0;
   });
+};
+
+export const command: Command = {
+  name: 'ship binlogs',
+  synopsis: '[--loop] [--interval S]',
+  summary: 'rotate, then upload every closed binlog not yet shipped',
+  help: `Runs FLUSH BINARY LOGS, then uploads every closed binlog not yet shipped, oldest first, gzipped,
+to {prefix}/{host}/binlogs/{day}/{name}.gz with sha256 and size in its metadata. Never the active
+binlog. A binlog already shipped with the same sha256 is skipped; the same key with different
+content is an error. Safe to kill and rerun. Binlogs the server purged before they were shipped
+are recorded as a gap in the bucket and named on stderr (exit 3).
+
+  --loop          keep shipping every S seconds until SIGTERM/SIGINT
+  --interval S    seconds between runs with --loop (default 60)
+
+exit: 0 done, 1 error, 2 usage, 3 a gap was found (everything still present was shipped)
+`,
+  options: { loop: { type: 'boolean' }, interval: { type: 'string' } },
+  run: async ({ values, config, io }) => {
+    const interval = secondsOption(values, 'interval', 60);
+    if (values.interval !== undefined && values.loop !== true) throw new UsageError('--interval needs --loop');
+    return shipBinlogsCommand(await config(), { loop: values.loop === true, interval }, io);
+  },
 };

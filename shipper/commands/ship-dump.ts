@@ -1,9 +1,11 @@
 import { systemClock } from '../../core/ports.js';
 import { VERSION } from '../../core/version.js';
-import type { BinvaultConfig } from '../lib/config.js';
+import type { Config } from '../../core/config.js';
 import { formatBytes, formatSeconds } from '../lib/format.js';
 import { readOptionFile } from '../../drivers/mysql/option-file.js';
 import { shipDump } from '../lib/ship-dump.js';
+import { UsageError } from '../../core/errors.js';
+import { secondsOption, type Command } from './command.js';
 import type { CommandIo } from './io.js';
 import { underLock } from './locked.js';
 
@@ -14,7 +16,7 @@ export interface ShipDumpArgs {
 }
 
 /** `binvault ship dump [--databases a,b] [--lock-wait-timeout S]` */
-export const shipDumpCommand = async (config: BinvaultConfig, args: ShipDumpArgs, io: CommandIo): Promise<number> => {
+export const shipDumpCommand = async (config: Config, args: ShipDumpArgs, io: CommandIo): Promise<number> => {
   // Two dumps never overlap: the first users once found eleven stuck behind one read lock.
   return underLock(config, 'dump', 'ship dump', async ({ state, store, signal }) => {
     await shipDump({
@@ -46,4 +48,32 @@ export const shipDumpCommand = async (config: BinvaultConfig, args: ShipDumpArgs
     });
     return 0;
   });
+};
+
+export const command: Command = {
+  name: 'ship dump',
+  synopsis: '[--databases a,b] [--lock-wait-timeout S]',
+  summary: 'one consistent dump, streamed and compressed to the bucket',
+  help: `Runs the server's own dump tool (mysqldump or mariadb-dump) with --single-transaction --routines
+--triggers --events --hex-blob, the binlog coordinates (--source-data=2 / --master-data=2) and the
+GTID state (--set-gtid-purged=COMMENTED / --gtid), compresses its output on all cores and streams
+it to {prefix}/{host}/dumps/{day}/{host}-{stamp}.sql.gz with sha256, size and coordinates in the
+metadata. Nothing touches local disk; the password reaches the tool through a 0600 option file in
+a private directory, removed afterwards. Any failure leaves no object.
+
+  --databases a,b          only these databases (default: all)
+  --lock-wait-timeout S    cancel the dump, and kill its server session, when it has waited S
+                           seconds for a lock (FLUSH TABLES WITH READ LOCK behind a long query, a
+                           metadata lock); the error names the blocking query (default 60)
+
+exit: 0 done, 1 error, 2 usage
+`,
+  options: { databases: { type: 'string' }, 'lock-wait-timeout': { type: 'string' } },
+  run: async ({ values, config, io }) => {
+    const lockWaitTimeout = secondsOption(values, 'lock-wait-timeout', 60);
+    const given = values.databases;
+    const databases = typeof given === 'string' ? given.split(',').map((d) => d.trim()).filter((d) => d !== '') : undefined;
+    if (given !== undefined && (!databases || databases.length === 0)) throw new UsageError('--databases needs at least one name');
+    return shipDumpCommand(await config(), { lockWaitTimeout, ...(databases ? { databases } : {}) }, io);
+  },
 };

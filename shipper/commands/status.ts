@@ -1,8 +1,10 @@
 import { listHosts, loadCatalog, rebuildDay, recordDays } from '../../core/catalog/manifests.js';
 import type { Catalog } from '../../core/catalog/model.js';
 import { systemClock } from '../../core/ports.js';
-import type { BinvaultConfig } from '../lib/config.js';
+import type { Config } from '../../core/config.js';
 import { S3Store } from '../../drivers/aws/s3.js';
+import { UsageError } from '../../core/errors.js';
+import type { Command } from './command.js';
 import type { CommandIo } from './io.js';
 
 /** The design's `status --json` shape for one host. */
@@ -49,7 +51,7 @@ const describe = (c: Catalog): string[] => {
 };
 
 /** `binvault status [--host H] [--json]` */
-export const statusCommand = async (config: BinvaultConfig, args: { host?: string }, io: CommandIo): Promise<number> => {
+export const statusCommand = async (config: Config, args: { host?: string }, io: CommandIo): Promise<number> => {
   const store = S3Store.fromConfig(config);
   const hosts = args.host ? [args.host] : await listHosts(store, config.prefix);
   const catalogs: Catalog[] = [];
@@ -65,7 +67,7 @@ export const statusCommand = async (config: BinvaultConfig, args: { host?: strin
 };
 
 /** `binvault catalog rebuild [--host H] [--day D]`: every manifest rebuilt from the records alone. */
-export const catalogRebuildCommand = async (config: BinvaultConfig, args: { host?: string; day?: string }, io: CommandIo): Promise<number> => {
+export const catalogRebuildCommand = async (config: Config, args: { host?: string; day?: string }, io: CommandIo): Promise<number> => {
   const store = S3Store.fromConfig(config);
   const hosts = args.host ? [args.host] : await listHosts(store, config.prefix);
   for (const host of hosts) {
@@ -78,4 +80,39 @@ export const catalogRebuildCommand = async (config: BinvaultConfig, args: { host
     }
   }
   return 0;
+};
+
+const host = (values: Record<string, unknown>): { host?: string } => (typeof values.host === 'string' ? { host: values.host } : {});
+
+export const status: Command = {
+  name: 'status',
+  synopsis: '[--host H]',
+  summary: 'per host: restorable windows, lag, last dump and binlog, gaps, failures',
+  help: `Per host (all hosts under BINVAULT_PREFIX by default): the windows of time to any second of which a
+restore is possible, the earliest and latest restorable time and how far the latest lags behind
+now, the last verified dump and binlog, the breaks in the binlog chain (delayed, missing, corrupt,
+reset) and the objects that failed verification. --json prints the design's shape.
+
+  --host H        only this host
+`,
+  options: { host: { type: 'string' } },
+  run: async ({ values, config, io }) => statusCommand(await config(), host(values), io),
+};
+
+export const catalogRebuild: Command = {
+  name: 'catalog rebuild',
+  synopsis: '[--host H] [--day D]',
+  summary: 'rebuild the catalog manifests from the records',
+  help: `Rebuilds the day manifests ({prefix}/{host}/catalog/{day}.json) from the verification records
+alone, for every host and day (or the ones given).
+
+  --host H        only this host
+  --day D         only this day (YYYY-MM-DD)
+`,
+  options: { host: { type: 'string' }, day: { type: 'string' } },
+  run: async ({ values, config, io }) => {
+    const day = values.day;
+    if (day !== undefined && (typeof day !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(day))) throw new UsageError(`--day '${String(day)}' is not YYYY-MM-DD`);
+    return catalogRebuildCommand(await config(), { ...host(values), ...(day ? { day } : {}) }, io);
+  },
 };

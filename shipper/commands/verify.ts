@@ -1,25 +1,23 @@
 import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { ConfigurationError } from '../../core/errors.js';
+import { ConfigurationError, StorageError, UsageError } from '../../core/errors.js';
+import { parseS3Url } from '../../core/layout.js';
 import { verificationJson, verifyStream, type Verification } from '../../core/verify.js';
-import type { BinvaultConfig } from '../lib/config.js';
+import type { Config } from '../../core/config.js';
 import { formatBytes } from '../lib/format.js';
 import { S3Store } from '../../drivers/aws/s3.js';
+import type { Command } from './command.js';
 import type { CommandIo } from './io.js';
-
-const parseS3Url = (url: string): { bucket: string; key: string } => {
-  const match = /^s3:\/\/([^/]+)\/(.+)$/.exec(url);
-  if (!match?.[1] || !match[2]) throw new ConfigurationError(`'${url}' is not an s3://bucket/key address`);
-  return { bucket: match[1], key: match[2] };
-};
 
 /** Opens a local file or an S3 object (with its metadata) for verification. */
 const open = async (
   target: string,
-  config: BinvaultConfig,
+  config: Config,
 ): Promise<{ body: AsyncIterable<Uint8Array>; metadata?: Record<string, string> }> => {
   if (target.startsWith('s3://')) {
-    const { bucket, key } = parseS3Url(target);
+    const address = parseS3Url(target);
+    if (!address) throw new ConfigurationError(`'${target}' is not an s3://bucket/key address`);
+    const { bucket, key } = address;
     const store = S3Store.fromConfig({ ...config, bucket });
     const head = await store.head(key);
     if (!head) throw new ConfigurationError(`${target}: no such object`);
@@ -49,7 +47,7 @@ const summary = (v: Verification): string => {
 };
 
 /** `binvault verify FILE… [--json]`: exit 0 all sound, 1 any failed. */
-export const verifyCommand = async (config: BinvaultConfig, targets: string[], io: CommandIo): Promise<number> => {
+export const verifyCommand = async (config: Config, targets: string[], io: CommandIo): Promise<number> => {
   let failed = 0;
   for (const target of targets) {
     let verdict: Verification;
@@ -57,7 +55,7 @@ export const verifyCommand = async (config: BinvaultConfig, targets: string[], i
       const { body, metadata } = await open(target, config);
       verdict = await verifyStream({ file: target, body, ...(metadata ? { metadata } : {}) });
     } catch (error) {
-      if (!(error instanceof ConfigurationError) && (error as Error).name !== 'StorageError') throw error;
+      if (!(error instanceof ConfigurationError) && !(error instanceof StorageError)) throw error;
       verdict = { file: target, kind: 'unknown', status: 'failed', reasons: [(error as Error).message], size: 0, rawSize: 0, sha256: '', gzip: false };
     }
     if (verdict.status === 'failed') failed++;
@@ -69,4 +67,23 @@ export const verifyCommand = async (config: BinvaultConfig, targets: string[], i
     }
   }
   return failed > 0 ? 1 : 0;
+};
+
+export const command: Command = {
+  name: 'verify',
+  synopsis: 'FILE|s3://BUCKET/KEY…',
+  summary: 'check binlogs and dumps, raw or gzipped, as the verify function does',
+  help: `Checks each binlog or dump, raw or gzipped, local or in the bucket, in one streaming pass: every
+gzip member (CRC32, size, no trailing garbage), the sha256 against the shipper's metadata, and the
+content — a binlog's magic, format description, every event header, position and CRC32, its times,
+server ids, GTIDs and how it ends; a dump's header, coordinates, GTID state, databases and its
+"Dump completed" trailer. --json prints one object per file, in order.
+
+exit: 0 all sound, 1 any failed, 2 usage
+`,
+  operands: 'FILE|s3://BUCKET/KEY…',
+  run: async ({ operands, config, io }) => {
+    if (operands.length === 0) throw new UsageError('verify needs at least one FILE or s3://BUCKET/KEY');
+    return verifyCommand(await config(), operands, io);
+  },
 };

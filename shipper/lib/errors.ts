@@ -1,36 +1,36 @@
 import { BinvaultError } from '../../core/errors.js';
 
-/** The MySQL-family server could not be reached, refused us, or is not set up for binvault. */
-export class MysqlError extends BinvaultError {
-  public constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'MysqlError';
-  }
-}
+/** The errors of the shipper (the host's commands). */
 
 /** Another binvault run holds the lock this one needs. */
 export class LockedError extends BinvaultError {
-  public constructor(message: string) {
-    super(message);
-    this.name = 'LockedError';
-  }
+  public override readonly name: string = 'LockedError';
 }
 
 /** A binlog could not be shipped (unreadable, changed while read, conflicting with the bucket). */
 export class ShipError extends BinvaultError {
-  public constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'ShipError';
-  }
+  public override readonly name: string = 'ShipError';
 }
 
-/** Binlogs were purged by the server before they were shipped: the chain has a hole. */
+/** Binlogs were purged by the server before they were shipped: the chain has a hole (exit 3). */
 export class BinlogGapError extends BinvaultError {
+  public override readonly name: string = 'BinlogGapError';
+  public override readonly exitCode: number = 3;
+
   public constructor(
     message: string,
     public readonly missing: string[],
   ) {
     super(message);
-    this.name = 'BinlogGapError';
   }
+}
+
+/** The dump could not be made or shipped; nothing was left in the bucket. */
+export class DumpError extends BinvaultError {
+  public override readonly name: string = 'DumpError';
+}
+
+/** The dump waited for a lock longer than allowed and was cancelled, its server session killed. */
+export class LockWaitError extends DumpError {
+  public override readonly name: string = 'LockWaitError';
 }

@@ -5,19 +5,14 @@ import { basename, dirname, join } from 'node:path';
 import { binlogHasChanges, binlogOpenedAt } from '../../core/binlog/events.js';
 import { compareBinlogNames, namesBetween, parseBinlogName, type BinlogName } from '../../core/binlog/names.js';
 import { ObjectExistsError } from '../../core/errors.js';
-import { binlogKey, binlogNameOfKey, binlogsRoot, dayIn, lineageOfKey, recordKey, type HostScope } from '../../core/layout.js';
-import type { Clock, ObjectStore } from '../../core/ports.js';
-import { BinlogGapError, MysqlError, ShipError } from './errors.js';
+import { binlogKey, binlogsRoot, dayIn, gapRecordName, parseKey, recordKey, type HostScope } from '../../core/layout.js';
+import { compactStamp } from '../../core/time.js';
+import type { BinlogSource, Clock, ObjectStore } from '../../core/ports.js';
+import { MysqlError } from '../../drivers/errors.js';
+import { BinlogGapError, ShipError } from './errors.js';
 import { sealedGzip, type ParallelGzipOptions } from './gzip.js';
 import type { ServerInfo } from '../../drivers/mysql/session.js';
 import type { StateDir } from './state.js';
-
-/** The server side the shipper needs: who it is, and its binlogs. */
-export interface BinlogSource {
-  info(): Promise<ServerInfo>;
-  flushBinaryLogs(): Promise<void>;
-  currentBinlog(version: ServerInfo['version']): Promise<{ file: string; position: number }>;
-}
 
 /** Progress of a run, for the CLI to show as it likes. */
 export type ShipBinlogsEvent =
@@ -189,7 +184,7 @@ export const shipBinlogs = async (options: ShipBinlogsOptions): Promise<ShipBinl
   if (activeName && lastName && compareBinlogNames(activeName, lastName) < 0) {
     // Numbering went backwards: RESET MASTER, or a server restored from elsewhere. A new lineage.
     emit({ type: 'reset', previousLast: cache.last ?? '', active });
-    cache = { version: 1, entries: {}, lineage: options.clock.now().toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z') };
+    cache = { version: 1, entries: {}, lineage: compactStamp(options.clock.now()) };
   }
 
   const missing = await findMissing(files, closed, cache);
@@ -350,15 +345,17 @@ const finishIntent = async (options: ShipBinlogsOptions, cache: ShippedCache): P
  * prefix, and its keys.
  */
 const rebuildCache = async (store: ObjectStore, scope: HostScope): Promise<ShippedCache> => {
-  const objects = (await store.list(binlogsRoot(scope))).keys.map((o) => o.key);
-  const lineages = objects.map(lineageOfKey).filter((l): l is string => l !== undefined).sort();
+  const binlogs = (await store.list(binlogsRoot(scope))).keys.flatMap((o) => {
+    const ref = parseKey(o.key);
+    return ref?.area === 'binlogs' ? [ref] : [];
+  });
+  const lineages = binlogs.flatMap((b) => (b.lineage !== undefined ? [b.lineage] : [])).sort();
   const lineage = lineages[lineages.length - 1];
   const cache: ShippedCache = { version: 1, entries: {}, ...(lineage ? { lineage } : {}) };
-  for (const key of objects) {
-    const name = binlogNameOfKey(key);
-    if (!name || lineageOfKey(key) !== lineage) continue;
-    (cache.entries[name] ??= { keys: [] }).keys.push(key);
-    cache.last = newest([cache.last, name]);
+  for (const ref of binlogs) {
+    if (ref.lineage !== lineage) continue;
+    (cache.entries[ref.binlog] ??= { keys: [] }).keys.push(ref.key);
+    cache.last = newest([cache.last, ref.binlog]);
   }
   return cache;
 };
@@ -399,7 +396,7 @@ const recordGap = async (
 ): Promise<string> => {
   const { store, scope, clock } = options;
   const now = clock.now();
-  const key = recordKey(scope, dayIn(now, options.timeZone ?? 'UTC'), `gap.${missing[0]}.${missing[missing.length - 1]}`);
+  const key = recordKey(scope, dayIn(now, options.timeZone ?? 'UTC'), gapRecordName(missing));
   const record = {
     kind: 'gap',
     reason: 'purged-before-shipped',

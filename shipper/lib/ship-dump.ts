@@ -6,11 +6,12 @@ import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
 import type { RowDataPacket } from 'mysql2/promise';
 import { DumpVerifier, type DumpFacts } from '../../core/dump/verify.js';
-import { BinvaultError, writingLocally } from '../../core/errors.js';
+import { writingLocally } from '../../core/errors.js';
+import { DumpError, LockWaitError } from './errors.js';
 import { dayIn, hostRoot, type HostScope } from '../../core/layout.js';
 import type { Clock } from '../../core/ports.js';
 import { versionAtLeast } from '../../core/server.js';
-import { findProgram } from '../../drivers/local/instance.js';
+import { findProgram } from '../../drivers/mysql/programs.js';
 import { sealedGzip, type ParallelGzipOptions } from './gzip.js';
 import { MysqlSession, type ServerInfo } from '../../drivers/mysql/session.js';
 import type { MysqlClientOptions } from '../../drivers/mysql/option-file.js';
@@ -18,22 +19,6 @@ import type { StateDir } from './state.js';
 import type { S3Store } from '../../drivers/aws/s3.js';
 
 const execFileAsync = promisify(execFile);
-
-/** The dump could not be made or shipped; nothing was left in the bucket. */
-export class DumpError extends BinvaultError {
-  public constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = 'DumpError';
-  }
-}
-
-/** The dump waited for a lock longer than allowed and was cancelled, its server session killed. */
-export class LockWaitError extends DumpError {
-  public constructor(message: string) {
-    super(message);
-    this.name = 'LockWaitError';
-  }
-}
 
 export type ShipDumpEvent =
   | { type: 'started'; tool: string; options: string[]; key: string }

@@ -5,7 +5,7 @@ import { promisify } from 'node:util';
 import type { Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BinlogVerifier, type EventInfo } from '../../../core/binlog/verify.js';
-import { findProgram } from '../../../drivers/local/instance.js';
+import { findProgram } from '../../../drivers/mysql/programs.js';
 import { connectTo, startTestServer, type Instance } from '../../helpers/servers.js';
 
 const run = promisify(execFile);

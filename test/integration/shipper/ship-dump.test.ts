@@ -8,7 +8,7 @@ import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dayIn } from '../../../core/layout.js';
 import { verifyStream } from '../../../core/verify.js';
-import { findProgram } from '../../../drivers/local/instance.js';
+import { findProgram } from '../../../drivers/mysql/programs.js';
 import { runCli, expectExit } from '../../helpers/cli.js';
 import { startTestBucket, type TestBucket } from '../../helpers/s3.js';
 import { connectTo, startTestServer, type Instance } from '../../helpers/servers.js';

@@ -1,17 +1,87 @@
 import { describe, expect, it } from 'vitest';
-import { binlogKey, binlogNameOfKey, dayIn, isValidTimeZone, recordKey } from '../../../core/layout.js';
+import {
+  alertStateKey,
+  binlogKey,
+  dayIn,
+  dumpFileName,
+  dumpKey,
+  eventTarget,
+  gapRecordName,
+  manifestKey,
+  parseKey,
+  parseObjectKey,
+  parseS3Url,
+  recordKey,
+  recordKeyOf,
+  restoreKey,
+  stagingKey,
+  type HostScope,
+} from '../../../core/layout.js';
+import { isValidTimeZone } from '../../../core/time.js';
 
 describe('object layout', () => {
   const scope = { prefix: 'mysql', host: 'db1' };
+  const day = '2026-11-20';
 
   it('builds the design keys', () => {
-    expect(binlogKey(scope, '2026-11-20', 'binlog.000123')).toBe('mysql/db1/binlogs/2026-11-20/binlog.000123.gz');
-    expect(recordKey(scope, '2026-11-20', 'binlog.000123.gz')).toBe('mysql/db1/records/2026-11-20/binlog.000123.gz.json');
+    expect(binlogKey(scope, day, 'binlog.000123')).toBe('mysql/db1/binlogs/2026-11-20/binlog.000123.gz');
+    expect(binlogKey(scope, day, 'binlog.000001', '20261121T001500Z')).toBe('mysql/db1/binlogs/2026-11-20/binlog.000001~20261121T001500Z.gz');
+    expect(dumpKey(scope, day, dumpFileName('db1', new Date('2026-11-20T15:00:00.250Z')))).toBe('mysql/db1/dumps/2026-11-20/db1-20261120T150000Z.sql.gz');
+    expect(stagingKey(scope, 'db1-20261120T150000Z.sql.gz')).toBe('mysql/db1/staging/db1-20261120T150000Z.sql.gz');
+    expect(recordKey(scope, day, 'binlog.000123.gz')).toBe('mysql/db1/records/2026-11-20/binlog.000123.gz.json');
+    expect(recordKey(scope, day, gapRecordName(['binlog.000004', 'binlog.000006']))).toBe('mysql/db1/records/2026-11-20/gap.binlog.000004.binlog.000006.json');
+    expect(manifestKey(scope, day)).toBe('mysql/db1/catalog/2026-11-20.json');
+    expect(alertStateKey(scope)).toBe('mysql/db1/alerts/state.json');
+    expect(restoreKey(scope, 'restore-20261120T151000Z-abc123', 'plan.json')).toBe('mysql/db1/restores/restore-20261120T151000Z-abc123/plan.json');
   });
 
-  it('reads the binlog name back from a key, and nothing from other keys', () => {
-    expect(binlogNameOfKey('mysql/db1/binlogs/2026-11-20/binlog.000123.gz')).toBe('binlog.000123');
-    expect(binlogNameOfKey('mysql/db1/dumps/2026-11-20/db1-20261120T150000Z.sql.gz')).toBeUndefined();
+  it.each<[string, HostScope]>([
+    ['a one-word prefix', { prefix: 'mysql', host: 'db1' }],
+    ['a prefix of several folders', { prefix: 'backups/prod/mysql', host: 'db-1.example' }],
+    ['no prefix', { prefix: '', host: 'db1' }],
+  ])('reads back every key it builds, with %s', (_, s) => {
+    expect(parseKey(binlogKey(s, day, 'binlog.000123'))).toMatchObject({ ...s, area: 'binlogs', day, name: 'binlog.000123.gz', binlog: 'binlog.000123' });
+    expect(parseKey(binlogKey(s, day, 'mysql-bin.000001', '20261121T001500Z'))).toMatchObject({ ...s, binlog: 'mysql-bin.000001', lineage: '20261121T001500Z' });
+    expect(parseKey(dumpKey(s, day, 'db1-20261120T150000Z.sql.gz'))).toMatchObject({ ...s, area: 'dumps', day, name: 'db1-20261120T150000Z.sql.gz' });
+    expect(parseKey(stagingKey(s, 'x.sql.gz'))).toMatchObject({ ...s, area: 'staging', name: 'x.sql.gz' });
+    expect(parseKey(recordKey(s, day, 'binlog.000123.gz'))).toMatchObject({ ...s, area: 'records', day, name: 'binlog.000123.gz', of: 'object' });
+    expect(parseKey(recordKey(s, day, gapRecordName(['binlog.000004'])))).toMatchObject({ ...s, area: 'records', of: 'gap' });
+    expect(parseKey(manifestKey(s, day))).toMatchObject({ ...s, area: 'catalog', day });
+    expect(parseKey(alertStateKey(s))).toMatchObject({ ...s, area: 'alerts', name: 'state.json' });
+    expect(parseKey(restoreKey(s, 'restore-1', 'report.json'))).toMatchObject({ ...s, area: 'restores', execution: 'restore-1', name: 'report.json' });
+  });
+
+  it('reads the record key of an object from the object key alone', () => {
+    const ref = parseObjectKey('mysql/db1/binlogs/2026-11-20/binlog.000123.gz');
+    expect(ref && recordKeyOf(ref)).toBe('mysql/db1/records/2026-11-20/binlog.000123.gz.json');
+    expect(parseObjectKey('mysql/db1/records/2026-11-20/binlog.000123.gz.json')).toBeUndefined();
+  });
+
+  it.each([
+    'mysql/db1/binlogs/2026-11-20/nested/binlog.000123.gz',
+    'mysql/db1/binlogs/20261120/binlog.000123.gz',
+    'mysql/db1/binlogs/2026-11-20/binlog.000123',
+    'mysql/db1/catalog/latest.json',
+    'mysql/db1/elsewhere/file',
+    'db1',
+  ])('reads nothing from a key outside the layout: %s', (key) => {
+    expect(parseKey(key)).toBeUndefined();
+  });
+
+  it('routes S3 events: binlogs and dumps to verify, records to the catalog, the rest nowhere', () => {
+    expect(eventTarget('mysql/db1/binlogs/2026-11-20/binlog.000123.gz')).toBe('verify');
+    expect(eventTarget('mysql/db1/dumps/2026-11-20/db1-20261120T150000Z.sql.gz')).toBe('verify');
+    expect(eventTarget('mysql/db1/records/2026-11-20/binlog.000123.gz.json')).toBe('catalog');
+    expect(eventTarget('mysql/db1/records/2026-11-20/gap.binlog.000004.binlog.000004.json')).toBe('catalog');
+    for (const other of ['mysql/db1/catalog/2026-11-20.json', 'mysql/db1/staging/x.sql.gz', 'mysql/db1/alerts/state.json', 'mysql/db1/restores/r/plan.json']) {
+      expect(eventTarget(other), other).toBeUndefined();
+    }
+  });
+
+  it('reads s3:// addresses', () => {
+    expect(parseS3Url('s3://acme-backups/mysql/db1/binlogs/2026-11-20/binlog.000001.gz')).toEqual({ bucket: 'acme-backups', key: 'mysql/db1/binlogs/2026-11-20/binlog.000001.gz' });
+    expect(parseS3Url('s3://acme-backups/')).toBeUndefined();
+    expect(parseS3Url('/tmp/file')).toBeUndefined();
   });
 
   it('puts an instant in the day of the configured time zone', () => {

@@ -5,9 +5,10 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findProgram } from '../../../../drivers/local/instance.js';
+import { findProgram } from '../../../../drivers/mysql/programs.js';
 import { loadSql } from '../../../../drivers/mysql/load.js';
-import { ApplyError, type TargetInstance } from '../../../../drivers/mysql/sql-client.js';
+import type { TargetInstance } from '../../../../core/ports.js';
+import { ApplyError } from '../../../../drivers/errors.js';
 import { connectTo, startTestServer, type Instance } from '../../../helpers/servers.js';
 
 const run = promisify(execFile);
