@@ -58,6 +58,8 @@ export interface ObjectStore {
   listMultipartUploads(prefix: string): Promise<MultipartUploadInfo[]>;
   abortMultipartUpload(key: string, uploadId: string): Promise<void>;
   delete(key: string): Promise<void>;
+  /** A server-side copy with new metadata (any size); the source stays. */
+  copy(source: string, target: string, options: PutOptions & { size: number }): Promise<void>;
   /** Replaces the object's tags (e.g. `binvault-verified=ok`). */
   tag(key: string, tags: Record<string, string>): Promise<void>;
   /** A printable address of a key (`s3://bucket/key`). */

@@ -1,6 +1,6 @@
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
@@ -9,6 +9,7 @@ import { promisify } from 'node:util';
 import { createConnection } from 'mysql2/promise';
 import { makeDirectories } from '../../core/files.js';
 import { InstanceError, PortTakenError } from '../errors.js';
+import { writeOptionFile } from '../mysql/option-file.js';
 import { findProgram } from '../mysql/programs.js';
 
 const execFileAsync = promisify(execFile);
@@ -211,9 +212,7 @@ export const startInstance = async (options: InstanceOptions = {}): Promise<Inst
     await admin.end();
   }
   const defaultsFile = join(baseDir, 'client.cnf');
-  await writeFile(defaultsFile, `[client]\nuser=root\npassword="${password}"\nsocket=${socket}\nport=${port}\nhost=127.0.0.1\n`, {
-    mode: 0o600,
-  });
+  await writeOptionFile(defaultsFile, { user: 'root', password, socket, port, host: '127.0.0.1' });
 
   const stop = async (stopOptions: { keep?: boolean } = {}): Promise<void> => {
     stopping = true;

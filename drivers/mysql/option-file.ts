@@ -1,4 +1,4 @@
-import { readFile, stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { dirname, isAbsolute, join } from 'node:path';
 import { ConfigurationError } from '../../core/errors.js';
 
@@ -110,4 +110,21 @@ export const readOptionFile = async (path: string): Promise<MysqlClientOptions> 
     ...(port !== undefined ? { port } : {}),
     ...(values.socket !== undefined ? { socket: values.socket } : {}),
   };
+};
+
+/** Quotes a value for an option file (a password may hold anything). */
+const quoted = (value: string): string => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
+
+/**
+ * Writes a `[client]` option file, mode 0600, for a client or tool to read with
+ * `--defaults-extra-file`: the one way a password reaches another program.
+ */
+export const writeOptionFile = async (path: string, options: Omit<MysqlClientOptions, 'file'>): Promise<void> => {
+  const lines = ['[client]'];
+  if (options.user !== undefined) lines.push(`user=${quoted(options.user)}`);
+  if (options.password !== undefined) lines.push(`password=${quoted(options.password)}`);
+  if (options.socket !== undefined) lines.push(`socket=${quoted(options.socket)}`);
+  if (options.host !== undefined) lines.push(`host=${quoted(options.host)}`);
+  if (options.port !== undefined) lines.push(`port=${options.port}`);
+  await writeFile(path, `${lines.join('\n')}\n`, { mode: 0o600 });
 };

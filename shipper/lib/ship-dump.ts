@@ -1,5 +1,5 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -8,15 +8,14 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { DumpVerifier, type DumpFacts } from '../../core/dump/verify.js';
 import { writingLocally } from '../../core/errors.js';
 import { DumpError, LockWaitError } from './errors.js';
-import { dayIn, hostRoot, type HostScope } from '../../core/layout.js';
-import type { Clock } from '../../core/ports.js';
+import { areaRoot, dayIn, dumpFileName, dumpKey, stagingKey, type HostScope } from '../../core/layout.js';
+import type { Clock, ObjectStore } from '../../core/ports.js';
 import { versionAtLeast } from '../../core/server.js';
 import { findProgram } from '../../drivers/mysql/programs.js';
 import { sealedGzip, type ParallelGzipOptions } from './gzip.js';
 import { MysqlSession, type ServerInfo } from '../../drivers/mysql/session.js';
-import type { MysqlClientOptions } from '../../drivers/mysql/option-file.js';
+import { writeOptionFile, type MysqlClientOptions } from '../../drivers/mysql/option-file.js';
 import type { StateDir } from './state.js';
-import type { S3Store } from '../../drivers/aws/s3.js';
 
 const execFileAsync = promisify(execFile);
 
@@ -27,7 +26,7 @@ export type ShipDumpEvent =
 
 export interface ShipDumpOptions {
   client: MysqlClientOptions;
-  store: S3Store;
+  store: ObjectStore;
   state: StateDir;
   scope: HostScope;
   timeZone?: string;
@@ -51,14 +50,6 @@ export interface ShipDumpResult {
   binlogPosition?: number;
   gtids?: string;
 }
-
-/** `{prefix}/{host}/staging/`: where a dump is written before it is complete, outside the verified prefixes. */
-const stagingRoot = (scope: HostScope): string => `${hostRoot(scope)}/staging/`;
-
-const stamp = (d: Date): string => d.toISOString().replace(/[-:]/g, '').replace(/\.\d+Z$/, 'Z');
-
-/** Quotes a value for an option file (the password may hold anything). */
-const optionValue = (value: string): string => `"${value.replace(/\\/g, '\\\\').replace(/"/g, '\\"')}"`;
 
 interface DumpTool {
   path: string;
@@ -129,29 +120,24 @@ export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult
     }
 
     // Leftovers of a killed run (we hold the dump lock: nobody else writes there).
-    for (const upload of await store.listMultipartUploads(stagingRoot(scope))) {
+    for (const upload of await store.listMultipartUploads(areaRoot(scope, 'staging'))) {
       await store.abortMultipartUpload(upload.key, upload.uploadId);
       emit({ type: 'cleaned', key: upload.key });
     }
-    for (const object of (await store.list(stagingRoot(scope))).keys) {
+    for (const object of (await store.list(areaRoot(scope, 'staging'))).keys) {
       await store.delete(object.key);
       emit({ type: 'cleaned', key: object.key });
     }
 
     work = await writingLocally("the dump tool's option file", tmpdir(), () => mkdtemp(join(tmpdir(), 'binvault-dump-')));
     const defaults = join(work, 'client.cnf');
-    const lines = ['[client]'];
-    if (client.user !== undefined) lines.push(`user=${optionValue(client.user)}`);
-    if (client.password !== undefined) lines.push(`password=${optionValue(client.password)}`);
-    if (client.socket !== undefined) lines.push(`socket=${optionValue(client.socket)}`);
-    if (client.host !== undefined) lines.push(`host=${optionValue(client.host)}`);
-    if (client.port !== undefined) lines.push(`port=${client.port}`);
-    await writingLocally("the dump tool's option file", tmpdir(), () => writeFile(defaults, `${lines.join('\n')}\n`, { mode: 0o600 }));
+    const { file: _file, ...connection } = client;
+    await writingLocally("the dump tool's option file", tmpdir(), () => writeOptionFile(defaults, connection));
 
     const now = clock.now();
-    const name = `${scope.host}-${stamp(now)}.sql.gz`;
-    const key = `${hostRoot(scope)}/dumps/${dayIn(now, options.timeZone ?? 'UTC')}/${name}`;
-    const staging = `${stagingRoot(scope)}${name}`;
+    const name = dumpFileName(scope.host, now);
+    const key = dumpKey(scope, dayIn(now, options.timeZone ?? 'UTC'), name);
+    const staging = stagingKey(scope, name);
     const args = dumpArguments(tool, Boolean(Number(gtid?.gtid)), options.databases);
     emit({ type: 'started', tool: tool.path, options: args, key });
 

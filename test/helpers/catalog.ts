@@ -1,4 +1,7 @@
 import type { BinlogSummary, DumpSummary } from '../../core/catalog/model.js';
+import { parseObjectKey, recordKeyOf } from '../../core/layout.js';
+import type { ObjectStore } from '../../core/ports.js';
+import type { ObjectRecord } from '../../core/records.js';
 
 const iso = (s: number): string => new Date(s * 1000).toISOString().replace('.000Z', 'Z');
 export const T0 = Date.parse('2026-11-01T00:00:00Z') / 1000;
@@ -48,3 +51,62 @@ export const dumpAt = (completed: number, binlogFile: string, key = `mysql/db1/d
 });
 
 export const at = iso;
+
+/** The verification record a summary was made from (what the verify function writes). */
+export const recordOf = (summary: BinlogSummary | DumpSummary): ObjectRecord => {
+  const base = {
+    recordVersion: 1 as const,
+    key: summary.key,
+    host: 'db1',
+    day: summary.day,
+    name: summary.key.split('/').pop() ?? '',
+    status: summary.status,
+    reasons: summary.reasons,
+    size: 1000,
+    rawSize: 3000,
+    sha256: 'x',
+    gzip: { ok: true, sealed: true },
+    verifiedAt: summary.verifiedAt,
+    verifierVersion: 'test',
+  };
+  if ('serverIds' in summary) {
+    return {
+      ...base,
+      kind: 'binlog',
+      metadata: { 'server-id': String(summary.serverIds[0] ?? 1) },
+      binlog: {
+        flavor: summary.flavor ?? 'mariadb',
+        serverIds: summary.serverIds,
+        firstEventTime: summary.firstEventTime,
+        lastEventTime: summary.lastEventTime,
+        end: summary.end ?? 'rotate',
+        rotateTo: summary.rotateTo,
+        gtids: summary.gtids,
+        previousGtids: summary.previousGtids,
+      } as ObjectRecord['binlog'],
+    };
+  }
+  return {
+    ...base,
+    kind: 'dump',
+    metadata: {},
+    dump: {
+      completedAt: summary.completedAt?.replace('T', ' ').replace('Z', ''),
+      binlogFile: summary.binlogFile,
+      binlogPosition: summary.binlogPosition,
+      gtids: summary.gtids,
+      databases: summary.databases,
+      complete: true,
+    } as unknown as ObjectRecord['dump'],
+  };
+};
+
+/** Puts shipped objects (of `size` bytes) and their records into a store, as the shipper and the verify function would. */
+export const putShipped = async (store: ObjectStore, summaries: (BinlogSummary | DumpSummary)[], size = 1000): Promise<void> => {
+  for (const s of summaries) {
+    const ref = parseObjectKey(s.key);
+    if (!ref) throw new Error(`not an object key: ${s.key}`);
+    await store.put(s.key, Buffer.alloc(size));
+    await store.put(recordKeyOf(ref), JSON.stringify(recordOf(s)));
+  }
+};

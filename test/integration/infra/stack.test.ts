@@ -3,6 +3,19 @@ import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { RegoEngine, TemplateFile } from '@aws/cloudformation-validate';
 import { beforeAll, describe, expect, it } from 'vitest';
+import {
+  alertStateKey,
+  binlogKey,
+  dumpFileName,
+  dumpKey,
+  eventTarget,
+  gapRecordName,
+  manifestKey,
+  notificationFilters,
+  recordKey,
+  restoreKey,
+  stagingKey,
+} from '../../../core/layout.js';
 
 const run = promisify(execFile);
 const TEMPLATE = 'infra/.serverless/cloudformation-template-update-stack.json';
@@ -97,6 +110,33 @@ describe('infra/serverless.yml packaged offline', () => {
     expect(notifications).toContain('CatalogLambdaFunction');
     const schedules = ofType('AWS::Events::Rule').map(([, r]) => r.Properties.ScheduleExpression);
     expect(schedules.sort()).toEqual(['cron(30 3 * * ? *)', 'rate(5 minutes)']);
+  });
+
+  it('delivers every key the layout routes to verify or catalog through the stack’s S3 filters (the local runtime routes with the same layout)', () => {
+    const bucket = resources.S3BucketBackups as Resource;
+    const configs = (bucket.Properties.NotificationConfiguration as { LambdaConfigurations: { Function: { 'Fn::GetAtt': string[] }; Filter: { S3Key: { Rules: { Name: string; Value: string }[] } } }[] }).LambdaConfigurations;
+    const filterOf = (fn: string): { prefix: string; suffix: string } => {
+      const rules = configs.find((c) => c.Function['Fn::GetAtt'][0] === fn)?.Filter.S3Key.Rules ?? [];
+      return { prefix: rules.find((r) => r.Name === 'prefix')?.Value ?? '', suffix: rules.find((r) => r.Name === 'suffix')?.Value ?? '' };
+    };
+    const stack = { verify: filterOf('VerifyLambdaFunction'), catalog: filterOf('CatalogLambdaFunction') };
+    expect(stack).toEqual(notificationFilters('mysql'));
+    const scope = { prefix: 'mysql', host: 'db1' };
+    const keys = [
+      binlogKey(scope, '2026-11-20', 'binlog.000123'),
+      binlogKey(scope, '2026-11-20', 'binlog.000001', '20261121T001500Z'),
+      dumpKey(scope, '2026-11-20', dumpFileName('db1', new Date())),
+      recordKey(scope, '2026-11-20', 'binlog.000123.gz'),
+      recordKey(scope, '2026-11-20', gapRecordName(['binlog.000004'])),
+      manifestKey(scope, '2026-11-20'),
+      stagingKey(scope, dumpFileName('db1', new Date())),
+      alertStateKey(scope),
+      restoreKey(scope, 'restore-1', 'report.json'),
+    ];
+    for (const key of keys) {
+      const target = eventTarget(key);
+      if (target) expect(key.startsWith(stack[target].prefix) && key.endsWith(stack[target].suffix), `${key} → ${target}`).toBe(true);
+    }
   });
 
   it('lets the watchdog and retention read their per-host policy from SSM, and nothing more of it', () => {

@@ -1,0 +1,80 @@
+import { describe, expect, it } from 'vitest';
+import { loadCatalog, rebuildDay } from '../../../../core/catalog/manifests.js';
+import { parseObjectKey, recordKeyOf } from '../../../../core/layout.js';
+import type { Alert } from '../../../../core/ports.js';
+import { runRetention } from '../../../../core/retention/run.js';
+import { binlogSeries, dumpAt, putShipped, T0 } from '../../../helpers/catalog.js';
+import { MemoryStore } from '../../../helpers/memory-store.js';
+
+const DAY = 86_400;
+const scope = { prefix: 'mysql', host: 'db1' };
+const policy = { recoveryWindowSeconds: DAY, weeklyDumps: 0, monthlyDumps: 0 };
+
+/** Three days of hourly binlogs, a dump early each day, the catalog built: what the functions leave. */
+const threeDays = async (): Promise<{ store: MemoryStore; dumps: ReturnType<typeof dumpAt>[] }> => {
+  const store = new MemoryStore();
+  const binlogs = binlogSeries({ count: 72, span: 3600 });
+  const dumps = [0, 1, 2].map((d) => dumpAt(T0 + d * DAY + 1800, binlogs[d * 24]?.name ?? ''));
+  await putShipped(store, [...binlogs, ...dumps]);
+  for (const day of ['2026-11-01', '2026-11-02', '2026-11-03']) await rebuildDay(store, scope, day, { now: () => new Date((T0 + 3 * DAY) * 1000) });
+  return { store, dumps };
+};
+
+describe('runRetention, with the ObjectStore port in memory', () => {
+  const clock = { now: () => new Date((T0 + 2 * DAY + 12 * 3600) * 1000) };
+
+  it('deletes nothing on a dry run, and says what it would delete', async () => {
+    const { store } = await threeDays();
+    const keys = store.keys();
+
+    const [result] = await runRetention({ store, alerts: { publish: async () => undefined }, clock }, { prefix: 'mysql', policy, dryRun: true });
+
+    expect(result?.plan.delete.dumps.length).toBeGreaterThan(0);
+    expect(result?.plan.delete.binlogs.length).toBeGreaterThan(0);
+    expect(result?.deleted).toEqual([]);
+    expect(store.keys()).toEqual(keys);
+  });
+
+  it('deletes what the plan may delete, with its records, and the promised window stays restorable', async () => {
+    const { store, dumps } = await threeDays();
+    const alerts: Alert[] = [];
+    const before = await loadCatalog(store, scope, clock.now());
+
+    const [result] = await runRetention({ store, alerts: { publish: async (a) => void alerts.push(a) }, clock }, { prefix: 'mysql', policy, dryRun: false });
+
+    const planned = [...(result?.plan.delete.dumps ?? []), ...(result?.plan.delete.binlogs ?? [])];
+    expect(result?.deleted.sort()).toEqual(planned.sort());
+    expect(planned).toContain(dumps[0]?.key);
+    for (const key of planned) {
+      const ref = parseObjectKey(key);
+      expect(store.objects.has(key), key).toBe(false);
+      expect(ref && store.objects.has(recordKeyOf(ref)), `record of ${key}`).toBe(false);
+    }
+    for (const key of [...(result?.plan.keep.dumps ?? []), ...(result?.plan.keep.binlogs ?? [])]) expect(store.objects.has(key), key).toBe(true);
+    const after = await loadCatalog(store, scope, clock.now());
+    const promisedFrom = (clock.now().getTime() / 1000 - DAY) * 1000;
+    expect(Date.parse(after.earliestRestorableTime ?? '')).toBeLessThanOrEqual(promisedFrom);
+    expect(after.latestRestorableTime).toBe(before.latestRestorableTime);
+    expect(after.gaps).toEqual([]);
+    expect(alerts).toEqual([]);
+  });
+
+  it('deletes nothing and announces retention-blocked once when the plan cannot keep its promise', async () => {
+    const { store } = await threeDays();
+    const alerts: Alert[] = [];
+    const deps = { store, alerts: { publish: async (a: Alert) => void alerts.push(a) }, clock };
+    const keys = store.keys();
+    // The record of the binlog the newest dump before the window starts in is gone (verification
+    // lost, say): the chain no longer holds the dump's coordinates, and nothing can be proven.
+    await store.delete('mysql/db1/records/2026-11-02/binlog.000025.gz.json');
+    await rebuildDay(store, scope, '2026-11-02', clock);
+
+    const [first] = await runRetention(deps, { prefix: 'mysql', policy, dryRun: false });
+    await runRetention(deps, { prefix: 'mysql', policy, dryRun: false });
+
+    expect(first?.plan.blocked).toMatch(/^the binlog binlog.000025 of the dump .* is not in the chain$/);
+    expect(first?.deleted).toEqual([]);
+    expect(store.keys('mysql/db1/binlogs/')).toEqual(keys.filter((k) => k.startsWith('mysql/db1/binlogs/')));
+    expect(alerts.map((a) => `${a.type}:${a.state}`)).toEqual(['retention-blocked:started']);
+  });
+});
