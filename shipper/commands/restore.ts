@@ -143,7 +143,7 @@ export const restoreOnAws = async (
 
 export const command: Command = {
   name: 'restore',
-  synopsis: '(--to TIME | --gtid G [--before] | --latest) [--host H] [--dry-run]',
+  synopsis: '(--to TIME | --gtid GTID [--before] | --latest) [--host H] [--dry-run]',
   summary: 'point-in-time restore into a fresh instance',
   help: `Restores a host to any second of its restorable windows (binvault status shows them) into a fresh
 instance: the newest verified dump before the target, then every binlog from the dump's exact

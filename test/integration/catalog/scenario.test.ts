@@ -8,6 +8,7 @@ import { verifyObject } from '../../../core/verify-object.js';
 import type { LocalRuntime } from '../../../local/runtime.js';
 import { S3Store } from '../../../drivers/aws/s3.js';
 import { runCli, expectExit } from '../../helpers/cli.js';
+import { parseConfig } from '../../../core/config.js';
 import { startScenario, type Scenario } from '../../helpers/scenario.js';
 
 interface HostStatus {
@@ -35,18 +36,14 @@ describe('the Percona operator’s gap test, and more: catalog, status and alert
   let store: S3Store;
   let stateDir: string;
   let env: Record<string, string>;
-  const staleBefore = process.env.BINVAULT_STALE_SECONDS;
 
   beforeAll(async () => {
-    // The functions read their thresholds at cold start, as on Lambda.
-    process.env.BINVAULT_STALE_SECONDS = '8';
-    s = await startScenario();
+    // The functions' configuration, as the local runtime hands it to them (on Lambda: their environment).
+    s = await startScenario({ runtime: { config: parseConfig({ BINVAULT_STALE_SECONDS: '8' }, { hostname: 'local', home: '/tmp', stateDir: '/tmp' }) } });
     ({ admin, runtime, store, stateDir, env } = s);
     await admin.query('CREATE DATABASE shop; CREATE TABLE shop.orders (id INT AUTO_INCREMENT PRIMARY KEY, amount INT)');
   });
   afterAll(async () => {
-    if (staleBefore === undefined) delete process.env.BINVAULT_STALE_SECONDS;
-    else process.env.BINVAULT_STALE_SECONDS = staleBefore;
     await s.close();
   });
 
