@@ -27,9 +27,14 @@ export class UsageError extends ConfigurationError {
   public override readonly exitCode: number = 2;
 }
 
-/** An event or a state machine input that is not what the function takes. */
-export class InputError extends BinvaultError {
+/** An event or a state machine input that is not what the function takes: the caller's to fix (exit 2). */
+export class InputError extends UsageError {
   public override readonly name: string = 'InputError';
+}
+
+/** A time that is not one (a typo, an impossible date, a wall clock the zone skipped or repeated). */
+export class TimeInputError extends InputError {
+  public override readonly name: string = 'TimeInputError';
 }
 
 /** The message of any thrown value, without a stack. */

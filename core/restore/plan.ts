@@ -1,7 +1,7 @@
 import type { BinlogSummary, Catalog, DumpSummary } from '../catalog/model.js';
 import { RestoreRefusedError } from '../errors.js';
 import { parseMariadbGtids } from '../gtid.js';
-import { isoSeconds } from '../time.js';
+import { isoSeconds, parseInstant } from '../time.js';
 
 /** What to restore to: a second, a GTID (before or after it), or the latest restorable second. */
 export type RestoreTarget = { time: string } | { gtid: string; mode: 'before' | 'after' } | { latest: true };
@@ -36,32 +36,10 @@ const seconds = (iso: string): number => Date.parse(iso) / 1000;
 export const estimateSeconds = (storedBytes: number): number => Math.max(5, Math.round((storedBytes * 3) / 20e6));
 
 /**
- * Wall-clock text (`2026-11-20 15:00:00`) in a time zone, or ISO 8601 with a zone, → ISO UTC.
+ * The target second of a restore, from what a person typed (core/time.ts parseInstant: ISO 8601
+ * with a zone, or a wall clock in the zone; impossible or ambiguous times refused) → ISO UTC.
  */
-export const parseRestoreTime = (text: string, timeZone: string): string => {
-  const trimmed = text.trim();
-  if (/[zZ]$|[+-]\d{2}:?\d{2}$/.test(trimmed) && /T/.test(trimmed)) {
-    const ms = Date.parse(trimmed);
-    if (Number.isNaN(ms)) throw new RestoreRefusedError(`'${text}' is not a time`);
-    return isoSeconds(Math.floor(ms / 1000));
-  }
-  const match = /^(\d{4})-(\d{2})-(\d{2})[ T](\d{2}):(\d{2}):(\d{2})$/.exec(trimmed);
-  if (!match) throw new RestoreRefusedError(`'${text}' is not a time: use ISO 8601 with a zone or 'YYYY-MM-DD HH:MM:SS' (in BINVAULT_TZ)`);
-  const [, y, mo, d, h, mi, s] = match.map(Number) as number[];
-  // The UTC instant whose wall clock in the zone reads the given text: guess, then correct by the zone's offset.
-  const wall = Date.UTC(y ?? 0, (mo ?? 1) - 1, d ?? 1, h ?? 0, mi ?? 0, s ?? 0);
-  let guess = wall;
-  for (let i = 0; i < 3; i++) {
-    const parts = Object.fromEntries(
-      new Intl.DateTimeFormat('en-US', { timeZone, hourCycle: 'h23', year: 'numeric', month: '2-digit', day: '2-digit', hour: '2-digit', minute: '2-digit', second: '2-digit' })
-        .formatToParts(new Date(guess))
-        .map((p) => [p.type, p.value]),
-    );
-    const shown = Date.UTC(Number(parts.year), Number(parts.month) - 1, Number(parts.day), Number(parts.hour), Number(parts.minute), Number(parts.second));
-    guess += wall - shown;
-  }
-  return isoSeconds(Math.floor(guess / 1000));
-};
+export const parseRestoreTime = (text: string, timeZone: string): string => isoSeconds(Math.floor(parseInstant(text, timeZone)));
 
 /** A GTID target must be MariaDB's `domain-server-sequence`; MySQL GTID targets are refused for now. */
 export const checkGtidTarget = (gtid: string): void => {

@@ -10,7 +10,10 @@ describe('binvault argv: wrong input gets one line and a non-zero exit before an
     [['restore', '--latest', '--to', '2026-01-01T00:00:00Z'], 2, 'binvault: restore needs exactly one of --to TIME, --gtid GTID, --latest'],
     [['ship', 'binlogs', '--interval', 'abc'], 2, "binvault: --interval 'abc' is not a positive number of seconds"],
     // No bucket or credentials are configured here: the target is refused first, not the missing bucket.
-    [['restore', '--to', 'yesterday'], 1, "binvault: 'yesterday' is not a time: use ISO 8601 with a zone or 'YYYY-MM-DD HH:MM:SS' (in BINVAULT_TZ)"],
+    [['restore', '--to', 'yesterday'], 2, "binvault: 'yesterday' is not a time: use ISO 8601 with a zone (2026-11-20T15:04:05Z) or 'YYYY-MM-DD HH:MM:SS' (in BINVAULT_TZ)"],
+    // Mistyped times once rolled over into another second and restored it.
+    [['restore', '--to', '2026-12-02 47:47:05', '--dry-run'], 2, "binvault: '2026-12-02 47:47:05' is not a time: there is no hour 47 (00 to 23)"],
+    [['restore', '--to', '2026-12-03 23:46:65', '--dry-run'], 2, "binvault: '2026-12-03 23:46:65' is not a time: there is no second 65 (00 to 59)"],
     [['restore', '--gtid', 'banana'], 1, "binvault: 'banana' is not a MariaDB GTID (domain-server-sequence); MySQL GTID targets are not supported yet"],
   ])('%j → exit %i', async (args, code, line) => {
     const run = await runCli(args, {});

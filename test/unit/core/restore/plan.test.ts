@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { buildCatalog } from '../../../../core/catalog/model.js';
+import { TimeInputError } from '../../../../core/errors.js';
 import { parseRestoreTime, planRestore } from '../../../../core/restore/plan.js';
 import { at, binlogSeries, dumpAt, T0 } from '../../../helpers/catalog.js';
 
@@ -16,7 +17,55 @@ describe('parseRestoreTime', () => {
   });
 
   it('says what it expects of anything else', () => {
-    expect(() => parseRestoreTime('yesterday', 'UTC')).toThrow("'yesterday' is not a time: use ISO 8601 with a zone or 'YYYY-MM-DD HH:MM:SS' (in BINVAULT_TZ)");
+    expect(() => parseRestoreTime('yesterday', 'UTC')).toThrow("'yesterday' is not a time: use ISO 8601 with a zone (2026-11-20T15:04:05Z) or 'YYYY-MM-DD HH:MM:SS' (in BINVAULT_TZ)");
+  });
+
+  it('reads the second a fraction falls in, and offsets written without a colon', () => {
+    expect(parseRestoreTime('2026-11-20T15:04:05.999Z', 'UTC')).toBe('2026-11-20T15:04:05Z');
+    expect(parseRestoreTime('2026-11-20T10:04:05.5-0500', 'UTC')).toBe('2026-11-20T15:04:05Z');
+    expect(parseRestoreTime('2026-11-20 15:04:05+00:00', 'Asia/Seoul')).toBe('2026-11-20T15:04:05Z');
+    expect(parseRestoreTime('2028-02-29 12:00:00', 'UTC')).toBe('2028-02-29T12:00:00Z');
+  });
+
+  // A mistyped time used to roll over into another second (hour 47 became the next day, second 65
+  // the next minute) and the restore went on: each is refused with one line that quotes the input.
+  it.each([
+    ['2026-12-02 47:47:05', 'there is no hour 47 (00 to 23)'],
+    ['2026-12-03 23:46:65', 'there is no second 65 (00 to 59)'],
+    ['2026-12-03 23:60:00', 'there is no minute 60 (00 to 59)'],
+    ['2026-12-03 24:00:00', 'there is no hour 24 (00 to 23)'],
+    ['2026-13-01 00:00:00', 'there is no month 13'],
+    ['2026-00-10 00:00:00', 'there is no month 00'],
+    ['2026-04-31 12:00:00', '2026-04 has no day 31'],
+    ['2027-02-29 12:00:00', '2027-02 has no day 29'],
+    ['2026-11-00T00:00:00Z', '2026-11 has no day 00'],
+    ['2026-11-20T15:04:05+15:00', 'the offset +15:00 is beyond ±14:00'],
+    ['2026-11-20T15:04:05+09:75', 'the offset +09:75 is beyond ±14:00'],
+    ['2026-11-20T15:04:05Z trailing', "use ISO 8601 with a zone (2026-11-20T15:04:05Z) or 'YYYY-MM-DD HH:MM:SS' (in BINVAULT_TZ)"],
+    ['2026-11-20 15:04', "use ISO 8601 with a zone (2026-11-20T15:04:05Z) or 'YYYY-MM-DD HH:MM:SS' (in BINVAULT_TZ)"],
+  ])('refuses %s: %s', (text, why) => {
+    expect(() => parseRestoreTime(text, 'UTC')).toThrow(new TimeInputError(`'${text}' is not a time: ${why}`));
+  });
+
+  it('refuses a wall clock the zone skipped when summer time began', () => {
+    // 2026-03-08 in New York: 02:00 EST became 03:00 EDT.
+    expect(() => parseRestoreTime('2026-03-08 02:30:00', 'America/New_York')).toThrow(
+      "'2026-03-08 02:30:00' does not exist in America/New_York: the clocks skipped that time (summer time began); give another time, or an offset",
+    );
+    expect(parseRestoreTime('2026-03-08 03:30:00', 'America/New_York')).toBe('2026-03-08T07:30:00Z');
+  });
+
+  it('refuses a wall clock the zone showed twice unless an offset says which, and gives both', () => {
+    // 2026-11-01 in New York: 02:00 EDT became 01:00 EST, so 01:30 happened twice.
+    expect(() => parseRestoreTime('2026-11-01 01:30:00', 'America/New_York')).toThrow(
+      "'2026-11-01 01:30:00' happened twice in America/New_York (the clocks were set back): say which with its offset, 2026-11-01T01:30:00-04:00 (2026-11-01T05:30:00Z) or 2026-11-01T01:30:00-05:00 (2026-11-01T06:30:00Z)",
+    );
+    expect(parseRestoreTime('2026-11-01T01:30:00-04:00', 'America/New_York')).toBe('2026-11-01T05:30:00Z');
+    expect(parseRestoreTime('2026-11-01T01:30:00-05:00', 'America/New_York')).toBe('2026-11-01T06:30:00Z');
+  });
+
+  it('exits the CLI with 2 (usage) for a bad time, like every other bad input', () => {
+    expect(new TimeInputError('x').exitCode).toBe(2);
   });
 });
 
