@@ -121,6 +121,13 @@ export interface TargetInstance {
   dataDir?: string;
 }
 
+/** How far a step of a restore is: bytes done, of a total when known. */
+export interface ApplyProgress {
+  phase: 'load' | 'download' | 'replay';
+  bytes: number;
+  total?: number;
+}
+
 /** What replaying the plan is expected to reach, read from the binlogs themselves. */
 export interface ExpectedReach {
   /** Time of the last event applied. */
@@ -130,6 +137,8 @@ export interface ExpectedReach {
   /** MariaDB: the last complete transaction's GTID per domain. */
   gtids: string;
   events: number;
+  /** Transactions (event groups) applied. */
+  transactions?: number;
 }
 
 export interface ProvisionedInstance extends TargetInstance {
@@ -159,4 +168,6 @@ export interface StepStatus {
   seconds?: number;
   bytes?: number;
   expected?: ExpectedReach;
+  /** Where the replay's applier stopped, and the GTID position it recorded (the server's own word). */
+  reached?: { binlogFile: string; binlogPosition: number; gtids: string };
 }

@@ -1,8 +1,7 @@
 import { join } from 'node:path';
 import { RestoreFailedError } from '../core/errors.js';
-import type { Alerts, Clock, ObjectStore } from '../core/ports.js';
+import type { Alerts, ApplyProgress, Clock, ObjectStore } from '../core/ports.js';
 import { restoreTasks, type RestoreRequest, type RestoreState } from '../core/restore/workflow.js';
-import type { ApplyProgress } from '../drivers/mysql/apply.js';
 import { LocalApplier, LocalProvisioner } from '../drivers/local/restore.js';
 import { restoreDefinition, runLocalStateMachine, type LocalExecutionEvent } from './stepfunctions.js';
 

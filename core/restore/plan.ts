@@ -9,6 +9,8 @@ export type RestoreTarget = { time: string } | { gtid: string; mode: 'before' | 
 export interface PlannedBinlog {
   name: string;
   key: string;
+  /** The server ids of the source that wrote it (the replay's applier must use another). */
+  serverIds?: number[];
   firstEventTime?: string;
   lastEventTime?: string;
 }
@@ -125,10 +127,12 @@ export const planRestore = (input: PlanInput): RestorePlan => {
   });
   if (start < 0) throw new RestoreRefusedError(`the dump's binlog ${dump.binlogFile} is not in the chain of ${catalog.host}`);
   const binlogs: PlannedBinlog[] = [];
+  const summaries = new Map(input.binlogs.map((b) => [b.key, b]));
   for (let i = start; i < chain.length; i++) {
     const link = chain[i];
     if (!link?.key || link.status !== 'ok') throw new RestoreRefusedError(`the chain of ${catalog.host} is broken at ${link?.name ?? '?'} before ${targetTime}`);
-    binlogs.push({ name: link.name, key: link.key, ...(link.firstEventTime ? { firstEventTime: link.firstEventTime } : {}), ...(link.lastEventTime ? { lastEventTime: link.lastEventTime } : {}) });
+    const serverIds = summaries.get(link.key)?.serverIds;
+    binlogs.push({ name: link.name, key: link.key, ...(serverIds && serverIds.length > 0 ? { serverIds } : {}), ...(link.firstEventTime ? { firstEventTime: link.firstEventTime } : {}), ...(link.lastEventTime ? { lastEventTime: link.lastEventTime } : {}) });
     // Every file opened at or before the target may hold events of that second: a file can end
     // (ROTATE) in the very second the next one begins.
     const next = chain[i + 1];

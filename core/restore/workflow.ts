@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { catalogOf, readManifests, summariesOf } from '../catalog/manifests.js';
 import { RestoreRefusedError, VerificationError } from '../errors.js';
+import { MysqlGtidSet, formatMariadbGtid, parseMariadbGtids } from '../gtid.js';
 import { restoreKey } from '../layout.js';
 import { compactStamp } from '../time.js';
 import { estimateSeconds, parseRestoreTime, planRestore, type RestorePlan, type RestoreTarget } from './plan.js';
@@ -107,13 +108,16 @@ export const restoreTasks = (deps: RestoreDeps) => ({
     deps.applier.check(input.step, input.instance, input.execution),
 
   Verify: async (state: Pick<RestoreState, 'request' | 'plan' | 'instance' | 'replay'>): Promise<Verification> => {
-    const expected = state.replay.expected ?? { gtids: '', events: 0 };
+    const expected = state.replay.expected ?? { gtids: state.plan.dump.gtids ?? '', events: 0 };
+    // What the server says now: the GTID position its applier recorded, transaction by transaction.
     const reached = await deps.applier.reached(state.instance, state.request.execution);
     const checks: string[] = [];
     const problems: string[] = [];
-    if (expected.gtids !== '') {
-      if (reached.gtids === expected.gtids) checks.push(`GTID position ${reached.gtids} is the last transaction at or before the target`);
-      else problems.push(`the server reached GTID ${reached.gtids || '(none)'}, the plan expected ${expected.gtids}`);
+    const stopped = state.replay.reached;
+    if (stopped) checks.push(`the applier stopped at ${stopped.binlogFile}:${stopped.binlogPosition}, before the first transaction the target leaves out`);
+    if (expected.gtids !== '' || reached.gtids !== '') {
+      if (sameGtids(reached.gtids, expected.gtids)) checks.push(`GTID position ${reached.gtids} is the dump's moved on by every transaction at or before the target (${expected.transactions ?? '?'} transactions)`);
+      else problems.push(`the server reached GTID ${reached.gtids || '(none)'}, the plan expected ${expected.gtids || '(none)'}`);
     }
     if (expected.time && Date.parse(expected.time) > Date.parse(state.plan.targetTime) + 999) {
       problems.push(`events after the target were applied (${expected.time} > ${state.plan.targetTime})`);
@@ -171,6 +175,13 @@ export const restoreTasks = (deps: RestoreDeps) => ({
 });
 
 export type RestoreTasks = ReturnType<typeof restoreTasks>;
+
+/** Two GTID positions are the same: MariaDB's per domain in any order, MySQL's as sets (any formatting). */
+const sameGtids = (a: string, b: string): boolean => {
+  if (/^[0-9a-f]{8}-/i.test(a.trim()) || /^[0-9a-f]{8}-/i.test(b.trim())) return MysqlGtidSet.parse(a).equals(MysqlGtidSet.parse(b));
+  const norm = (s: string): string => parseMariadbGtids(s).map(formatMariadbGtid).sort().join(',');
+  return norm(a) === norm(b);
+};
 
 /** Step Functions hands a task's error over as `{Error, Cause}`, the cause often the JSON of the error. */
 export const describeCause = (error: { Error: string; Cause: string } | undefined): string => {

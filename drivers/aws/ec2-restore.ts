@@ -118,7 +118,7 @@ export class SsmApplier implements Applier {
     const status = out.Status;
     if (status === 'Pending' || status === 'InProgress' || status === 'Delayed') return step;
     if (status === 'Success') {
-      const result = JSON.parse(('StandardOutputContent' in out ? out.StandardOutputContent : undefined) ?? '{}') as { seconds?: number; bytes?: number; expected?: ExpectedReach };
+      const result = JSON.parse(('StandardOutputContent' in out ? out.StandardOutputContent : undefined) ?? '{}') as { seconds?: number; bytes?: number; expected?: ExpectedReach; reached?: StepStatus['reached'] };
       return { status: 'Success', commandId: step.commandId, ...result };
     }
     const detail = ('StandardErrorContent' in out ? out.StandardErrorContent : undefined)?.trim().split('\n').pop() ?? status ?? 'failed';

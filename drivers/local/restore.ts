@@ -1,9 +1,9 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { ObjectStore } from '../../core/ports.js';
+import type { Applier, ApplyProgress, ObjectStore, ProvisionedInstance, Provisioner, StepStatus } from '../../core/ports.js';
 import type { RestorePlan } from '../../core/restore/plan.js';
-import type { Applier, ProvisionedInstance, Provisioner, StepStatus } from '../../core/ports.js';
-import { loadDump, readReached, replayBinlogs, type ApplyProgress } from '../mysql/apply.js';
+import { loadDump } from '../mysql/load-dump.js';
+import { readReached, replayBinlogs } from '../mysql/replay.js';
 import { startInstance } from './instance.js';
 
 /**
@@ -57,13 +57,19 @@ export class LocalApplier implements Applier {
   ) {}
 
   public async load(plan: RestorePlan, instance: ProvisionedInstance, execution: string): Promise<StepStatus> {
-    const result = await loadDump(this.store, plan, instance, this.onProgress, join(this.workDir, execution));
-    return { status: 'Success', seconds: result.seconds, bytes: result.bytes };
+    // Rows read ahead of their session wait here, and go with it.
+    const work = join(this.workDir, execution);
+    try {
+      const result = await loadDump(this.store, plan, instance, this.onProgress, work);
+      return { status: 'Success', seconds: result.seconds, bytes: result.bytes };
+    } finally {
+      await rm(work, { recursive: true, force: true });
+    }
   }
 
-  public async replay(plan: RestorePlan, instance: ProvisionedInstance, execution: string): Promise<StepStatus> {
-    const result = await replayBinlogs(this.store, plan, instance, join(this.workDir, execution), this.onProgress);
-    return { status: 'Success', seconds: result.seconds, bytes: result.bytes, expected: result.expected };
+  public async replay(plan: RestorePlan, instance: ProvisionedInstance): Promise<StepStatus> {
+    const result = await replayBinlogs(this.store, plan, instance, this.onProgress);
+    return { status: 'Success', seconds: result.seconds, bytes: result.bytes, expected: result.expected, reached: result.reached };
   }
 
   public async check(step: StepStatus): Promise<StepStatus> {

@@ -1,6 +1,5 @@
-import { spawn, type ChildProcessByStdio, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
-import type { Readable } from 'node:stream';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ApplyError } from '../errors.js';
@@ -30,12 +29,10 @@ export class SqlSession {
 
   /**
    * @param options.init a statement the client runs first, on connecting.
-   * @param options.localInfile lets the server read files from the client (`LOAD DATA LOCAL`): a
-   *   replayed LOAD DATA arrives that way, its rows in files the binlog reader wrote.
    */
   public constructor(
     private readonly instance: TargetInstance,
-    options: { init?: string; localInfile?: boolean } = {},
+    options: { init?: string } = {},
   ) {
     const args = [
       `--defaults-extra-file=${instance.defaultsFile}`,
@@ -50,7 +47,6 @@ export class SqlSession {
       // A session that reconnected would have lost its temporary tables and settings: fail instead.
       '--skip-reconnect',
       ...(options.init ? [`--init-command=${options.init}`] : []),
-      ...(options.localInfile ? ['--local-infile=1'] : []),
     ];
     this.child = spawn(clientProgram(), args, {
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -73,17 +69,6 @@ export class SqlSession {
     if (this.child.stdin.write(sql)) return;
     // A broken pipe is the client's exit, told with its reason by `failure`.
     await Promise.race([once(this.child.stdin, 'drain').catch(() => this.failure), this.failure]);
-  }
-
-  /**
-   * Starts a program whose output is the rest of this session's input, straight from it to the
-   * client: the SQL never passes through this process. Nothing may be written afterwards.
-   */
-  public feedFrom(program: string, args: string[], env: NodeJS.ProcessEnv): ChildProcessByStdio<null, null, Readable> {
-    const producer = spawn(program, args, { stdio: ['ignore', this.child.stdin, 'pipe'], env });
-    // The producer holds the pipe now: once it exits, the client reads the end of its input.
-    this.child.stdin.destroy();
-    return producer;
   }
 
   /** Resolves once the server has run every statement written so far; must follow a whole statement. */

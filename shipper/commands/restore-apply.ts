@@ -1,4 +1,3 @@
-import { mkdtemp } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Config } from '../../core/config.js';
 import { ConfigurationError, UsageError } from '../../core/errors.js';
@@ -7,7 +6,8 @@ import { parseS3Url } from '../../core/layout.js';
 import type { TargetInstance } from '../../core/ports.js';
 import type { RestorePlan } from '../../core/restore/plan.js';
 import { S3Store } from '../../drivers/aws/s3.js';
-import { loadDump, readReached, replayBinlogs } from '../../drivers/mysql/apply.js';
+import { loadDump } from '../../drivers/mysql/load-dump.js';
+import { readReached, replayBinlogs } from '../../drivers/mysql/replay.js';
 import { readOptionFile } from '../../drivers/mysql/option-file.js';
 import type { Command } from './command.js';
 import type { CommandIo } from './io.js';
@@ -39,7 +39,7 @@ export const restoreApplyCommand = async (config: Config, args: { step: string; 
   if (args.step === 'load') {
     io.out(JSON.stringify(await loadDump(store, plan, instance, undefined, work)));
   } else if (args.step === 'replay') {
-    io.out(JSON.stringify(await replayBinlogs(store, plan, instance, await mkdtemp(join(work, 'replay-')))));
+    io.out(JSON.stringify(await replayBinlogs(store, plan, instance)));
   } else {
     throw new UsageError(`--step '${args.step}' is not load, replay or reached`);
   }

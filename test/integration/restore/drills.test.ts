@@ -1,6 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
@@ -212,17 +211,12 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
       };
 
       const loaded = await apply('load');
-      // The restore host's disk full where the binlogs are downloaded: one line, nothing replayed.
-      const full = await mkdtemp(join(tmpdir(), 'binvault-full-'));
-      const refused = await runCli(
-        ['restore', 'apply', '--step', 'replay', '--plan', plan, '--defaults-file', fresh.defaultsFile],
-        { ...env, BINVAULT_STATE_DIR: full },
-        { prefix: onFullDisk(full) },
-      );
-      await rm(full, { recursive: true, force: true });
+      // The restore host's disk full where the binlogs are downloaded (the new server's relay log
+      // directory, beside its data): one line, nothing replayed.
+      const refused = await runCli(['restore', 'apply', '--step', 'replay', '--plan', plan, '--defaults-file', fresh.defaultsFile], env, { prefix: onFullDisk(fresh.dataDir) });
       expectExit(refused, 1);
       expect(refused.stderr.trim()).toMatch(
-        new RegExp(`^binvault: cannot write binlog binlog\\.\\d+ \\(downloaded for the replay\\) in ${full}/restore-work/replay-\\w+: no space left on the device \\(ENOSPC\\)$`),
+        new RegExp(`^binvault: cannot write binlog binlog\\.\\d+ \\(downloaded for the replay\\) in ${fresh.dataDir}/?: no space left on the device \\(ENOSPC\\)$`),
       );
       await apply('replay');
       const reached = await apply('reached');
