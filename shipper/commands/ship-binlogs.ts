@@ -2,6 +2,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ConfigurationError } from '../../core/errors.js';
 import { systemClock } from '../../core/ports.js';
 import { VERSION } from '../../core/version.js';
+import { selectCompressor } from '../lib/compress.js';
+import { lowerPriority, startImpact } from '../lib/compress-host.js';
 import type { BinvaultConfig } from '../lib/config.js';
 import { LockedError } from '../lib/errors.js';
 import { formatBytes, formatSeconds } from '../lib/format.js';
@@ -11,6 +13,7 @@ import { shipBinlogs, type ShipBinlogsEvent } from '../lib/ship-binlogs.js';
 import type { S3Store } from '../lib/storage/s3.js';
 import type { CommandIo } from './io.js';
 import { underLock } from './locked.js';
+import { describeImpact } from './ship-dump.js';
 
 export interface ShipBinlogsArgs {
   loop: boolean;
@@ -42,7 +45,12 @@ const describe = (event: ShipBinlogsEvent, store: S3Store): string | undefined =
 /** `binvault ship binlogs [--loop] [--interval S]` */
 export const shipBinlogsCommand = async (config: BinvaultConfig, args: ShipBinlogsArgs, io: CommandIo): Promise<number> => {
   return underLock(config, 'binlogs', 'ship binlogs', async ({ state, store, signal, received }) => {
+    // The host runs the application and its database: the shipper is a guest there.
+    const priority = lowerPriority(config.shipping.nice);
+    const compressor = await selectCompressor(config.shipping);
+    if (compressor.fallback) io.err(`binvault: ${compressor.fallback}; compressing with zlib instead`);
     const runOnce = async (): Promise<void> => {
+      const impact = startImpact();
       const client = await readOptionFile(config.mysqlDefaultsFile);
       const session = await MysqlSession.connect(client);
       try {
@@ -54,6 +62,7 @@ export const shipBinlogsCommand = async (config: BinvaultConfig, args: ShipBinlo
           timeZone: config.timeZone,
           clock: systemClock,
           shipperVersion: VERSION,
+          compressor,
           signal,
           listener: (event) => {
             if (io.json) {
@@ -65,10 +74,17 @@ export const shipBinlogsCommand = async (config: BinvaultConfig, args: ShipBinlo
             if (line !== undefined && (event.type !== 'server' || io.verbose)) io.out(line);
           },
         });
-        if (!io.json && !args.loop) {
+        const cost = impact.finish({ bytesRead: result.bytesRead, bytesSent: result.bytesSent, childPeakRss: result.childPeakRss, compressor: compressor.description, priority });
+        if (io.json) {
+          const { bytesRead: _read, bytesSent: _sent, childPeakRss: _rss, ...rest } = result;
+          io.out(JSON.stringify({ type: 'result', ...rest, impact: cost }));
+        } else if (!args.loop) {
           io.out(
             `${result.shipped.length} shipped, ${result.skipped.length} already in the bucket; ${result.active} is active and stays on the server until it closes`,
           );
+          io.out(describeImpact(cost, 'compressor'));
+        } else if (io.verbose) {
+          io.out(describeImpact(cost, 'compressor'));
         }
       } finally {
         await session.close();

@@ -185,7 +185,8 @@ export interface IgzipResult {
   peakRss: number;
 }
 
-const peakRssOf = (pid: number | undefined): number => {
+/** Peak resident memory of a process (VmHWM), 0 when it cannot be read (gone, or not Linux). */
+export const peakRssOf = (pid: number | 'self' | undefined): number => {
   try {
     const match = /VmHWM:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid ?? 0}/status`, 'utf8'));
     return match?.[1] ? Number(match[1]) * 1024 : 0;

@@ -3,6 +3,7 @@ import { homedir, hostname } from 'node:os';
 import { join, resolve } from 'node:path';
 import { ConfigurationError } from '../../core/errors.js';
 import { isValidTimeZone, type HostScope } from '../../core/layout.js';
+import { parseShippingSettings, type ShippingSettings } from './compress.js';
 
 /**
  * The configuration of the design, parsed once at the edge from the environment (and an optional
@@ -19,6 +20,8 @@ export interface BinvaultConfig extends HostScope {
   timeZone: string;
   /** @default '/var/lib/binvault' when writable, else './.binvault' */
   stateDir: string;
+  /** `BINVAULT_COMPRESSOR`, `BINVAULT_MAX_CORES`, `BINVAULT_NICE` (compress.ts). */
+  shipping: ShippingSettings;
 }
 
 /** Parses dotenv text: `NAME=value`, `export NAME=value`, quotes, `#` comments. */
@@ -105,5 +108,6 @@ export const loadConfig = async (
     mysqlDefaultsFile: get('BINVAULT_MYSQL_DEFAULTS_FILE') ?? join(env.HOME ?? homedir(), '.my.cnf'),
     timeZone,
     stateDir: resolve(get('BINVAULT_STATE_DIR') ?? (await defaultStateDir())),
+    shipping: parseShippingSettings(get),
   };
 };

@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
@@ -11,6 +11,7 @@ import { dayIn, hostRoot, type HostScope } from '../../core/layout.js';
 import type { Clock } from '../../core/ports.js';
 import { versionAtLeast } from '../../core/server.js';
 import { findProgram } from '../../local/instance.js';
+import { peakRssOf, zlibCompressor, type Compressor } from './compress.js';
 import { sealedGzip, type ParallelGzipOptions } from './gzip.js';
 import { MysqlSession, type ServerInfo } from './mysql.js';
 import type { MysqlClientOptions } from './option-file.js';
@@ -53,6 +54,8 @@ export interface ShipDumpOptions {
   /** Seconds the dump may wait for a lock before it is cancelled. @default 60 */
   lockWaitTimeout?: number;
   gzip?: ParallelGzipOptions;
+  /** Who compresses (compress.ts's selectCompressor). @default zlib on every core */
+  compressor?: Compressor;
   listener?: (event: ShipDumpEvent) => void;
   signal?: AbortSignal;
 }
@@ -65,6 +68,10 @@ export interface ShipDumpResult {
   binlogFile?: string;
   binlogPosition?: number;
   gtids?: string;
+  /** The compressor that ran, as selectCompressor described it. */
+  compressor: string;
+  /** The largest peak RSS of the dump tool and the compressor process, sampled as their output ended. */
+  childPeakRss: number;
 }
 
 /** `{prefix}/{host}/staging/`: where a dump is written before it is complete, outside the verified prefixes. */
@@ -215,16 +222,23 @@ export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
     const facts = new DumpVerifier();
+    const compressor = options.compressor ?? zlibCompressor(availableParallelism());
+    let childPeakRss = 0;
+    running.stdout?.once('end', () => (childPeakRss = Math.max(childPeakRss, peakRssOf(running.pid))));
     let rawBytes = 0;
     let sha256 = '';
     let dumpFacts: DumpFacts | undefined;
     const started = performance.now();
     async function* body(): AsyncGenerator<Buffer> {
       if (!running.stdout) throw new DumpError('the dump tool has no output');
-      // A read-ahead buffer: the dump tool keeps writing while a block is being compressed.
-      const stdout = running.stdout.pipe(new PassThrough({ highWaterMark: 4 * 1024 * 1024 }));
+      // zlib: a read-ahead buffer, so that the dump tool keeps writing while a block is being
+      // compressed. igzip reads as fast as the tool writes: its pipe is the only buffer needed.
+      const stdout = compressor.name === 'zlib' ? running.stdout.pipe(new PassThrough({ highWaterMark: 4 * 1024 * 1024 })) : running.stdout;
       const sealed = sealedGzip(stdout, {
         ...options.gzip,
+        compressor,
+        ...(options.signal ? { signal: options.signal } : {}),
+        onCompressorEnd: ({ peakRss }) => (childPeakRss = Math.max(childPeakRss, peakRss)),
         onRaw: (block) => {
           rawBytes += block.length;
           facts.update(block);
@@ -279,6 +293,8 @@ export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult
       ...(final.binlogFile ? { binlogFile: final.binlogFile } : {}),
       ...(final.binlogPosition !== undefined ? { binlogPosition: final.binlogPosition } : {}),
       ...(final.gtids ? { gtids: final.gtids } : {}),
+      compressor: compressor.description,
+      childPeakRss,
     };
   } catch (error) {
     if (child && child.exitCode === null) child.kill('SIGKILL');

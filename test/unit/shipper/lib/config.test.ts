@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { VERSION } from '../../../../core/version.js';
@@ -16,14 +16,15 @@ describe('loadConfig', () => {
       mysqlDefaultsFile: '/home/ops/.my.cnf',
       timeZone: 'UTC',
       stateDir: '/tmp/s',
+      shipping: { compressor: 'auto', maxCores: Math.max(1, Math.floor(availableParallelism() / 2)), nice: 10 },
     });
   });
 
   it('reads a --config dotenv file, the environment winning', async () => {
     const path = join(await mkdtemp(join(tmpdir(), 'binvault-env-')), 'binvault.env');
-    await writeFile(path, '# host settings\nBINVAULT_BUCKET=from-file\nexport BINVAULT_TZ="Asia/Seoul"\nBINVAULT_PREFIX=/backups/\n');
+    await writeFile(path, '# host settings\nBINVAULT_BUCKET=from-file\nexport BINVAULT_TZ="Asia/Seoul"\nBINVAULT_PREFIX=/backups/\nBINVAULT_COMPRESSOR=zlib\n');
     const config = await loadConfig({ BINVAULT_BUCKET: 'from-env', BINVAULT_HOST_ID: 'db1' }, path);
-    expect(config).toMatchObject({ bucket: 'from-env', timeZone: 'Asia/Seoul', prefix: 'backups' });
+    expect(config).toMatchObject({ bucket: 'from-env', timeZone: 'Asia/Seoul', prefix: 'backups', shipping: { compressor: 'zlib' } });
   });
 
   it.each([
