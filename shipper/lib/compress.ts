@@ -181,7 +181,7 @@ export interface IgzipResult {
   rawCrc32: number;
   /** The raw size modulo 2^32, as igzip's trailer states it (ISIZE). */
   isize: number;
-  /** igzip's peak RSS (VmHWM), sampled when its output ended; 0 when it could not be read. */
+  /** igzip's peak RSS (VmHWM), sampled while it ran; 0 when it could not be read. */
   peakRss: number;
 }
 
@@ -193,6 +193,24 @@ export const peakRssOf = (pid: number | 'self' | undefined): number => {
   } catch {
     return 0;
   }
+};
+
+/**
+ * Samples a child's peak RSS while it runs (a process that has exited has none to read): the first
+ * call and then at most every 200 ms read its VmHWM, which only ever grows.
+ */
+export const rssSampler = (pid: number | undefined): { sample(): void; peak(): number } => {
+  let peak = 0;
+  let last = -Infinity;
+  return {
+    sample: () => {
+      const now = performance.now();
+      if (now - last < 200) return;
+      last = now;
+      peak = Math.max(peak, peakRssOf(pid));
+    },
+    peak: () => peak,
+  };
 };
 
 /**
@@ -268,6 +286,7 @@ export async function* igzipStream(
     }
   })();
 
+  const rss = rssSampler(child.pid);
   let completed = false;
   try {
     let head: Buffer | undefined = Buffer.alloc(0);
@@ -276,6 +295,7 @@ export async function* igzipStream(
     const stdout = child.stdout;
     if (stdout) {
       for await (const chunk of stdout as AsyncIterable<Buffer>) {
+        rss.sample();
         let out = chunk;
         if (head !== undefined) {
           head = Buffer.concat([head, chunk]);
@@ -288,7 +308,8 @@ export async function* igzipStream(
         yield out;
       }
     }
-    const peakRss = peakRssOf(child.pid);
+    rss.sample();
+    const peakRss = rss.peak();
     await feeding;
     const { code, signal, error } = await exited;
     if (sourceError !== undefined) throw sourceError;

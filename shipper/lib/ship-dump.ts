@@ -11,7 +11,7 @@ import { dayIn, hostRoot, type HostScope } from '../../core/layout.js';
 import type { Clock } from '../../core/ports.js';
 import { versionAtLeast } from '../../core/server.js';
 import { findProgram } from '../../local/instance.js';
-import { peakRssOf, zlibCompressor, type Compressor } from './compress.js';
+import { rssSampler, zlibCompressor, type Compressor } from './compress.js';
 import { sealedGzip, type ParallelGzipOptions } from './gzip.js';
 import { MysqlSession, type ServerInfo } from './mysql.js';
 import type { MysqlClientOptions } from './option-file.js';
@@ -224,7 +224,7 @@ export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult
     const facts = new DumpVerifier();
     const compressor = options.compressor ?? zlibCompressor(availableParallelism());
     let childPeakRss = 0;
-    running.stdout?.once('end', () => (childPeakRss = Math.max(childPeakRss, peakRssOf(running.pid))));
+    const toolRss = rssSampler(running.pid);
     let rawBytes = 0;
     let sha256 = '';
     let dumpFacts: DumpFacts | undefined;
@@ -240,6 +240,7 @@ export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult
         ...(options.signal ? { signal: options.signal } : {}),
         onCompressorEnd: ({ peakRss }) => (childPeakRss = Math.max(childPeakRss, peakRss)),
         onRaw: (block) => {
+          toolRss.sample();
           rawBytes += block.length;
           facts.update(block);
         },
@@ -249,6 +250,7 @@ export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult
       });
       for await (const member of sealed) yield member;
       const { code, signal } = await Promise.race([exited, spawnFailed]);
+      childPeakRss = Math.max(childPeakRss, toolRss.peak());
       dumpFacts = facts.finish();
       // Checked before the upload completes: a failed dump never becomes an object.
       if (cancelled) throw cancelled;
