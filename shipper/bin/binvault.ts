@@ -35,7 +35,8 @@ options for every command:
 
 configuration (environment): BINVAULT_BUCKET, BINVAULT_PREFIX, BINVAULT_HOST_ID, BINVAULT_S3_ENDPOINT,
   BINVAULT_MYSQL_DEFAULTS_FILE (the [client] option file: the only place a password lives),
-  BINVAULT_TZ, BINVAULT_STATE_DIR. See README.md.
+  BINVAULT_TZ, BINVAULT_STATE_DIR; for ship: BINVAULT_COMPRESSOR (auto|zlib|igzip),
+  BINVAULT_MAX_CORES, BINVAULT_NICE. See README.md.
 `;
 
 const HELP: Record<string, string> = {
@@ -56,10 +57,12 @@ exit: 0 done, 1 error, 2 usage, 3 a gap was found (everything still present was 
 
 Runs the server's own dump tool (mysqldump or mariadb-dump) with --single-transaction --routines
 --triggers --events --hex-blob, the binlog coordinates (--source-data=2 / --master-data=2) and the
-GTID state (--set-gtid-purged=COMMENTED / --gtid), compresses its output on all cores and streams
-it to {prefix}/{host}/dumps/{day}/{host}-{stamp}.sql.gz with sha256, size and coordinates in the
+GTID state (--set-gtid-purged=COMMENTED / --gtid), compresses its output (ISA-L's igzip when
+installed, else zlib on BINVAULT_MAX_CORES threads) at a lower CPU and I/O priority, and streams it
+to {prefix}/{host}/dumps/{day}/{host}-{stamp}.sql.gz with sha256, size and coordinates in the
 metadata. Nothing touches local disk; the password reaches the tool through a 0600 option file in
-a private directory, removed afterwards. Any failure leaves no object.
+a private directory, removed afterwards. Any failure leaves no object. --json ends with a result
+line: the object, and what the run cost the host (CPU seconds, bytes read and sent, peak RSS).
 
   --databases a,b          only these databases (default: all)
   --lock-wait-timeout S    cancel the dump, and kill its server session, when it has waited S

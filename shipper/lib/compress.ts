@@ -213,6 +213,29 @@ export const rssSampler = (pid: number | undefined): { sample(): void; peak(): n
   };
 };
 
+/** Bytes handed to igzip per write. */
+const FEED_BYTES = 1024 * 1024;
+
+/**
+ * Joins a stream's chunks into blocks of at least `size` bytes (the last may be shorter). A dump
+ * tool writes its pipe 4 KiB at a time; forwarding each chunk as it came cost a write system call
+ * and a round through the event loop per 4 KiB (measured: 0.7 s of this process's CPU per 163 MB).
+ */
+async function* coalesce(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
+  let pending: Buffer[] = [];
+  let bytes = 0;
+  for await (const chunk of source) {
+    pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+    bytes += chunk.byteLength;
+    if (bytes >= size) {
+      yield pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, bytes);
+      pending = [];
+      bytes = 0;
+    }
+  }
+  if (bytes > 0) yield Buffer.concat(pending, bytes);
+}
+
 /**
  * One gzip member from one `igzip -1` process, streamed: fed from `input` (or reading a file itself)
  * and drained as it goes, so memory stays at a pipe's worth. Its header is rewritten to carry FHCRC;
@@ -261,8 +284,7 @@ export async function* igzipStream(
     if (!stdin) return;
     stdin.on('error', () => undefined);
     try {
-      for await (const chunk of input.source) {
-        const block = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+      for await (const block of coalesce(input.source, FEED_BYTES)) {
         input.onRaw?.(block);
         fedSize += block.length;
         fedCrc = crc32(block, fedCrc);

@@ -11,7 +11,7 @@ import { dayIn, hostRoot, type HostScope } from '../../core/layout.js';
 import type { Clock } from '../../core/ports.js';
 import { versionAtLeast } from '../../core/server.js';
 import { findProgram } from '../../local/instance.js';
-import { rssSampler, zlibCompressor, type Compressor } from './compress.js';
+import { onPath, rssSampler, zlibCompressor, type Compressor } from './compress.js';
 import { sealedGzip, type ParallelGzipOptions } from './gzip.js';
 import { MysqlSession, type ServerInfo } from './mysql.js';
 import type { MysqlClientOptions } from './option-file.js';
@@ -179,7 +179,13 @@ export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult
 
     // The password reaches the tool only through the option file: not argv, not its environment.
     // HOME points at the private directory so that no ~/.my.cnf or ~/.mylogin.cnf overrides it.
-    child = spawn(tool.path, [`--defaults-extra-file=${defaults}`, ...args], {
+    // stdbuf (coreutils) gives the tool's stdout a 4 MiB stdio buffer: it writes its pipe 4 KiB at a
+    // time otherwise, and every small read costs this process a round through its event loop
+    // (measured with igzip: 0.8 instead of 1.3 CPU seconds here per 163 MB of dump). It execs the
+    // tool in place: same process, same arguments, same environment but for its own variables.
+    const stdbuf = options.compressor?.name === 'igzip' ? onPath('stdbuf') : undefined;
+    const command = stdbuf ? [stdbuf, '-o', '4M', tool.path] : [tool.path];
+    child = spawn(command[0] as string, [...command.slice(1), `--defaults-extra-file=${defaults}`, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, LANG: 'C.UTF-8', TZ: 'UTC' },
     });
@@ -232,7 +238,8 @@ export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult
     async function* body(): AsyncGenerator<Buffer> {
       if (!running.stdout) throw new DumpError('the dump tool has no output');
       // zlib: a read-ahead buffer, so that the dump tool keeps writing while a block is being
-      // compressed. igzip reads as fast as the tool writes: its pipe is the only buffer needed.
+      // compressed. igzip: its pipe and 4 MiB of the tool's stdio buffer are enough, and a
+      // PassThrough cost more CPU here than it saved (measured).
       const stdout = compressor.name === 'zlib' ? running.stdout.pipe(new PassThrough({ highWaterMark: 4 * 1024 * 1024 })) : running.stdout;
       const sealed = sealedGzip(stdout, {
         ...options.gzip,
