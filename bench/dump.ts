@@ -67,6 +67,7 @@ try {
 
   const seed: Run[] = [];
   const floor: Run[] = [];
+  const bare: Run[] = [];
   const igzip: Run[] = [];
   const zlib: Run[] = [];
   for (let round = 0; round < rounds; round++) {
@@ -74,6 +75,9 @@ try {
     seed.push({ wall: b.seconds, cpu: b.cpu, rss: b.peakRss, server: b.server, endpoint: b.endpoint, bytes: (await stat(baselineFile)).size });
     const f = await timed(`${dump} > /dev/null`);
     floor.push({ wall: f.seconds, cpu: f.cpu, rss: f.peakRss, server: f.server, endpoint: f.endpoint, bytes: 0 });
+    // binvault's compressor without binvault: what the compression alone costs in this pipeline.
+    const i = await timed(`${dump} | igzip -1 -c -n > '${baselineFile}.igzip'`);
+    bare.push({ wall: i.seconds, cpu: i.cpu, rss: i.peakRss, server: i.server, endpoint: i.endpoint, bytes: (await stat(`${baselineFile}.igzip`)).size });
     igzip.push(await ship('igzip', round));
     zlib.push(await ship('zlib', round));
     process.stderr.write(
@@ -99,8 +103,9 @@ try {
   const ours = ratios(igzip);
   const ourZlib = ratios(zlib);
   const alone = ratios(floor);
+  const igzipAlone = ratios(bare);
   const last = igzip.at(-1)?.impact;
-  console.log(JSON.stringify({ bench: 'dump', tables, tableSize, rounds, cores: availableParallelism(), seed: base, toolAlone: alone, igzip: ours, zlib: ourZlib, shipperReport: last }));
+  console.log(JSON.stringify({ bench: 'dump', tables, tableSize, rounds, cores: availableParallelism(), seed: base, toolAlone: alone, igzipPipeline: igzipAlone, igzip: ours, zlib: ourZlib, shipperReport: last }));
   const line = (name: string, r: ReturnType<typeof row>, ratio?: { wallRatio: number; cpuRatio: number }): string =>
     `${name.padEnd(28)} wall ${r.wallSeconds.toFixed(1).padStart(5)} s${ratio ? ` (${ratio.wallRatio.toFixed(2)})` : '       '}   CPU ${r.cpuSeconds.toFixed(1).padStart(5)} s${
       ratio ? ` (${ratio.cpuRatio.toFixed(2)})` : '       '
@@ -108,6 +113,7 @@ try {
   console.log(`dump of ${tables} × ${tableSize} sysbench rows, medians of ${rounds} rounds on ${availableParallelism()} cores (ratios to the first users' pipeline):`);
   console.log(line('mysqldump | gzip -1 > file', base));
   console.log(line('the dump tool alone', alone, alone));
+  console.log(line('mysqldump | igzip -1 > file', igzipAlone, igzipAlone));
   console.log(line('binvault ship dump (igzip)', ours, ours));
   console.log(line('binvault ship dump (zlib)', ourZlib, ourZlib));
   if (last) {

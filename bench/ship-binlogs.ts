@@ -58,6 +58,7 @@ try {
   };
 
   const gzip: Run[] = [];
+  const bare: Run[] = [];
   const igzip: Run[] = [];
   const zlib: Run[] = [];
   for (let round = 0; round < rounds; round++) {
@@ -65,6 +66,10 @@ try {
     const g = await measureTree(files.map((f) => `gzip -1 -c '${f}' > /dev/null`).join(' && '));
     if (g.code !== 0) throw new Error(`gzip -1 failed: ${g.stderr}`);
     gzip.push({ wall: g.seconds, cpu: g.cpu, rss: g.peakRss, endpoint: 0 });
+    // binvault's compressor without binvault: what the compression alone costs.
+    const i = await measureTree(files.map((f) => `igzip -1 -c -n < '${f}' > /dev/null`).join(' && '));
+    if (i.code !== 0) throw new Error(`igzip -1 failed: ${i.stderr}`);
+    bare.push({ wall: i.seconds, cpu: i.cpu, rss: i.peakRss, endpoint: 0 });
     igzip.push(await ship('igzip', round));
     zlib.push(await ship('zlib', round));
     process.stderr.write(
@@ -83,15 +88,17 @@ try {
     return { ...r, wallRatio: Number((r.wallSeconds / base.wallSeconds).toFixed(2)), cpuRatio: Number((r.cpuSeconds / base.cpuSeconds).toFixed(2)) };
   };
   const ours = ratios(igzip);
+  const igzipAlone = ratios(bare);
   const ourZlib = ratios(zlib);
   const last = igzip.at(-1)?.impact;
-  console.log(JSON.stringify({ bench: 'ship-binlogs', files: files.length, rawBytes: total, rounds, cores: availableParallelism(), gzip1: base, igzip: ours, zlib: ourZlib, shipperReport: last }));
+  console.log(JSON.stringify({ bench: 'ship-binlogs', files: files.length, rawBytes: total, rounds, cores: availableParallelism(), gzip1: base, igzipAlone, igzip: ours, zlib: ourZlib, shipperReport: last }));
   const line = (name: string, r: ReturnType<typeof row>, ratio?: { wallRatio: number; cpuRatio: number }): string =>
     `${name.padEnd(30)} wall ${r.wallSeconds.toFixed(2).padStart(6)} s${ratio ? ` (${ratio.wallRatio.toFixed(2)})` : '       '}   CPU ${r.cpuSeconds.toFixed(2).padStart(6)} s${
       ratio ? ` (${ratio.cpuRatio.toFixed(2)})` : '       '
     }   peak RSS ${mb(r.peakRssMB * 1e6).padStart(9)}   endpoint CPU ${r.endpointCpuSeconds.toFixed(2)} s`;
   console.log(`${files.length} binlogs, ${mb(total)}, medians of ${rounds} rounds on ${availableParallelism()} cores (ratios to gzip -1):`);
   console.log(line('gzip -1 -c FILE > /dev/null', base));
+  console.log(line('igzip -1 -c FILE > /dev/null', igzipAlone, igzipAlone));
   console.log(line('binvault ship binlogs (igzip)', ours, ours));
   console.log(line('binvault ship binlogs (zlib)', ourZlib, ourZlib));
   if (last) {
