@@ -1,5 +1,6 @@
 import { execFile, spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { createConnection } from 'mysql2/promise';
 import type { Instance } from '../drivers/local/instance.js';
@@ -134,3 +135,108 @@ export const cliEnv = (endpoint: string, defaultsFile: string, host: string, sta
   BINVAULT_MYSQL_DEFAULTS_FILE: defaultsFile,
   BINVAULT_STATE_DIR: stateDir,
 });
+
+/** utime + stime of a live process, in seconds (/proc/PID/stat); 0 when it is gone. */
+export const cpuOf = (pid: number): number => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ').map(Number);
+    return ((fields[11] ?? 0) + (fields[12] ?? 0)) / 100;
+  } catch {
+    return 0;
+  }
+};
+
+const descendants = (pid: number): number[] => {
+  let kids: number[] = [];
+  try {
+    for (const task of readdirSync(`/proc/${pid}/task`)) {
+      kids.push(...readFileSync(`/proc/${pid}/task/${task}/children`, 'utf8').trim().split(/\s+/).filter((k) => k !== '').map(Number));
+    }
+  } catch {
+    // Gone between two samples.
+  }
+  kids = [...new Set(kids)];
+  return [...kids, ...kids.flatMap(descendants)];
+};
+
+const rssOf = (pid: number): number => {
+  try {
+    return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
+  } catch {
+    return 0;
+  }
+};
+
+export interface TreeMeasured {
+  seconds: number;
+  /** CPU seconds of every process of the run (all were waited for): exact, from the wrapper's own cutime and cstime. */
+  cpu: number;
+  /** The largest sum of the resident memory of the run's processes seen at once (sampled every 20 ms). */
+  peakRss: number;
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/**
+ * Runs a bash script (`"$@"` are `args`) and measures the whole process tree it starts: wall time,
+ * CPU seconds of everything it ran (bash waits for every process of the script, and each process's
+ * usage includes the children it waited for: the shipper's dump tool and igzip, a pipeline's
+ * mysqldump and gzip), and the peak of its summed RSS.
+ */
+export const measureTree = (script: string, args: string[] = [], env: NodeJS.ProcessEnv = process.env): Promise<TreeMeasured> =>
+  new Promise((resolve, reject) => {
+    const wrapper = `${script}\nrc=$?\nread -r stat < /proc/$$/stat\nprintf '%s\\n' "$stat" >&3\nexit $rc`;
+    const started = performance.now();
+    const child = spawn('bash', ['-o', 'pipefail', '-c', wrapper, 'bash', ...args], { env, stdio: ['ignore', 'pipe', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    let stat = '';
+    let peakRss = 0;
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+    (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => (stat += d.toString()));
+    const timer = setInterval(() => {
+      const pid = child.pid ?? 0;
+      const tree = [pid, ...descendants(pid)];
+      peakRss = Math.max(peakRss, tree.reduce((sum, p) => sum + rssOf(p), 0));
+    }, 20);
+    child.on('error', reject);
+    child.on('close', (code) => {
+      clearInterval(timer);
+      const fields = stat.slice(stat.lastIndexOf(')') + 2).trim().split(' ').map(Number);
+      const cpu = ((fields[11] ?? 0) + (fields[12] ?? 0) + (fields[13] ?? 0) + (fields[14] ?? 0)) / 100;
+      resolve({ seconds: (performance.now() - started) / 1000, cpu, peakRss, code, stdout, stderr });
+    });
+  });
+
+/**
+ * The local S3 endpoint in a process of its own, at `nice` (the shipper's default priority: it
+ * stands in for S3, which costs the host nothing), so that its CPU is measured apart from the
+ * shipper's and the benchmark's.
+ */
+export const startEndpointProcess = async (directory: string, nice: number): Promise<{ url: string; pid: number; cpu(): number; close(): Promise<void> }> => {
+  const script = fileURLToPath(new URL('./endpoint.ts', import.meta.url));
+  const child = spawn('nice', ['-n', String(nice), process.execPath, '--import', 'tsx', script, directory], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const url = await new Promise<string>((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const line = /^(http:\/\/\S+)\n/m.exec(out);
+      if (line?.[1]) resolve(line[1]);
+    });
+    child.once('exit', (code) => reject(new Error(`the local endpoint exited with code ${code}`)));
+  });
+  const pid = child.pid ?? 0;
+  return {
+    url,
+    pid,
+    cpu: () => cpuOf(pid),
+    close: () =>
+      new Promise((resolve) => {
+        child.once('exit', () => resolve());
+        child.kill('SIGTERM');
+      }),
+  };
+};

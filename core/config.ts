@@ -38,6 +38,21 @@ export interface Config extends HostScope {
   localWatchdogSeconds: number;
   /** (verify function) Stored bytes a second that verification is sure to reach; sizes its guard. @default 40e6 */
   verifyBytesPerSecond: number;
+  /** How the shipper compresses, and how much of the host it may take. */
+  shipping: ShippingSettings;
+}
+
+/**
+ * How the shipper compresses and how much of the host it may take: `BINVAULT_COMPRESSOR`,
+ * `BINVAULT_MAX_CORES`, `BINVAULT_NICE` (shipper/lib/compress.ts uses them).
+ */
+export interface ShippingSettings {
+  /** `auto` takes ISA-L's igzip when it is on PATH, else Node's zlib. @default 'auto' */
+  compressor: 'auto' | 'zlib' | 'igzip';
+  /** Compression threads (zlib) or processes (igzip) at most. @default half the cores, at least 1 */
+  maxCores: number;
+  /** The nice value the shipper lowers itself (and its children) to; 0 leaves it as started. @default 10 */
+  nice: number;
 }
 
 /** What the defaults depend on, found by the caller (the edge), not here: core reads no environment. */
@@ -48,6 +63,8 @@ export interface ConfigDefaults {
   home: string;
   /** `BINVAULT_STATE_DIR`'s default. */
   stateDir: string;
+  /** The cores of the machine (`BINVAULT_MAX_CORES` defaults to half of them). @default 2 */
+  cores?: number;
 }
 
 const NAME = /^[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -80,6 +97,13 @@ const count = (name: string) =>
     z.transform((v: string) => Math.floor(Number(v))),
   );
 
+/** A whole number from `min` to `max`. */
+const whole = (name: string, min: number, max: number) =>
+  z.pipe(
+    checked(name, (v) => /^\d+$/.test(v) && Number(v) >= min && Number(v) <= max, `is not a whole number from ${min} to ${max}`),
+    z.transform((v: string) => Number(v)),
+  );
+
 const SCHEMA = z.object({
   BINVAULT_BUCKET: z._default(checked('BINVAULT_BUCKET', (v) => /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v), 'is not a valid bucket name'), 'binvault'),
   BINVAULT_PREFIX: z._default(
@@ -107,6 +131,9 @@ const SCHEMA = z.object({
   BINVAULT_RESTORE_LAUNCH_TEMPLATE: z.optional(z.string()),
   BINVAULT_LOCAL_WATCHDOG_SECONDS: z._default(positive('BINVAULT_LOCAL_WATCHDOG_SECONDS'), 10),
   BINVAULT_VERIFY_BYTES_PER_SECOND: z._default(positive('BINVAULT_VERIFY_BYTES_PER_SECOND'), 40e6),
+  BINVAULT_COMPRESSOR: z._default(checked('BINVAULT_COMPRESSOR', (v) => ['auto', 'zlib', 'igzip'].includes(v), 'is not one of auto, zlib, igzip'), 'auto'),
+  BINVAULT_MAX_CORES: z.optional(whole('BINVAULT_MAX_CORES', 1, 1024)),
+  BINVAULT_NICE: z._default(whole('BINVAULT_NICE', 0, 19), 10),
 });
 
 /** The settings binvault reads, by name (README's configuration table lists the same). */
@@ -155,6 +182,11 @@ export const parseConfig = (values: Readonly<Record<string, string | undefined>>
     ...(v.BINVAULT_RESTORE_LAUNCH_TEMPLATE !== undefined ? { restoreLaunchTemplate: v.BINVAULT_RESTORE_LAUNCH_TEMPLATE } : {}),
     localWatchdogSeconds: v.BINVAULT_LOCAL_WATCHDOG_SECONDS,
     verifyBytesPerSecond: v.BINVAULT_VERIFY_BYTES_PER_SECOND,
+    shipping: {
+      compressor: v.BINVAULT_COMPRESSOR as ShippingSettings['compressor'],
+      maxCores: v.BINVAULT_MAX_CORES ?? Math.max(1, Math.floor((defaults.cores ?? 2) / 2)),
+      nice: v.BINVAULT_NICE,
+    },
   };
 };
 

@@ -45,7 +45,8 @@ options for every command:
 
 configuration (environment): BINVAULT_BUCKET, BINVAULT_PREFIX, BINVAULT_HOST_ID, BINVAULT_S3_ENDPOINT,
   BINVAULT_MYSQL_DEFAULTS_FILE (the [client] option file: the only place a password lives),
-  BINVAULT_TZ, BINVAULT_STATE_DIR. See README.md.
+  BINVAULT_TZ, BINVAULT_STATE_DIR; for ship: BINVAULT_COMPRESSOR (auto|zlib|igzip),
+  BINVAULT_MAX_CORES, BINVAULT_NICE. See README.md.
 `;
 
 const helpOf = (c: Command): string => `usage: ${usageLine(c)} [--json]\n\n${c.help}`;

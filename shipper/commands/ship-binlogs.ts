@@ -3,6 +3,8 @@ import { ConfigurationError, UsageError } from '../../core/errors.js';
 import { systemClock } from '../../core/ports.js';
 import { VERSION } from '../../core/version.js';
 import type { Config } from '../../core/config.js';
+import { selectCompressor } from '../lib/compress.js';
+import { lowerPriority, startImpact } from '../lib/compress-host.js';
 import { LockedError } from '../lib/errors.js';
 import { formatBytes, formatSeconds } from '../lib/format.js';
 import { MysqlSession } from '../../drivers/mysql/session.js';
@@ -12,6 +14,7 @@ import type { S3Store } from '../../drivers/aws/s3.js';
 import { secondsOption, type Command } from './command.js';
 import type { CommandIo } from './io.js';
 import { underLock } from './locked.js';
+import { describeImpact } from './ship-dump.js';
 
 export interface ShipBinlogsArgs {
   loop: boolean;
@@ -43,7 +46,12 @@ const describe = (event: ShipBinlogsEvent, store: S3Store): string | undefined =
 /** `binvault ship binlogs [--loop] [--interval S]` */
 export const shipBinlogsCommand = async (config: Config, args: ShipBinlogsArgs, io: CommandIo): Promise<number> => {
   return underLock(config, 'binlogs', 'ship binlogs', async ({ state, store, signal, received }) => {
+    // The host runs the application and its database: the shipper is a guest there.
+    const priority = lowerPriority(config.shipping.nice);
+    const compressor = await selectCompressor(config.shipping);
+    if (compressor.fallback) io.err(`binvault: ${compressor.fallback}; compressing with zlib instead`);
     const runOnce = async (): Promise<void> => {
+      const impact = startImpact();
       const client = await readOptionFile(config.mysqlDefaultsFile);
       const session = await MysqlSession.connect(client);
       try {
@@ -55,6 +63,7 @@ export const shipBinlogsCommand = async (config: Config, args: ShipBinlogsArgs, 
           timeZone: config.timeZone,
           clock: systemClock,
           shipperVersion: VERSION,
+          compressor,
           signal,
           listener: (event) => {
             if (io.json) {
@@ -66,10 +75,17 @@ export const shipBinlogsCommand = async (config: Config, args: ShipBinlogsArgs, 
             if (line !== undefined && (event.type !== 'server' || io.verbose)) io.out(line);
           },
         });
-        if (!io.json && !args.loop) {
+        const cost = impact.finish({ bytesRead: result.bytesRead, bytesSent: result.bytesSent, childPeakRss: result.childPeakRss, compressor: compressor.description, priority });
+        if (io.json) {
+          const { bytesRead: _read, bytesSent: _sent, childPeakRss: _rss, ...rest } = result;
+          io.out(JSON.stringify({ type: 'result', ...rest, impact: cost }));
+        } else if (!args.loop) {
           io.out(
             `${result.shipped.length} shipped, ${result.skipped.length} already in the bucket; ${result.active} is active and stays on the server until it closes`,
           );
+          io.out(describeImpact(cost, 'compressor'));
+        } else if (io.verbose) {
+          io.out(describeImpact(cost, 'compressor'));
         }
       } finally {
         await session.close();

@@ -1,6 +1,8 @@
 import { systemClock } from '../../core/ports.js';
 import { VERSION } from '../../core/version.js';
 import type { Config } from '../../core/config.js';
+import { selectCompressor } from '../lib/compress.js';
+import { lowerPriority, startImpact, type HostImpact } from '../lib/compress-host.js';
 import { formatBytes, formatSeconds } from '../lib/format.js';
 import { readOptionFile } from '../../drivers/mysql/option-file.js';
 import { shipDump } from '../lib/ship-dump.js';
@@ -19,7 +21,12 @@ export interface ShipDumpArgs {
 export const shipDumpCommand = async (config: Config, args: ShipDumpArgs, io: CommandIo): Promise<number> => {
   // Two dumps never overlap: the first users once found eleven stuck behind one read lock.
   return underLock(config, 'dump', 'ship dump', async ({ state, store, signal }) => {
-    await shipDump({
+    // The host runs the application and its database: the shipper is a guest there.
+    const priority = lowerPriority(config.shipping.nice);
+    const impact = startImpact();
+    const compressor = await selectCompressor(config.shipping);
+    if (compressor.fallback) io.err(`binvault: ${compressor.fallback}; compressing with zlib instead`);
+    const result = await shipDump({
       client: await readOptionFile(config.mysqlDefaultsFile),
       store,
       state,
@@ -29,6 +36,7 @@ export const shipDumpCommand = async (config: Config, args: ShipDumpArgs, io: Co
       shipperVersion: VERSION,
       ...(args.databases ? { databases: args.databases } : {}),
       lockWaitTimeout: args.lockWaitTimeout,
+      compressor,
       signal,
       listener: (event) => {
         if (io.json) {
@@ -46,9 +54,17 @@ export const shipDumpCommand = async (config: Config, args: ShipDumpArgs, io: Co
         }
       },
     });
+    const cost = impact.finish({ bytesRead: result.rawBytes, bytesSent: result.storedBytes, childPeakRss: result.childPeakRss, compressor: result.compressor, priority });
+    if (io.json) io.out(JSON.stringify({ type: 'result', ...result, childPeakRss: undefined, compressor: undefined, impact: cost }));
+    else io.out(describeImpact(cost, 'the dump tool'));
     return 0;
   });
 };
+
+/** One line: what the run cost the host. */
+export const describeImpact = (cost: HostImpact, children: string): string =>
+  `host: ${cost.cpuSeconds.total.toFixed(1)} CPU s (binvault ${cost.cpuSeconds.self.toFixed(1)} s, ${children} ${cost.cpuSeconds.children.toFixed(1)} s), ` +
+  `read ${formatBytes(cost.bytesRead)}, sent ${formatBytes(cost.bytesSent)}, peak RSS ${formatBytes(cost.peakRssBytes)}; ${cost.compressor}; nice ${cost.priority.nice}, I/O ${cost.priority.io}`;
 
 export const command: Command = {
   name: 'ship dump',
@@ -56,10 +72,12 @@ export const command: Command = {
   summary: 'one consistent dump, streamed and compressed to the bucket',
   help: `Runs the server's own dump tool (mysqldump or mariadb-dump) with --single-transaction --routines
 --triggers --events --hex-blob, the binlog coordinates (--source-data=2 / --master-data=2) and the
-GTID state (--set-gtid-purged=COMMENTED / --gtid), compresses its output on all cores and streams
-it to {prefix}/{host}/dumps/{day}/{host}-{stamp}.sql.gz with sha256, size and coordinates in the
+GTID state (--set-gtid-purged=COMMENTED / --gtid), compresses its output (ISA-L's igzip when
+installed, else zlib on BINVAULT_MAX_CORES threads) at a lower CPU and I/O priority, and streams it
+to {prefix}/{host}/dumps/{day}/{host}-{stamp}.sql.gz with sha256, size and coordinates in the
 metadata. Nothing touches local disk; the password reaches the tool through a 0600 option file in
-a private directory, removed afterwards. Any failure leaves no object.
+a private directory, removed afterwards. Any failure leaves no object. --json ends with a result
+line: the object, and what the run cost the host (CPU seconds, bytes read and sent, peak RSS).
 
   --databases a,b          only these databases (default: all)
   --lock-wait-timeout S    cancel the dump, and kill its server session, when it has waited S

@@ -1,5 +1,5 @@
 import { access, constants, readFile } from 'node:fs/promises';
-import { homedir, hostname } from 'node:os';
+import { availableParallelism, homedir, hostname } from 'node:os';
 import { resolve } from 'node:path';
 import { parseConfig, parseDotenv, type Config } from '../../core/config.js';
 import { ConfigurationError } from '../../core/errors.js';
@@ -22,6 +22,7 @@ export const loadConfig = async (env: NodeJS.ProcessEnv = process.env, configFil
     hostname: hostname().split('.')[0] ?? 'localhost',
     home: env.HOME ?? homedir(),
     stateDir: await defaultStateDir(),
+    cores: availableParallelism(),
   });
   return { ...config, stateDir: resolve(config.stateDir) };
 };

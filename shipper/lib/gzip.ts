@@ -1,9 +1,12 @@
 import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
 import { availableParallelism } from 'node:os';
 import { promisify } from 'node:util';
 import { crc32, gzip, gzipSync } from 'node:zlib';
+import { BinvaultError } from '../../core/errors.js';
 import { makeSeal, type Seal } from '../../core/gzip/seal.js';
 import { rechunk } from '../../core/streams.js';
+import { headerWithCrc, igzipStream, type Compressor } from './compress.js';
 
 const gzipAsync = promisify(gzip);
 
@@ -55,46 +58,92 @@ export async function* gzipMembers(
   if (!any) yield withHeaderCrc(gzipSync(Buffer.alloc(0), { level }));
 }
 
-/** FLG.FHCRC: the header carries a CRC16 of itself. */
-const FHCRC = 0x02;
-
 /**
- * Rewrites zlib's 10-byte member header with FHCRC set and its CRC16 appended. zlib checks the
- * trailer's CRC32 of the data but nothing guards the header (MTIME, XFL, OS): with FHCRC every
- * decoder (gzip -t, zlib) rejects a flipped bit there too, so no single-bit flip in a shipped
+ * zlib's member with its 10-byte header rewritten to carry FHCRC (see {@link headerWithCrc}): zlib
+ * checks the trailer's CRC32 of the data but nothing guards the header (MTIME, XFL, OS); with FHCRC
+ * every decoder (gzip -t, zlib) rejects a flipped bit there too, so no single-bit flip in a shipped
  * object can go unseen. It costs 2 bytes per member.
  */
-const withHeaderCrc = (member: Buffer): Buffer => {
-  const header = Buffer.from(member.subarray(0, 10));
-  header[3] = (header[3] ?? 0) | FHCRC;
-  const crc = Buffer.alloc(2);
-  crc.writeUInt16LE(crc32(header) & 0xffff);
-  return Buffer.concat([header, crc, member.subarray(10)]);
-};
+const withHeaderCrc = (member: Buffer): Buffer => Buffer.concat([headerWithCrc(member.subarray(0, 10)), member.subarray(10)]);
+
+/** The raw bytes changed between the read that hashed them and the read that compressed them. */
+export class SourceChangedError extends BinvaultError {
+  public override readonly name: string = 'SourceChangedError';
+}
+
+/** The raw bytes: a stream, or a file (which igzip then reads itself). */
+export type RawSource = AsyncIterable<Uint8Array> | { path: string };
+
+export interface SealedGzipOptions extends ParallelGzipOptions {
+  /** Who compresses (see compress.ts). @default zlib on `concurrency` threads */
+  compressor?: Compressor;
+  /**
+   * The raw bytes' sha256, size and CRC32 from an earlier read (a binlog hashed before its upload
+   * started): the seal states that sha256 without hashing the bytes again, and the bytes compressed
+   * must have the same size and CRC32 — else {@link SourceChangedError} before the seal is sent. A
+   * change that kept both would leave a seal the verifier rejects: never a silently wrong object.
+   */
+  knownRaw?: { sha256: string; size: number; crc32: number };
+  /** Called before the seal is sent; throwing stops the stream there. */
+  onSeal?: (seal: Seal & { rawCrc32: number }) => void;
+  /** The compressor process's peak RSS, when one ran. */
+  onCompressorEnd?: (result: { peakRss: number }) => void;
+  /** Kills a compressor process at once. */
+  signal?: AbortSignal;
+}
 
 /**
- * {@link gzipMembers} followed by binvault's seal: the sha256 and size of the raw bytes and the
- * sha256 of every compressed byte, in a last empty member (core/gzip/seal.ts).
+ * The raw bytes compressed ({@link gzipMembers} on zlib threads, or one igzip process: see
+ * compress.ts), followed by binvault's seal: the sha256 and size of the raw bytes and the sha256 of
+ * every compressed byte, in a last empty member (core/gzip/seal.ts). Every member header has FHCRC.
  */
-export async function* sealedGzip(
-  source: AsyncIterable<Uint8Array>,
-  options: ParallelGzipOptions & { onSeal?: (seal: Seal) => void } = {},
-): AsyncGenerator<Buffer> {
-  const raw = createHash('sha256');
+export async function* sealedGzip(source: RawSource, options: SealedGzipOptions = {}): AsyncGenerator<Buffer> {
+  const known = options.knownRaw;
+  const raw = known ? undefined : createHash('sha256');
   const stored = createHash('sha256');
   let rawSize = 0;
-  for await (const member of gzipMembers(source, {
-    ...options,
-    onRaw: (block) => {
-      raw.update(block);
-      rawSize += block.length;
-      options.onRaw?.(block);
-    },
-  })) {
+  let rawCrc = 0;
+  const onRaw = (block: Buffer): void => {
+    raw?.update(block);
+    rawCrc = crc32(block, rawCrc);
+    rawSize += block.length;
+    options.onRaw?.(block);
+  };
+  const stream = (path: string): AsyncIterable<Uint8Array> => createReadStream(path, { highWaterMark: 1 << 20, ...(options.signal ? { signal: options.signal } : {}) });
+  let members: AsyncIterable<Buffer>;
+  let trailer: { rawCrc32: number; isize: number } | undefined;
+  if (options.compressor?.name === 'igzip') {
+    // A file whose hash is already known goes to igzip directly: its bytes never pass through here,
+    // and igzip's trailer (CRC32, ISIZE) says what it read.
+    const direct = known !== undefined && !(Symbol.asyncIterator in source);
+    members = igzipStream(options.compressor, direct ? source : { source: 'path' in source ? stream(source.path) : source, onRaw }, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      onEnd: (result) => {
+        trailer = result;
+        options.onCompressorEnd?.({ peakRss: result.peakRss });
+      },
+    });
+    if (direct) rawCrc = -1;
+  } else {
+    const input = Symbol.asyncIterator in source ? source : stream(source.path);
+    members = gzipMembers(input, { ...options, ...(options.compressor ? { concurrency: options.compressor.threads } : {}), onRaw });
+  }
+  for await (const member of members) {
     stored.update(member);
     yield member;
   }
-  const seal = { rawSize, rawSha256: raw.digest('hex'), compressedSha256: stored.digest('hex') };
-  options.onSeal?.(seal);
+  if (rawCrc === -1 && known && trailer) {
+    // What igzip read, as its trailer states it.
+    rawCrc = trailer.rawCrc32;
+    rawSize = trailer.isize === known.size % 2 ** 32 ? known.size : trailer.isize;
+  }
+  rawCrc = rawCrc >>> 0;
+  if (known && (rawSize !== known.size || rawCrc !== known.crc32 >>> 0)) {
+    throw new SourceChangedError(
+      `the raw bytes changed between two reads (${known.size} bytes, CRC32 ${(known.crc32 >>> 0).toString(16)}, then ${rawSize} bytes, CRC32 ${rawCrc.toString(16)}); nothing was stored`,
+    );
+  }
+  const seal = { rawSize, rawSha256: known ? known.sha256 : (raw?.digest('hex') ?? ''), compressedSha256: stored.digest('hex') };
+  options.onSeal?.({ ...seal, rawCrc32: rawCrc });
   yield makeSeal(seal);
 }

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { readFile, stat } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
 import { basename, dirname, join } from 'node:path';
 import { binlogHasChanges, binlogOpenedAt } from '../../core/binlog/events.js';
 import { compareBinlogNames, namesBetween, parseBinlogName, type BinlogName } from '../../core/binlog/names.js';
@@ -10,7 +11,8 @@ import { compactStamp } from '../../core/time.js';
 import type { BinlogSource, Clock, ObjectStore } from '../../core/ports.js';
 import { MysqlError } from '../../drivers/errors.js';
 import { BinlogGapError, ShipError } from './errors.js';
-import { sealedGzip, type ParallelGzipOptions } from './gzip.js';
+import type { Compressor } from './compress.js';
+import { sealedGzip, SourceChangedError, type ParallelGzipOptions } from './gzip.js';
 import type { ServerInfo } from '../../drivers/mysql/session.js';
 import type { StateDir } from './state.js';
 
@@ -34,6 +36,8 @@ export interface ShipBinlogsOptions {
   clock: Clock;
   shipperVersion: string;
   gzip?: ParallelGzipOptions;
+  /** Who compresses (compress.ts's selectCompressor). @default zlib on every core */
+  compressor?: Compressor;
   listener?: (event: ShipBinlogsEvent) => void;
   /** Aborts the upload in progress (it leaves nothing behind) and ends the run. */
   signal?: AbortSignal;
@@ -50,6 +54,12 @@ export interface ShipBinlogsResult {
   shipped: string[];
   skipped: string[];
   missing: string[];
+  /** Raw bytes read from binlog files (each shipped one twice: hashed, then compressed). */
+  bytesRead: number;
+  /** Compressed bytes uploaded. */
+  bytesSent: number;
+  /** The compressor process's largest peak RSS, when one ran. */
+  childPeakRss: number;
 }
 
 /** What has been shipped, as this host remembers it (`binlogs.json` in the state directory). */
@@ -110,14 +120,17 @@ export const readBinlogIndex = async (server: ServerInfo): Promise<{ name: strin
 const binlogPath = (server: ServerInfo, entry: string): string =>
   join(dirname(server.logBinBasename ?? join(server.dataDir, 'binlog')), basename(entry));
 
-const sha256OfFile = async (path: string, signal?: AbortSignal): Promise<{ sha256: string; size: number }> => {
+/** The file's sha256 (its metadata, decided before the upload starts), size and CRC32 (cheap: it checks the second read). */
+const digestOfFile = async (path: string, signal?: AbortSignal): Promise<{ sha256: string; size: number; crc32: number }> => {
   const hash = createHash('sha256');
   let size = 0;
+  let crc = 0;
   for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, ...(signal ? { signal } : {}) })) {
     hash.update(chunk as Buffer);
+    crc = crc32(chunk as Buffer, crc);
     size += (chunk as Buffer).length;
   }
-  return { sha256: hash.digest('hex'), size };
+  return { sha256: hash.digest('hex'), size, crc32: crc >>> 0 };
 };
 
 const readError = (name: string, path: string, error: unknown): ShipError => {
@@ -188,7 +201,7 @@ export const shipBinlogs = async (options: ShipBinlogsOptions): Promise<ShipBinl
   }
 
   const missing = await findMissing(files, closed, cache);
-  const result: ShipBinlogsResult = { active, shipped: [], skipped: [], missing };
+  const result: ShipBinlogsResult = { active, shipped: [], skipped: [], missing, bytesRead: 0, bytesSent: 0, childPeakRss: 0 };
   let gapRecordKey: string | undefined;
   if (missing.length > 0) {
     gapRecordKey = await recordGap(options, server, cache, missing, files[0]?.name ?? active);
@@ -210,7 +223,7 @@ export const shipBinlogs = async (options: ShipBinlogsOptions): Promise<ShipBinl
     }
     if (entry?.sha256 !== undefined && entry.size === size) continue;
 
-    const shipped = await shipOne(options, server, file, entry, size, cache.lineage);
+    const shipped = await shipOne(options, server, file, entry, size, cache.lineage, result);
     cache.entries[file.name] = { keys: [shipped.key], sha256: shipped.sha256, size };
     cache.last = newest([cache.last, file.name]);
     await saveCache();
@@ -237,17 +250,19 @@ const shipOne = async (
   entry: CacheEntry | undefined,
   size: number,
   lineage: string | undefined,
+  totals: Pick<ShipBinlogsResult, 'bytesRead' | 'bytesSent' | 'childPeakRss'>,
 ): Promise<{ key: string; sha256: string; uploaded: boolean }> => {
   const { store, state, scope, clock, signal } = options;
   const emit = options.listener ?? (() => undefined);
-  let digest: { sha256: string; size: number };
+  let digest: { sha256: string; size: number; crc32: number };
   try {
-    digest = await sha256OfFile(file.path, signal);
+    digest = await digestOfFile(file.path, signal);
   } catch (error) {
     if ((error as Error).name === 'AbortError') throw error;
     throw readError(file.name, file.path, error);
   }
   if (digest.size !== size) throw new ShipError(`binlog ${file.name} changed size while it was read`);
+  totals.bytesRead += digest.size;
 
   const key = binlogKey(scope, dayIn(clock.now(), options.timeZone ?? 'UTC'), file.name, lineage);
   // Already in the bucket under this key, or under another day's key from an earlier run?
@@ -271,17 +286,23 @@ const shipOne = async (
   const started = performance.now();
 
   async function* body(): AsyncGenerator<Buffer> {
-    const raw = createReadStream(file.path, { highWaterMark: 1 << 20, ...(signal ? { signal } : {}) });
-    yield* sealedGzip(raw, {
-      ...options.gzip,
-      // Checked before the seal, the last bytes, is sent: a file that changed between the two
-      // reads never becomes an object.
-      onSeal: (seal) => {
-        if (seal.rawSize !== size || seal.rawSha256 !== digest.sha256) {
-          throw new ShipError(`binlog ${file.name} changed while it was read; nothing was stored`);
-        }
-      },
-    });
+    try {
+      // Read a second time, by igzip itself where it runs: the sha256 of the first read is the one
+      // in the metadata and the seal, and size and CRC32 prove the bytes compressed are the same.
+      yield* sealedGzip({ path: file.path }, {
+        ...options.gzip,
+        ...(options.compressor ? { compressor: options.compressor } : {}),
+        knownRaw: digest,
+        ...(signal ? { signal } : {}),
+        onCompressorEnd: ({ peakRss }) => (totals.childPeakRss = Math.max(totals.childPeakRss, peakRss)),
+      });
+      totals.bytesRead += digest.size;
+    } catch (error) {
+      // Checked before the seal, the last bytes, is sent: a file that changed between the two reads
+      // never becomes an object.
+      if (error instanceof SourceChangedError) throw new ShipError(`binlog ${file.name} changed while it was read; nothing was stored`, { cause: error });
+      throw error;
+    }
   }
 
   const metadata: Record<string, string> = {
@@ -313,6 +334,7 @@ const shipOne = async (
     }
     throw error;
   }
+  totals.bytesSent += stored.bytes;
   emit({
     type: 'shipped',
     name: file.name,

@@ -1,6 +1,6 @@
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
 import { promisify } from 'node:util';
@@ -12,6 +12,7 @@ import { areaRoot, dayIn, dumpFileName, dumpKey, stagingKey, type HostScope } fr
 import type { Clock, ObjectStore } from '../../core/ports.js';
 import { versionAtLeast } from '../../core/server.js';
 import { findProgram } from '../../drivers/mysql/programs.js';
+import { onPath, rssSampler, zlibCompressor, type Compressor } from './compress.js';
 import { sealedGzip, type ParallelGzipOptions } from './gzip.js';
 import { MysqlSession, type ServerInfo } from '../../drivers/mysql/session.js';
 import { writeOptionFile, type MysqlClientOptions } from '../../drivers/mysql/option-file.js';
@@ -37,6 +38,8 @@ export interface ShipDumpOptions {
   /** Seconds the dump may wait for a lock before it is cancelled. @default 60 */
   lockWaitTimeout?: number;
   gzip?: ParallelGzipOptions;
+  /** Who compresses (compress.ts's selectCompressor). @default zlib on every core */
+  compressor?: Compressor;
   listener?: (event: ShipDumpEvent) => void;
   signal?: AbortSignal;
 }
@@ -49,6 +52,10 @@ export interface ShipDumpResult {
   binlogFile?: string;
   binlogPosition?: number;
   gtids?: string;
+  /** The compressor that ran, as selectCompressor described it. */
+  compressor: string;
+  /** The largest peak RSS of the dump tool and the compressor process, sampled as their output ended. */
+  childPeakRss: number;
 }
 
 interface DumpTool {
@@ -143,7 +150,13 @@ export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult
 
     // The password reaches the tool only through the option file: not argv, not its environment.
     // HOME points at the private directory so that no ~/.my.cnf or ~/.mylogin.cnf overrides it.
-    child = spawn(tool.path, [`--defaults-extra-file=${defaults}`, ...args], {
+    // stdbuf (coreutils) gives the tool's stdout a 4 MiB stdio buffer: it writes its pipe 4 KiB at a
+    // time otherwise, and every small read costs this process a round through its event loop
+    // (measured with igzip: 0.8 instead of 1.3 CPU seconds here per 163 MB of dump). It execs the
+    // tool in place: same process, same arguments, same environment but for its own variables.
+    const stdbuf = options.compressor?.name === 'igzip' ? onPath('stdbuf') : undefined;
+    const command = stdbuf ? [stdbuf, '-o', '4M', tool.path] : [tool.path];
+    child = spawn(command[0] as string, [...command.slice(1), `--defaults-extra-file=${defaults}`, ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: work, LANG: 'C.UTF-8', TZ: 'UTC' },
     });
@@ -186,17 +199,26 @@ export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult
     options.signal?.addEventListener('abort', onAbort, { once: true });
 
     const facts = new DumpVerifier();
+    const compressor = options.compressor ?? zlibCompressor(availableParallelism());
+    let childPeakRss = 0;
+    const toolRss = rssSampler(running.pid);
     let rawBytes = 0;
     let sha256 = '';
     let dumpFacts: DumpFacts | undefined;
     const started = performance.now();
     async function* body(): AsyncGenerator<Buffer> {
       if (!running.stdout) throw new DumpError('the dump tool has no output');
-      // A read-ahead buffer: the dump tool keeps writing while a block is being compressed.
-      const stdout = running.stdout.pipe(new PassThrough({ highWaterMark: 4 * 1024 * 1024 }));
+      // zlib: a read-ahead buffer, so that the dump tool keeps writing while a block is being
+      // compressed. igzip: its pipe and 4 MiB of the tool's stdio buffer are enough, and a
+      // PassThrough cost more CPU here than it saved (measured).
+      const stdout = compressor.name === 'zlib' ? running.stdout.pipe(new PassThrough({ highWaterMark: 4 * 1024 * 1024 })) : running.stdout;
       const sealed = sealedGzip(stdout, {
         ...options.gzip,
+        compressor,
+        ...(options.signal ? { signal: options.signal } : {}),
+        onCompressorEnd: ({ peakRss }) => (childPeakRss = Math.max(childPeakRss, peakRss)),
         onRaw: (block) => {
+          toolRss.sample();
           rawBytes += block.length;
           facts.update(block);
         },
@@ -206,6 +228,7 @@ export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult
       });
       for await (const member of sealed) yield member;
       const { code, signal } = await Promise.race([exited, spawnFailed]);
+      childPeakRss = Math.max(childPeakRss, toolRss.peak());
       dumpFacts = facts.finish();
       // Checked before the upload completes: a failed dump never becomes an object.
       if (cancelled) throw cancelled;
@@ -250,6 +273,8 @@ export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult
       ...(final.binlogFile ? { binlogFile: final.binlogFile } : {}),
       ...(final.binlogPosition !== undefined ? { binlogPosition: final.binlogPosition } : {}),
       ...(final.gtids ? { gtids: final.gtids } : {}),
+      compressor: compressor.description,
+      childPeakRss,
     };
   } catch (error) {
     if (child && child.exitCode === null) child.kill('SIGKILL');

@@ -7,7 +7,10 @@ import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dayIn } from '../../../core/layout.js';
 import { VERSION } from '../../../core/version.js';
+import { verifyStream } from '../../../core/verify.js';
+import type { HostImpact } from '../../../shipper/lib/compress-host.js';
 import { runCli, expectExit } from '../../helpers/cli.js';
+import { fakeIgzip } from '../../helpers/compressor.js';
 import { startTestBucket, type TestBucket } from '../../helpers/s3.js';
 import { connectTo, startTestServer, type Instance } from '../../helpers/servers.js';
 
@@ -452,4 +455,74 @@ describe('binvault ship binlogs on a server with log_bin off', () => {
     expectExit(run, 1);
     expect(run.stderr.trim()).toBe('binvault: binary logging is off on this server (log_bin = OFF): enable log_bin to ship binlogs');
   });
+});
+
+describe('binvault ship binlogs with each compressor', () => {
+  let s: Setup;
+  beforeAll(async () => {
+    s = await setUp('db5');
+    // Random rows: binlogs past the 8 MiB part size, so the uploads are multipart.
+    await writeBulk(s.admin, 12);
+    await s.admin.query('FLUSH BINARY LOGS');
+  });
+  afterAll(() => tearDown(s));
+
+  interface Line {
+    type: string;
+    storedBytes?: number;
+    rawBytes?: number;
+    key?: string;
+    shipped?: string[];
+    impact?: HostImpact;
+  }
+  const lines = (stdout: string): Line[] => stdout.trim().split('\n').map((l) => JSON.parse(l) as Line);
+
+  it('a compressor that dies mid-stream: one line, exit 1, nothing in the bucket and no open upload; the next run ships it all', async () => {
+    const fake = await fakeIgzip('dies');
+    const run = await runCli(['ship', 'binlogs'], { ...s.env, PATH: `${fake}:${process.env.PATH ?? ''}`, BINVAULT_COMPRESSOR: 'igzip' });
+
+    expectExit(run, 1);
+    expect(run.stderr.trim()).toMatch(/^binvault: \/.*\/igzip was killed by SIGKILL; nothing was stored$/);
+    expect((await s.bucket.store.list('mysql/db5/binlogs/')).keys).toEqual([]);
+    expect(await s.bucket.store.listMultipartUploads('mysql/db5/')).toEqual([]);
+
+    expectExit(await runCli(['ship', 'binlogs'], s.env), 0);
+    await expectAllShipped(s, 'db5');
+  });
+
+  for (const compressor of ['zlib', 'igzip'] as const) {
+    it(`with ${compressor}: objects that verify, and a result line with the run's cost to the host`, async () => {
+      await writeBulk(s.admin, 3);
+      await s.admin.query('FLUSH BINARY LOGS');
+
+      const run = await runCli(['ship', 'binlogs', '--json'], { ...s.env, BINVAULT_COMPRESSOR: compressor });
+
+      expectExit(run, 0);
+      expect(run.stderr).toBe('');
+      const events = lines(run.stdout);
+      const shipped = events.filter((e) => e.type === 'shipped');
+      expect(shipped.length).toBeGreaterThanOrEqual(1);
+      for (const event of shipped) {
+        const head = await s.bucket.store.head(event.key ?? '');
+        const verdict = await verifyStream({ file: event.key ?? '', body: await s.bucket.store.get(event.key ?? ''), metadata: head?.metadata ?? {} });
+        expect(verdict.reasons).toEqual([]);
+        expect(verdict.seal?.rawSize).toBe(event.rawBytes);
+      }
+      const result = events.at(-1);
+      expect(result?.type).toBe('result');
+      expect(result?.shipped).toHaveLength(shipped.length);
+      const impact = result?.impact;
+      expect(impact?.compressor).toMatch(compressor === 'igzip' ? /^igzip \d+\.\d+\.\d+ \(\/usr\/bin\/igzip\), 1 process$/ : /^zlib .* \(Node\), \d+ threads?$/);
+      // Each shipped binlog is read twice: hashed, then compressed.
+      const raw = shipped.reduce((sum, e) => sum + (e.rawBytes ?? 0), 0);
+      expect(impact?.bytesRead).toBe(2 * raw);
+      expect(impact?.bytesSent).toBe(shipped.reduce((sum, e) => sum + (e.storedBytes ?? 0), 0));
+      expect(impact?.cpuSeconds.self).toBeGreaterThan(0);
+      expect(impact?.cpuSeconds.total).toBeCloseTo((impact?.cpuSeconds.self ?? 0) + (impact?.cpuSeconds.children ?? 0), 1);
+      expect(impact?.peakRssBytes).toBeGreaterThan(20e6);
+      expect(impact?.peakRssBytes).toBeLessThan(256e6);
+      expect(impact?.priority).toEqual({ nice: 10, io: 'best-effort 7' });
+      if (compressor === 'igzip') expect(impact?.childPeakRssBytes).toBeGreaterThan(0);
+    });
+  }
 });

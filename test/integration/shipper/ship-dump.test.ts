@@ -9,7 +9,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dayIn } from '../../../core/layout.js';
 import { verifyStream } from '../../../core/verify.js';
 import { findProgram } from '../../../drivers/mysql/programs.js';
+import type { HostImpact } from '../../../shipper/lib/compress-host.js';
 import { runCli, expectExit } from '../../helpers/cli.js';
+import { fakeIgzip } from '../../helpers/compressor.js';
 import { startTestBucket, type TestBucket } from '../../helpers/s3.js';
 import { connectTo, startTestServer, type Instance } from '../../helpers/servers.js';
 
@@ -227,6 +229,66 @@ describe('binvault ship dump against a real server and the local endpoint', () =
       expect(await objects(bucket, 'db1')).toEqual(before);
       expect(await bucket.store.listMultipartUploads('mysql/db1/')).toEqual([]);
     });
+
+    it('a compressor that dies mid-stream leaves no object, no staging object and no open upload, in one line', async () => {
+      const before = await objects(bucket, 'db1');
+      const fake = await fakeIgzip('dies');
+
+      const result = await runCli(['ship', 'dump'], { ...env, PATH: `${fake}:${process.env.PATH ?? ''}`, BINVAULT_COMPRESSOR: 'igzip' });
+
+      expectExit(result, 1);
+      expect(result.stderr.trim()).toMatch(/^binvault: \/.*\/igzip was killed by SIGKILL; nothing was stored$/);
+      expect(await objects(bucket, 'db1')).toEqual(before);
+      expect(await bucket.store.listMultipartUploads('mysql/db1/')).toEqual([]);
+      // The dump tool was stopped with it: its session leaves the server (once the server sees it closed).
+      const dumping = async (): Promise<RowDataPacket[]> =>
+        (await admin.query<RowDataPacket[]>("SELECT ID FROM information_schema.PROCESSLIST WHERE INFO LIKE 'SELECT /*!40001 SQL_NO_CACHE */%'"))[0];
+      const gone = Date.now() + 10_000;
+      while ((await dumping()).length > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
+      expect(await dumping()).toEqual([]);
+    });
+
+    for (const compressor of ['igzip', 'zlib'] as const) {
+      it(`with ${compressor}: runs below the application's priority and reports its cost to the host`, async () => {
+        let cli = 0;
+        const running = runCli(['ship', 'dump', '--json'], { ...env, BINVAULT_COMPRESSOR: compressor }, { onSpawn: (p) => (cli = p) });
+        let dumpPid: number | undefined;
+        let niceOfTool: number | undefined;
+        let ioOfTool = '';
+        const deadline = Date.now() + 20_000;
+        while (niceOfTool === undefined && Date.now() < deadline) {
+          dumpPid ??= await dumpProcess(cli);
+          if (dumpPid) {
+            const stat = await readFile(`/proc/${dumpPid}/stat`, 'utf8').catch(() => '');
+            // Field 19 of /proc/PID/stat is the nice value.
+            if (stat !== '') niceOfTool = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[16]);
+            ioOfTool = (await run('ionice', ['-p', String(dumpPid)]).catch(() => ({ stdout: '' }))).stdout.trim();
+          }
+          await new Promise((r) => setTimeout(r, 10));
+        }
+        const result = await running;
+
+        expectExit(result, 0);
+        expect(niceOfTool).toBe(10);
+        expect(ioOfTool).toBe('best-effort: prio 7');
+        const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string; key?: string; rawBytes?: number; storedBytes?: number; impact?: HostImpact });
+        const last = lines.at(-1);
+        expect(last?.type).toBe('result');
+        const impact = last?.impact;
+        expect(impact?.compressor).toMatch(compressor === 'igzip' ? /^igzip \d/ : /^zlib /);
+        expect(impact?.bytesRead).toBe(last?.rawBytes);
+        expect(impact?.bytesSent).toBe(last?.storedBytes);
+        // The dump tool's CPU (and igzip's) is the children's share.
+        expect(impact?.cpuSeconds.children).toBeGreaterThan(0);
+        expect(impact?.cpuSeconds.self).toBeGreaterThan(0);
+        expect(impact?.peakRssBytes).toBeLessThan(256e6);
+        expect(impact?.childPeakRssBytes).toBeGreaterThan(0);
+        expect(impact?.priority).toEqual({ nice: 10, io: 'best-effort 7' });
+        const head = await bucket.store.head(last?.key ?? '');
+        const verdict = await verifyStream({ file: last?.key ?? '', body: await bucket.store.get(last?.key ?? ''), metadata: head?.metadata ?? {} });
+        expect(verdict.reasons).toEqual([]);
+      });
+    }
 
     it('two dumps never overlap', async () => {
       let cli = 0;
