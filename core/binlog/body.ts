@@ -91,7 +91,8 @@ export interface EventFormat {
  * rows events after them must match.
  */
 export class BodyChecker {
-  private readonly tables = new Map<number, TableDef>();
+  /** Table maps of the statement being read; null for one whose TABLE_MAP was itself malformed. */
+  private readonly tables = new Map<number, TableDef | null>();
   /** A relay log may begin in the middle of a transaction whose table maps are in the previous file. */
   public relay = false;
 
@@ -121,7 +122,7 @@ export class BodyChecker {
   private dispatch(type: number, view: Buffer, length: number, format: EventFormat): BodyCheck | undefined {
     const post = (t: number): number => format.postHeader[t - 1] ?? 0;
     const need = (end: number): void => {
-      if (end > length) throw new Malformed(`${length} bytes, too short for its fields`);
+      if (end > length) throw new Malformed(`a ${length}-byte body, too short for its fields`);
       if (end > view.length) throw new Unseen();
     };
     if (ROWS.has(type)) return this.rows(type, view, length, post(type), need);
@@ -132,8 +133,14 @@ export class BodyChecker {
         return query(type, view, length, post(type), need);
       case TABLE_MAP: {
         need(length);
-        const { tableId, table } = parseTableMap(view.subarray(0, length), post(TABLE_MAP), format.flavor);
-        this.tables.set(tableId, table);
+        try {
+          const { tableId, table } = parseTableMap(view.subarray(0, length), post(TABLE_MAP), format.flavor);
+          this.tables.set(tableId, table);
+        } catch (error) {
+          // Its rows events would only repeat that the table map is bad.
+          if (length >= 6) this.tables.set(post(TABLE_MAP) === 6 ? view.readUInt32LE(0) : view.readUIntLE(0, 6), null);
+          throw error;
+        }
         return undefined;
       }
       case XID:
@@ -216,6 +223,7 @@ export class BodyChecker {
     if (rowsStart > length) throw new Malformed(`the column bitmaps of ${width.value} columns do not fit in the event`);
     const table = this.tables.get(tableId);
     if (flags & STMT_END_F) this.tables.clear();
+    if (table === null) return undefined;
     if (!table) {
       if (this.relay || dummy) return undefined;
       throw new Malformed(`table id ${tableId} has no TABLE_MAP before it in its statement`);
@@ -241,7 +249,7 @@ export class BodyChecker {
 const padded = (body: number): number => Math.max(body, 6);
 
 const exactly = (length: number, expected: number): void => {
-  if (length !== expected) throw new Malformed(`${length} bytes where it has ${expected}`);
+  if (length !== expected) throw new Malformed(`a ${length}-byte body where it has ${expected} bytes`);
 };
 
 /** A packed integer read within a view, which may be a kept prefix of a larger body. */
@@ -299,7 +307,7 @@ const query = (type: number, view: Buffer, length: number, post: number, need: (
   const dbLength = view[8] ?? 0;
   const statusLength = view.readUInt16LE(11);
   const dbStart = post + statusLength;
-  if (dbStart > length) throw new Malformed(`the status variables length ${statusLength} does not fit in the event's ${length} bytes`);
+  if (dbStart > length) throw new Malformed(`the status variables length ${statusLength} does not fit in the event's ${length}-byte body`);
   need(dbStart);
   for (let pos = post; pos < dbStart; ) {
     const next = statusVariable(view[pos] ?? 0, view, pos + 1, dbStart);
@@ -371,7 +379,7 @@ const userVar = (view: Buffer, length: number, post: number, flagsByte: boolean,
   if (rest > 1 || (flagsByte && rest !== 1)) throw new Malformed(`${rest} bytes after the value of ${valueLength} bytes where ${flagsByte ? 'one flags byte' : 'at most a flags byte'} follows`);
   // STRING_RESULT 0, REAL_RESULT 1, INT_RESULT 2, DECIMAL_RESULT 4 (ROW_RESULT 3 has no value).
   if (type === 1 || type === 2) {
-    if (valueLength !== 8) throw new Malformed(`a ${type === 1 ? 'REAL' : 'INT'} value of ${valueLength} bytes (8)`);
+    if (valueLength !== 8) throw new Malformed(`${type === 1 ? 'a REAL' : 'an INT'} value of ${valueLength} bytes (8)`);
   } else if (type === 4) {
     need(valueAt + 2);
     if (valueLength < 2) throw new Malformed(`a DECIMAL value of ${valueLength} bytes`);

@@ -352,7 +352,7 @@ export const walkRows = (body: Buffer, pos: number, end: number, table: TableDef
           pos += n + body.readUIntLE(pos, n);
         }
       }
-      if (pos > end) throw new Malformed(`row ${rows + 1}: its values run ${pos - end} bytes past the end of the event`);
+      if (pos > end) throw new Malformed(`row ${rows + 1}: its values run past the end of the event by ${pos - end} ${pos - end === 1 ? 'byte' : 'bytes'}`);
     }
     rows++;
   }

@@ -42,6 +42,8 @@ export const MAX_PROBLEMS = 100;
 const WHOLE_EVENT_BYTES = 16 * 1024 * 1024;
 /** Enough for every post-header, a QUERY's status variables (at most 65,535 bytes) and its database name. */
 const PREFIX_BYTES = 128 * 1024;
+/** Events that start a MySQL transaction (and state its length, since 8.0.2). */
+const TRANSACTION_STARTS = new Set<number>([EventType.GTID, EventType.ANONYMOUS_GTID, EventType.GTID_TAGGED]);
 /** Bookkeeping events a relay log has between its own FDE and the master's: a relay log's shape. */
 const RELAY_PREAMBLE = new Set<number>([EventType.PREVIOUS_GTIDS, EventType.MARIADB_GTID_LIST, EventType.MARIADB_BINLOG_CHECKPOINT]);
 
@@ -414,11 +416,16 @@ export class BinlogVerifier {
     }
     if (f.events > 1) this.relayShape(type, logPos, flags);
     const trx = this.transactionEnd;
-    if (trx && start >= trx.at) {
-      if (start !== trx.at) {
-        this.problem(`GTID event at ${trx.gtidAt}: its transaction of ${trx.length} bytes should end at ${trx.at}, but an event starts at ${start}`);
+    if (trx) {
+      const says = `GTID event at ${trx.gtidAt}: its transaction of ${trx.length} bytes should end at ${trx.at}`;
+      if (start === trx.at) this.transactionEnd = undefined;
+      else if (TRANSACTION_STARTS.has(type)) {
+        this.problem(`${says}, but the next transaction starts at ${start}`);
+        this.transactionEnd = undefined;
+      } else if (start + size > trx.at) {
+        this.problem(`${says}, inside the ${name} event at ${start}`);
+        this.transactionEnd = undefined;
       }
-      this.transactionEnd = undefined;
     }
 
     if (type === EventType.FORMAT_DESCRIPTION && ev) {
