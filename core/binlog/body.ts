@@ -266,10 +266,23 @@ const statusVariable = (code: number, view: Buffer, pos: number, end: number): n
   if (fixed !== undefined) return pos + fixed;
   switch (code) {
     case 2: // Q_CATALOG_CODE (MySQL 5.0.0–5.0.3): length, name, NUL
-      return pos < end ? pos + 1 + (view[pos] ?? 0) + 1 : pos + 1;
-    case 5: // Q_TIME_ZONE_CODE
-    case 6: // Q_CATALOG_NZ_CODE
-      return pos < end ? pos + 1 + (view[pos] ?? 0) : pos + 1;
+    case 6: {
+      // Q_CATALOG_NZ_CODE: length, name. The only catalog there ever was is "std".
+      if (pos >= end) return pos + 1;
+      const next = pos + 1 + (view[pos] ?? 0) + (code === 2 ? 1 : 0);
+      if (next <= end && (view[pos] !== 3 || view.toString('latin1', pos + 1, pos + 4) !== 'std')) throw new Malformed(`a catalog name of ${view[pos] ?? 0} bytes that is not "std"`);
+      return next;
+    }
+    case 5: {
+      // Q_TIME_ZONE_CODE: length, name (a time zone name or offset: printable ASCII).
+      if (pos >= end) return pos + 1;
+      const next = pos + 1 + (view[pos] ?? 0);
+      for (let p = pos + 1; p < Math.min(next, end); p++) {
+        const c = view[p] ?? 0;
+        if (c < 0x20 || c > 0x7e) throw new Malformed(`a time zone name of ${view[pos] ?? 0} bytes with the byte 0x${c.toString(16)} in it`);
+      }
+      return next;
+    }
     case 11: {
       // Q_INVOKER: user and host, each a length and bytes
       if (pos >= end) return pos + 1;

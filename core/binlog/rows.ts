@@ -61,6 +61,8 @@ export interface TableDef {
   columns: number;
   /** Per column, how its values are laid out (see Layout). */
   layouts: Int32Array;
+  /** Per column, the most bytes a length-prefixed value can have (a VARCHAR's or CHAR's size); 0: no bound checked. */
+  maxima: Int32Array;
 }
 
 /** A problem in an event's structure; the message says what does not fit. */
@@ -261,13 +263,14 @@ export const parseTableMap = (
   const types = body.subarray(pos, pos + columns);
   pos += columns;
   const layouts = new Int32Array(columns).fill(UNKNOWN);
+  const maxima = new Int32Array(columns);
   if (pos === end) {
     // Servers before 5.1.18 wrote no metadata: only fixed-size columns can be walked.
     for (let c = 0; c < columns; c++) {
       const type = types[c] ?? 0;
       if (metadataBytes(type) === 0) layouts[c] = layoutOf(type, Buffer.alloc(0), flavor, c);
     }
-    return { tableId, table: { columns, layouts } };
+    return { tableId, table: { columns, layouts, maxima } };
   }
   const metaLength = readPacked(body, pos, end, 'the metadata length');
   pos = metaLength.next;
@@ -284,7 +287,9 @@ export const parseTableMap = (
       break;
     }
     if (m + bytes > metaEnd) throw new Malformed(`the column metadata is ${metaLength.value} bytes, too short for the column types`);
-    layouts[c] = layoutOf(type, body.subarray(m, m + bytes), flavor, c);
+    const meta = body.subarray(m, m + bytes);
+    layouts[c] = layoutOf(type, meta, flavor, c);
+    maxima[c] = maximum(type, meta);
     m += bytes;
   }
   if (sized && m !== metaEnd) throw new Malformed(`the column metadata is ${metaLength.value} bytes where the column types take ${m - pos}`);
@@ -308,7 +313,20 @@ export const parseTableMap = (
     }
     pos = fieldEnd;
   }
-  return { tableId, table: { columns, layouts } };
+  return { tableId, table: { columns, layouts, maxima } };
+};
+
+/**
+ * The most bytes a VARCHAR or CHAR value can have: the column's size in bytes, which its metadata
+ * states (a CHAR's bits 8–9 ride in its real-type byte). MariaDB's compressed columns state the
+ * size before compression, so they are not bounded here.
+ */
+const maximum = (type: number, meta: Buffer): number => {
+  const m0 = meta[0] ?? 0;
+  const m1 = meta[1] ?? 0;
+  if (type === T.VARCHAR) return m0 | (m1 << 8);
+  if (type === T.STRING && (m0 | 0x30) === T.STRING) return (((m0 & 0x30) ^ 0x30) << 4) + m1;
+  return 0;
 };
 
 /**
@@ -321,36 +339,48 @@ export const parseTableMap = (
  */
 export const walkRows = (body: Buffer, pos: number, end: number, table: TableDef, images: Buffer[]): number => {
   const present: Int32Array[] = [];
+  const bounds: Int32Array[] = [];
   for (const bitmap of images) {
     const cols: number[] = [];
+    const max: number[] = [];
     for (let c = 0; c < table.columns; c++) {
       if (!((bitmap[c >> 3] ?? 0) & (1 << (c & 7)))) continue;
       const layout = table.layouts[c] ?? UNKNOWN;
       if (layout === UNKNOWN) return -1;
       cols.push(layout);
+      max.push(table.maxima[c] ?? 0);
     }
     present.push(Int32Array.from(cols));
+    bounds.push(Int32Array.from(max));
   }
   let rows = 0;
   while (pos < end) {
     for (let image = 0; image < present.length; image++) {
       const cols = present[image] as Int32Array;
+      const max = bounds[image] as Int32Array;
       const count = cols.length;
       const nulls = pos;
       pos += (count + 7) >> 3;
       if (pos > end) throw new Malformed(`row ${rows + 1}: its NULL bitmap runs past the end of the event`);
+      if (count & 7) {
+        // The bits past the last column: ones from MySQL 5.x and MariaDB, zeros from MySQL 8.0+.
+        const padding = 0xff & ~((1 << (count & 7)) - 1);
+        const last = (body[pos - 1] as number) & padding;
+        if (last !== padding && last !== 0) throw new Malformed(`row ${rows + 1}: its NULL bitmap's unused bits are mixed (0x${(body[pos - 1] as number).toString(16)} for ${count} columns)`);
+      }
       for (let k = 0; k < count; k++) {
         if ((body[nulls + (k >> 3)] as number) & (1 << (k & 7))) continue;
         const layout = cols[k] as number;
-        if (layout >= 0) pos += layout;
-        else if (layout === -1) {
-          if (pos >= end) throw new Malformed(`row ${rows + 1}: a value's length runs past the end of the event`);
-          pos += 1 + (body[pos] as number);
-        } else {
-          const n = -layout;
-          if (pos + n > end) throw new Malformed(`row ${rows + 1}: a value's length runs past the end of the event`);
-          pos += n + body.readUIntLE(pos, n);
+        if (layout >= 0) {
+          pos += layout;
+          continue;
         }
+        const n = -layout;
+        if (pos + n > end) throw new Malformed(`row ${rows + 1}: a value's length runs past the end of the event`);
+        const length = n === 1 ? (body[pos] as number) : body.readUIntLE(pos, n);
+        const bound = max[k] as number;
+        if (bound > 0 && length > bound) throw new Malformed(`row ${rows + 1}: a value of ${length} bytes in a column of at most ${bound}`);
+        pos += n + length;
       }
       if (pos > end) throw new Malformed(`row ${rows + 1}: its values run past the end of the event by ${pos - end} ${pos - end === 1 ? 'byte' : 'bytes'}`);
     }

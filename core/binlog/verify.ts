@@ -146,17 +146,50 @@ const badMagicReason = (bytes: Buffer): string => {
   return `not a binlog: bad magic ${hex} ("${text}") where a binlog starts with fe 62 69 6e${cause ? `; ${cause}` : ''}`;
 };
 
-/** Post-header lengths every v4 FDE of every server gives these types (ROTATE's is frozen). */
+/**
+ * Post-header lengths every v4 FDE of every server gives these types, where its list reaches them
+ * (from the servers' own tables: MySQL 5.0–9.x, MariaDB 5.x–11.x). ROTATE's is frozen; the rows
+ * events' were 6 before 5.1.4 and MySQL 8.4 dropped the v1 ones (0); MariaDB has no MySQL GTIDs (0).
+ */
 const FIXED_POST_HEADERS: Record<number, number[]> = {
-  [EventType.QUERY]: [13],
-  [EventType.STOP]: [0],
-  [EventType.ROTATE]: [8],
+  1: [0, 56], // START_V3 (0 once it was dropped, as for LOAD and the other pre-5.0 LOAD DATA events)
+  2: [13], // QUERY
+  3: [0], // STOP
+  4: [8], // ROTATE
   5: [0], // INTVAR
+  6: [0, 18], // LOAD
+  7: [0], // SLAVE
+  8: [0, 4], // CREATE_FILE
+  9: [4], // APPEND_BLOCK
+  10: [0, 4], // EXEC_LOAD
+  11: [4], // DELETE_FILE
+  12: [0, 18], // NEW_LOAD
   13: [0], // RAND
   14: [0], // USER_VAR
-  [EventType.XID]: [0],
-  // TABLE_MAP: 6 in servers before 5.1.4, whose table ids were 4 bytes.
-  19: [6, 8],
+  16: [0], // XID
+  17: [4], // BEGIN_LOAD_QUERY
+  18: [26], // EXECUTE_LOAD_QUERY
+  19: [6, 8], // TABLE_MAP
+  20: [0], // PRE_GA_WRITE_ROWS
+  21: [0], // PRE_GA_UPDATE_ROWS
+  22: [0], // PRE_GA_DELETE_ROWS
+  23: [0, 6, 8], // WRITE_ROWS_V1
+  24: [0, 6, 8], // UPDATE_ROWS_V1
+  25: [0, 6, 8], // DELETE_ROWS_V1
+  26: [2], // INCIDENT
+  27: [0], // HEARTBEAT
+  28: [0], // IGNORABLE
+  29: [0], // ROWS_QUERY
+  30: [10], // WRITE_ROWS
+  31: [10], // UPDATE_ROWS
+  32: [10], // DELETE_ROWS
+  33: [0, 25, 42], // GTID
+  34: [0, 25, 42], // ANONYMOUS_GTID
+  35: [0], // PREVIOUS_GTIDS
+  160: [0], // MARIA_ANNOTATE_ROWS
+  161: [4], // MARIA_BINLOG_CHECKPOINT
+  162: [19], // MARIA_GTID
+  163: [4], // MARIA_GTID_LIST
 };
 
 /**
@@ -168,7 +201,7 @@ const fdeProblem = (ev: Buffer, versionField: Buffer, trailer: number): string |
   const nul = versionField.indexOf(0);
   if (nul < 0) return 'the server version does not end within its 50 bytes';
   if (!/^\d+\.\d+\.\d+/.test(versionField.subarray(0, nul).toString('latin1'))) {
-    return `the server version "${versionField.subarray(0, nul).toString('latin1')}" does not start with a version number`;
+    return `the server version ${JSON.stringify(versionField.subarray(0, nul).toString('latin1'))} does not start with a version number`;
   }
   const headerLength = ev[HEADER + 56] ?? 0;
   if (headerLength !== HEADER) return `an event header length of ${headerLength} (19)`;

@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { firstEvent, verifyBinlog, withBody, type RawEvent } from '../../../helpers/binlog.js';
+import { eventsOf, firstEvent, verifyBinlog, withBody, type RawEvent } from '../../../helpers/binlog.js';
 import { REAL_BINLOGS } from '../../../helpers/fixtures.js';
 
 /**
@@ -9,6 +9,12 @@ import { REAL_BINLOGS } from '../../../helpers/fixtures.js';
  * (after the 19-byte event header; offsets are into the body).
  */
 const real = (name: string): Buffer => readFileSync(`${REAL_BINLOGS}${name}`);
+
+const eventsOfType = (bytes: Buffer, name: string): RawEvent[] => eventsOf(bytes).filter((e) => e.name === name);
+
+const bump = (body: Buffer, at: number, by: number): void => {
+  body.writeUInt8(((body[at] ?? 0) + by) & 0xff, at);
+};
 
 const damaged = (file: string, eventName: string, mutate: (body: Buffer) => void, nth = 0): { facts: ReturnType<typeof verifyBinlog>; event: RawEvent } => {
   const bytes = real(file);
@@ -41,7 +47,7 @@ describe('BinlogVerifier: the structure of event bodies, in files without checks
   // Its TABLE_MAP: table id 6, flags 2, "account_db" and "account" with their lengths and NULs,
   // 9 columns (CHAR, 2 DATETIME2, 6 VARCHAR), 16 bytes of metadata, 2 bytes of NULL-able bits.
   it('TABLE_MAP: a metadata length that disagrees with what the column types take', () => {
-    const { facts, event } = damaged(nochecksum, 'TABLE_MAP', (body) => body[body.indexOf(0x10, 30)]++);
+    const { facts, event } = damaged(nochecksum, 'TABLE_MAP', (body) => bump(body, body.indexOf(0x10, 30), 1));
     expect(facts.problems).toEqual([`TABLE_MAP event at ${event.position}: the column metadata is 17 bytes where the column types take 16`]);
   });
 
@@ -62,9 +68,37 @@ describe('BinlogVerifier: the structure of event bodies, in files without checks
     expect(facts.problems).toEqual([`WRITE_ROWS event at ${event.position}: table id 510 has no TABLE_MAP before it in its statement`]);
   });
 
-  it('WRITE_ROWS: a value length one byte longer makes the row end past the event', () => {
+  it('WRITE_ROWS: a value length one byte longer makes the next value’s length land in the data', () => {
+    // CHAR(36) id, 36 → 37 bytes: the next column's length is read from its first byte of text.
     const { facts, event } = damaged(nochecksum, 'WRITE_ROWS', (body) => body.writeUInt8(37, 15));
-    expect(facts.problems).toEqual([`WRITE_ROWS event at ${event.position}: row 1: a value's length runs past the end of the event`]);
+    expect(facts.problems).toEqual([`WRITE_ROWS event at ${event.position}: row 1: a value of 53 bytes in a column of at most 48`]);
+  });
+
+  it('WRITE_ROWS: a value longer than its column can hold', () => {
+    const { facts, event } = damaged(nochecksum, 'WRITE_ROWS', (body) => body.writeUInt8(255, 15));
+    expect(facts.problems).toEqual([`WRITE_ROWS event at ${event.position}: row 1: a value of 255 bytes in a column of at most 108`]);
+  });
+
+  it('WRITE_ROWS: the last value one byte longer runs past the event', () => {
+    // MySQL 5.5 sakila.film_text rows: SMALLINT, VARCHAR(255), TEXT (a 2-byte length): the event
+    // ends with the last row's description.
+    const bytes = real('mysql55-row-nochecksum-inuse-sakila.000001');
+    const map = eventsOfType(bytes, 'TABLE_MAP').find((e) => bytes.subarray(e.position, e.position + e.size).includes('film_text'));
+    const rows = eventsOfType(bytes, 'WRITE_ROWS_V1').find((e) => e.position > (map?.position ?? 0)) as RawEvent;
+    const body = bytes.subarray(rows.position + 19, rows.position + rows.size);
+    // Table id 6, flags 2, 3 columns, their bitmap; each row: NULL bits 1, film_id 2, title, description.
+    let at = 10;
+    for (let pos = 10; pos < body.length; ) {
+      pos += 3;
+      pos += 2 + body.readUInt16LE(pos);
+      at = pos;
+      pos += 2 + body.readUInt16LE(pos);
+    }
+    const length = body.readUInt16LE(at);
+    expect(at + 2 + length).toBe(body.length);
+    const facts = verifyBinlog(withBody(bytes, rows, (b) => b.writeUInt16LE(length + 1, at)));
+    expect(facts.problems).toHaveLength(1);
+    expect(facts.problems[0]).toMatch(new RegExp(`^WRITE_ROWS_V1 event at ${rows.position}: row \\d+: its values run past the end of the event by 1 byte$`));
   });
 
   it('WRITE_ROWS: a NULL bit set on a column that has a value leaves bytes no row accounts for', () => {
@@ -151,7 +185,7 @@ describe('BinlogVerifier: the structure of event bodies whose CRC32 was made rig
     const bytes = real('mysql80-gtidchain-row-crc32-rotate.000001');
     const gtid = firstEvent(bytes, 'GTID');
     const next = firstEvent(bytes, 'GTID', 1);
-    const facts = verifyBinlog(withBody(bytes, gtid, (body) => body[49]++));
+    const facts = verifyBinlog(withBody(bytes, gtid, (body) => bump(body, 49, 1)));
     expect(facts.problems).toEqual([
       `GTID event at ${gtid.position}: its transaction of ${next.position - gtid.position + 1} bytes should end at ${next.position + 1}, but the next transaction starts at ${next.position}`,
     ]);
@@ -171,9 +205,9 @@ describe('BinlogVerifier: the structure of event bodies whose CRC32 was made rig
   // TRANSACTION_PAYLOAD: header fields 02 01 00 (ZSTD), 03 01 b3 (uncompressed size), 01 01 7c
   // (payload size), 00 (end), then a zstd frame.
   it('TRANSACTION_PAYLOAD: a payload size that is not what follows its header, and a ZSTD payload without the zstd magic', () => {
-    const size = damaged('mysql80-compressed-payload-crc32-rotate.000001', 'TRANSACTION_PAYLOAD', (body) => body[8]--);
+    const size = damaged('mysql80-compressed-payload-crc32-rotate.000001', 'TRANSACTION_PAYLOAD', (body) => bump(body, 8, -1));
     expect(size.facts.problems).toEqual([`TRANSACTION_PAYLOAD event at ${size.event.position}: a payload of ${size.event.size - 19 - 4 - 10 - 1} bytes where ${size.event.size - 19 - 4 - 10} follow its header`]);
-    const magic = damaged('mysql80-compressed-payload-crc32-rotate.000001', 'TRANSACTION_PAYLOAD', (body) => body[10]++);
+    const magic = damaged('mysql80-compressed-payload-crc32-rotate.000001', 'TRANSACTION_PAYLOAD', (body) => bump(body, 10, 1));
     expect(magic.facts.problems).toEqual([`TRANSACTION_PAYLOAD event at ${magic.event.position}: a ZSTD payload that does not start with the zstd frame magic`]);
   });
 
