@@ -82,7 +82,7 @@ export interface EventFormat {
   flavor: 'mysql' | 'mariadb' | undefined;
   /** MySQL's major version (0 for MariaDB): a GTID event of a version this reader knows ends with its last known field. */
   mysqlMajor: number;
-  /** MySQL ≥ 5.6 or MariaDB ≥ 10.0: a non-NULL USER_VAR ends with exactly one flags byte. */
+  /** MySQL ≥ 5.6 or MariaDB ≥ 10.0: an INT USER_VAR ends with exactly one flags byte. */
   userVarFlags: boolean;
 }
 
@@ -364,7 +364,7 @@ const inflate = (field: Buffer, what: string): Buffer => {
   try {
     out = inflateSync(field.subarray(1 + lengthBytes));
   } catch (error) {
-    throw new Malformed(`the compressed ${what} does not inflate (${(error as Error).message})`);
+    throw new Malformed(`cannot inflate the compressed ${what} (${(error as Error).message})`);
   }
   if (out.length !== expected) throw new Malformed(`the compressed ${what} inflates to ${out.length} bytes where its header says ${expected}`);
   return out;
@@ -389,7 +389,11 @@ const userVar = (view: Buffer, length: number, post: number, flagsByte: boolean,
   const valueLength = view.readUInt32LE(nullAt + 6);
   const rest = length - valueAt - valueLength;
   if (rest < 0) throw new Malformed(`the value of ${valueLength} bytes does not fit in the event`);
-  if (rest > 1 || (flagsByte && rest !== 1)) throw new Malformed(`${rest} bytes after the value of ${valueLength} bytes where ${flagsByte ? 'one flags byte' : 'at most a flags byte'} follows`);
+  // Newer servers follow an INT value with its flags byte (UNSIGNED_F); other values may have one.
+  const flagsRequired = flagsByte && type === 2;
+  if (rest > 1 || (flagsRequired && rest !== 1)) {
+    throw new Malformed(`${rest} bytes after the value of ${valueLength} bytes where ${flagsRequired ? 'one flags byte' : 'at most a flags byte'} follows`);
+  }
   // STRING_RESULT 0, REAL_RESULT 1, INT_RESULT 2, DECIMAL_RESULT 4 (ROW_RESULT 3 has no value).
   if (type === 1 || type === 2) {
     if (valueLength !== 8) throw new Malformed(`${type === 1 ? 'a REAL' : 'an INT'} value of ${valueLength} bytes (8)`);
