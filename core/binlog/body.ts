@@ -114,7 +114,9 @@ export class BodyChecker {
     } catch (error) {
       if (error instanceof Malformed) return { problem: error.message };
       if (error instanceof Unseen) return {};
-      // A check that throws anything else has a bug: say so rather than hide it as corruption.
+      // A read past the body that no check above guarded: the body is too short for its fields.
+      if (error instanceof RangeError) return { problem: `a ${length}-byte body, too short for its fields` };
+      // Anything else is a bug in a check: let it show rather than pass for corruption.
       throw error;
     }
   }

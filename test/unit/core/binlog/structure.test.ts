@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { BodyChecker, CHECKED_EVENTS } from '../../../../core/binlog/body.js';
 import { eventsOf, firstEvent, verifyBinlog, withBody, type RawEvent } from '../../../helpers/binlog.js';
 import { REAL_BINLOGS } from '../../../helpers/fixtures.js';
 
@@ -216,5 +217,33 @@ describe('BinlogVerifier: the structure of event bodies whose CRC32 was made rig
     const broken = withBody(bytes, firstEvent(bytes, 'WRITE_ROWS', 3), (body) => body.writeUInt8(0x01, 13));
     expect(verifyBinlog(broken, 1)).toEqual(verifyBinlog(broken));
     expect(verifyBinlog(broken, 7)).toEqual(verifyBinlog(broken));
+  });
+});
+
+describe('BodyChecker on bodies of random bytes', () => {
+  it('gives every checked event type a verdict, never an exception, whatever its bytes', () => {
+    // The formats of a MySQL 8.0 and a MariaDB 10.0 binlog: their FDEs' post-header lengths.
+    const formats = ['mysql80-row-crc32-large-stop.000001', 'mariadb100-gtid-row-nochecksum-inuse.000007'].map((name) => {
+      const bytes = real(name);
+      const fde = bytes.subarray(4, 4 + bytes.readUInt32LE(13));
+      return new BodyChecker({ postHeader: fde.subarray(19 + 57, fde.length - 5), flavor: name.startsWith('mariadb') ? 'mariadb' : 'mysql', mysqlMajor: 8, userVarFlags: true });
+    });
+    let seed = 7;
+    const next = (): number => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2 ** 31;
+      return seed / 2 ** 31;
+    };
+    let verdicts = 0;
+    for (const checker of formats) {
+      for (const type of CHECKED_EVENTS) {
+        for (let k = 0; k < 300; k++) {
+          const body = Buffer.from(Array.from({ length: Math.floor(next() * 80) }, () => Math.floor(next() * 256)));
+          const result = checker.check(type, body, body.length);
+          expect(typeof (result.problem ?? '')).toBe('string');
+          verdicts++;
+        }
+      }
+    }
+    expect(verdicts).toBe(2 * CHECKED_EVENTS.size * 300);
   });
 });
