@@ -1,6 +1,6 @@
 import { inflateSync } from 'node:zlib';
 import { EventType } from './events.js';
-import { Malformed, parseTableMap, readPacked, walkRows, type TableDef } from './rows.js';
+import { decimalBinarySize, Malformed, parseTableMap, readPacked, walkRows, type TableDef } from './rows.js';
 
 /**
  * Structural checks of event bodies: every length field fits its event, counts and bitmaps agree
@@ -400,8 +400,12 @@ const userVar = (view: Buffer, length: number, post: number, flagsByte: boolean,
   if (type === 1 || type === 2) {
     if (valueLength !== 8) throw new Malformed(`${type === 1 ? 'a REAL' : 'an INT'} value of ${valueLength} bytes (8)`);
   } else if (type === 4) {
+    // Precision and scale, then the number in binary form: exactly its size for that precision.
     need(valueAt + 2);
-    if (valueLength < 2) throw new Malformed(`a DECIMAL value of ${valueLength} bytes`);
+    const precision = view[valueAt] ?? 0;
+    const scale = view[valueAt + 1] ?? 0;
+    const expected = scale <= precision ? 2 + decimalBinarySize(precision, scale) : -1;
+    if (valueLength !== expected) throw new Malformed(`a DECIMAL(${precision},${scale}) value of ${valueLength} bytes${expected > 0 ? ` (${expected})` : ''}`);
   } else if (type !== 0) throw new Malformed(`value type ${type}`);
   return undefined;
 };
