@@ -247,3 +247,34 @@ describe('BodyChecker on bodies of random bytes', () => {
     expect(verdicts).toBe(2 * CHECKED_EVENTS.size * 300);
   });
 });
+
+describe('BinlogVerifier on an event too large to hold whole', () => {
+  // A QUERY event of 17 MB (a statement padded with spaces) after the FDE of a MySQL 5.7 binlog
+  // without checksums: larger than the 16 MiB the verifier holds, so its body is checked on its
+  // first 128 KiB (post-header, status variables, database name) while the rest streams by.
+  const source = real('mysql57-row-nochecksum-stop.000001');
+  const fde = source.subarray(4, 4 + source.readUInt32LE(13));
+  const query = firstEvent(source, 'QUERY');
+  const build = (mutate: (body: Buffer) => void = () => undefined): Buffer => {
+    const body = Buffer.concat([source.subarray(query.position + 19, query.position + query.size), Buffer.alloc(17 * 1024 * 1024, 0x20)]);
+    mutate(body);
+    const header = Buffer.from(source.subarray(query.position, query.position + 19));
+    header.writeUInt32LE(19 + body.length, 9);
+    header.writeUInt32LE(4 + fde.length + 19 + body.length, 13);
+    return Buffer.concat([source.subarray(0, 4), fde, header, body]);
+  };
+
+  it('finds it sound, whether it arrives in one piece or in 64 KiB chunks', () => {
+    const whole = build();
+    expect(verifyBinlog(whole, whole.length).problems).toEqual([]);
+    expect(verifyBinlog(whole, 65_536)).toEqual(verifyBinlog(whole, whole.length));
+  });
+
+  it('catches a wrong status-variables length within its kept prefix, in either form', () => {
+    // 16,949 bytes of "status variables" end in the padding, where the database name's NUL is not.
+    const broken = build((body) => body.writeUInt16LE(16_949, 11));
+    const expected = [`QUERY event at ${4 + fde.length}: the database name of 10 bytes does not end with its NUL`];
+    expect(verifyBinlog(broken, broken.length).problems).toEqual(expected);
+    expect(verifyBinlog(broken, 65_536).problems).toEqual(expected);
+  });
+});
