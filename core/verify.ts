@@ -3,7 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import { BINLOG_MAGIC } from './binlog/events.js';
-import { BinlogVerifier, type BinlogFacts } from './binlog/verify.js';
+import { BinlogVerifier, MAX_PROBLEMS, type BinlogFacts } from './binlog/verify.js';
 import { DumpVerifier, type DumpFacts } from './dump/verify.js';
 import { SEAL_BYTES, readSeal, type Seal } from './gzip/seal.js';
 
@@ -15,7 +15,10 @@ export interface Verification {
   file: string;
   kind: 'binlog' | 'dump' | 'unknown';
   status: 'ok' | 'failed';
+  /** Why it failed: the first MAX_REASONS reasons (a badly damaged binlog can have one per event). */
   reasons: string[];
+  /** How many reasons there were in all: more than `reasons` holds when some were left out. @default reasons.length */
+  reasonCount?: number;
   /** Bytes as stored. */
   size: number;
   /** Bytes after gunzip. */
@@ -37,9 +40,37 @@ export interface VerifyInput {
   body: AsyncIterable<Uint8Array>;
   /** The object's user metadata (`sha256`, `raw-size`, `kind`). */
   metadata?: Record<string, string>;
-  /** What the object should be (from its place in the layout); otherwise told by its first bytes. */
+  /**
+   * What the object must be (from its place in the layout). Otherwise its first bytes tell, and
+   * its name (`binlog.000123`, `….sql.gz`) when they do not: a file named like a binlog whose
+   * magic was mangled is a damaged binlog, not a dump without a header.
+   */
   expectedKind?: 'binlog' | 'dump';
 }
+
+/** Reasons listed per verdict; `reasonCount` counts them all. */
+export const MAX_REASONS = MAX_PROBLEMS;
+
+/**
+ * What a file's name says it holds: a binlog (`binlog.000123`, `mysql-bin.001`, with `.gz` or a
+ * lineage tag `~20261121T001500Z`), a dump (`….sql`, `….sql.gz`), or nothing.
+ *
+ * @example
+ * kindFromName('s3://b/mysql/db1/binlogs/2026-11-20/binlog.000123.gz') // 'binlog'
+ * kindFromName('db1-20261120T150000Z.sql.gz') // 'dump'
+ */
+export const kindFromName = (file: string): 'binlog' | 'dump' | undefined => {
+  const base = file.replace(/^.*\//, '').replace(/\.gz$/i, '').replace(/~[^~]*$/, '');
+  if (/\.sql$/i.test(base)) return 'dump';
+  if (/^.+\.\d{3,}$/.test(base)) return 'binlog';
+  return undefined;
+};
+
+/** The binlog magic with its 0xfe byte replaced (`?bin`, `\0bin`) or expanded (U+FFFD `ef bf bd` + `bin`) by a text conversion. */
+const mangledMagic = (head: Buffer): boolean => {
+  const at = head.subarray(0, 8).indexOf('bin');
+  return at >= 1 && at <= 3 && head[0] !== 0x2d && head[0] !== 0x2f;
+};
 
 const GZIP_MAGIC = Buffer.from([0x1f, 0x8b]);
 
@@ -77,16 +108,25 @@ export const verifyStream = async (input: VerifyInput): Promise<Verification> =>
   const reasons: string[] = [];
   let head = Buffer.alloc(0);
 
+  const start = (chosen: 'binlog' | 'dump'): void => {
+    kind = chosen;
+    if (kind === 'binlog') binlog = new BinlogVerifier();
+    else dump = new DumpVerifier();
+    (binlog ?? dump)?.update(head);
+  };
+  // The kind comes from the first bytes; 8 of them tell a mangled magic from a dump's first line.
+  const decide = (final: boolean): void => {
+    if (head.length < 4 || (head.length < 8 && !final && !head.subarray(0, 4).equals(BINLOG_MAGIC))) return;
+    const binlogLike = head.subarray(0, 4).equals(BINLOG_MAGIC) || kindFromName(input.file) === 'binlog' || mangledMagic(head);
+    start(input.expectedKind ?? (binlogLike ? 'binlog' : 'dump'));
+  };
+
   const onRaw = (chunk: Buffer): void => {
     rawSize += chunk.length;
     hash.update(chunk);
     if (kind === undefined) {
       head = Buffer.concat([head, chunk]);
-      if (head.length < 4) return;
-      kind = input.expectedKind ?? (head.subarray(0, 4).equals(BINLOG_MAGIC) ? 'binlog' : 'dump');
-      if (kind === 'binlog') binlog = new BinlogVerifier();
-      else dump = new DumpVerifier();
-      (binlog ?? dump)?.update(head);
+      decide(false);
       return;
     }
     (binlog ?? dump)?.update(chunk);
@@ -156,10 +196,16 @@ export const verifyStream = async (input: VerifyInput): Promise<Verification> =>
     reasons.push("no binvault seal at the end: the object was cut short or altered");
   }
 
+  if (kind === undefined) decide(true);
   const binlogFacts = binlog?.finish();
   const dumpFacts = dump?.finish();
+  // Reasons a damaged binlog had beyond those it listed.
+  let unlisted = 0;
   // A gzip failure already says why the content is short; its own complaints would only repeat it.
-  if (reasons.length === 0) reasons.push(...(binlogFacts?.problems ?? []), ...(dumpFacts?.problems ?? []));
+  if (reasons.length === 0) {
+    reasons.push(...(binlogFacts?.problems ?? []), ...(dumpFacts?.problems ?? []));
+    unlisted = binlogFacts ? binlogFacts.problemCount - binlogFacts.problems.length : 0;
+  }
   if (kind === undefined) reasons.push(rawSize === 0 ? 'empty: the object holds no data' : 'too short to be a binlog or a dump');
 
   const sha256 = hash.digest('hex');
@@ -181,11 +227,13 @@ export const verifyStream = async (input: VerifyInput): Promise<Verification> =>
     reasons.push(`the shipper says ${expectedKind}, the content is a ${kind}`);
   }
 
+  const reasonCount = reasons.length + unlisted;
   return {
     file: input.file,
     kind: kind ?? 'unknown',
-    status: reasons.length === 0 ? 'ok' : 'failed',
-    reasons,
+    status: reasonCount === 0 ? 'ok' : 'failed',
+    reasons: reasons.slice(0, MAX_REASONS),
+    reasonCount,
     size,
     rawSize,
     sha256,
@@ -204,6 +252,8 @@ export const verificationJson = (v: Verification): Record<string, unknown> => ({
   kind: v.kind,
   status: v.status,
   reasons: v.reasons,
+  // All the reasons found; `reasons` lists the first MAX_REASONS of them.
+  reasonCount: v.reasonCount ?? v.reasons.length,
   ...(v.binlog
     ? {
         binlog: {

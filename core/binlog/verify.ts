@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { MariadbGtidState, MysqlGtidSet, formatMariadbGtid, type MariadbGtid } from '../gtid.js';
 import { parseServerVersion, versionAtLeast } from '../server.js';
+import { BodyChecker, CHECKED_EVENTS, type EventFormat } from './body.js';
 import { BINLOG_MAGIC, EventType } from './events.js';
 
 /** Event type names, as the servers' own sources call them (MariaDB's with a MARIA_ prefix). */
@@ -31,7 +32,22 @@ const LOG_EVENT_RELAY_LOG_F = 0x40;
 /** Event flag: made up by the replica (artificial ROTATE of a relay log). */
 const LOG_EVENT_ARTIFICIAL_F = 0x20;
 
-/** Events whose body is parsed; every other event is only checked (size, position, CRC). */
+/** Reasons kept per file: a damaged file can yield one per event; the count says how many there were. */
+export const MAX_PROBLEMS = 100;
+/**
+ * An event up to this size is held whole when it spans chunks, so its body can be checked in full.
+ * Servers cap an event at max_allowed_packet (1 GiB): above this size only the first PREFIX_BYTES
+ * of a body are checked, and memory stays bounded whatever the file holds.
+ */
+const WHOLE_EVENT_BYTES = 16 * 1024 * 1024;
+/** Enough for every post-header, a QUERY's status variables (at most 65,535 bytes) and its database name. */
+const PREFIX_BYTES = 128 * 1024;
+/** Events that start a MySQL transaction (and state its length, since 8.0.2). */
+const TRANSACTION_STARTS = new Set<number>([EventType.GTID, EventType.ANONYMOUS_GTID, EventType.GTID_TAGGED]);
+/** Bookkeeping events a relay log has between its own FDE and the master's: a relay log's shape. */
+const RELAY_PREAMBLE = new Set<number>([EventType.PREVIOUS_GTIDS, EventType.MARIADB_GTID_LIST, EventType.MARIADB_BINLOG_CHECKPOINT]);
+
+/** Events whose body is parsed for facts; every other event is only checked (size, position, CRC, structure). */
 const PARSED = new Set<number>([
   EventType.FORMAT_DESCRIPTION,
   EventType.ROTATE,
@@ -68,7 +84,10 @@ export interface BinlogFacts {
   rotateTo?: string;
   crc: { ok: number; bad: number };
   logPosZero: number;
+  /** The first MAX_PROBLEMS events whose log_pos does not chain (a relay log's are the master's). */
   logPosMismatches: string[];
+  /** All of them. */
+  logPosMismatchCount: number;
   /** MySQL GTID set of the GTIDs seen, or MariaDB's last GTID per domain and server. */
   gtids: string;
   /** MySQL PREVIOUS_GTIDS, or MariaDB GTID_LIST: the GTID state before this file. */
@@ -78,8 +97,10 @@ export interface BinlogFacts {
   mariadbGtidCount: number;
   /** MariaDB: the first GTID seen per domain and server (for continuity with the previous file). */
   mariadbFirstGtids: string;
-  /** Reasons the file is not sound; empty when it is. */
+  /** Reasons the file is not sound, the first MAX_PROBLEMS of them; empty when it is sound. */
   problems: string[];
+  /** How many reasons there were in all (more than `problems` lists when the file is badly damaged). */
+  problemCount: number;
   /** Facts worth knowing that are no fault (a relay log's master positions). */
   notes: string[];
 }
@@ -103,6 +124,106 @@ const uuidText = (bytes: Buffer | number[]): string => {
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 };
 
+/**
+ * Why a file's first bytes are not the binlog magic, told by what they are: the first 8 bytes in
+ * hex and as text, and what probably made them. A text-mode copy turns the magic's 0xfe into
+ * U+FFFD (ef bf bd in UTF-8) or "?".
+ */
+const badMagicReason = (bytes: Buffer): string => {
+  const hex = [...bytes].map((b) => b.toString(16).padStart(2, '0')).join(' ');
+  const text = [...bytes].map((b) => (b >= 0x20 && b < 0x7f ? String.fromCharCode(b) : '.')).join('');
+  const latin1 = bytes.toString('latin1');
+  const cause =
+    bytes[0] === 0xef && bytes[1] === 0xbf && bytes[2] === 0xbd
+      ? 'U+FFFD in place of the 0xfe byte: the file went through a text-mode copy or a UTF-8 conversion'
+      : latin1.startsWith('?bin')
+        ? '"?" in place of the 0xfe byte: the file went through a text conversion'
+        : bytes[0] === 0x1f && bytes[1] === 0x8b
+          ? 'gzip data: the file was compressed twice'
+          : /^(-- |\/\*)/.test(latin1)
+            ? 'the start of a dump or an SQL script, not of a binlog'
+            : undefined;
+  return `not a binlog: bad magic ${hex} ("${text}") where a binlog starts with fe 62 69 6e${cause ? `; ${cause}` : ''}`;
+};
+
+/**
+ * Post-header lengths every v4 FDE of every server gives these types, where its list reaches them
+ * (from the servers' own tables: MySQL 5.0–9.x, MariaDB 5.x–11.x). ROTATE's is frozen; the rows
+ * events' were 6 before 5.1.4 and MySQL 8.4 dropped the v1 ones (0); MariaDB has no MySQL GTIDs (0).
+ */
+const FIXED_POST_HEADERS: Record<number, number[]> = {
+  1: [0, 56], // START_V3 (0 once it was dropped, as for LOAD and the other pre-5.0 LOAD DATA events)
+  2: [13], // QUERY
+  3: [0], // STOP
+  4: [8], // ROTATE
+  5: [0], // INTVAR
+  6: [0, 18], // LOAD
+  7: [0], // SLAVE
+  8: [0, 4], // CREATE_FILE
+  9: [4], // APPEND_BLOCK
+  10: [0, 4], // EXEC_LOAD
+  11: [4], // DELETE_FILE
+  12: [0, 18], // NEW_LOAD
+  13: [0], // RAND
+  14: [0], // USER_VAR
+  16: [0], // XID
+  17: [4], // BEGIN_LOAD_QUERY
+  18: [26], // EXECUTE_LOAD_QUERY
+  19: [6, 8], // TABLE_MAP
+  20: [0], // PRE_GA_WRITE_ROWS
+  21: [0], // PRE_GA_UPDATE_ROWS
+  22: [0], // PRE_GA_DELETE_ROWS
+  23: [0, 6, 8], // WRITE_ROWS_V1
+  24: [0, 6, 8], // UPDATE_ROWS_V1
+  25: [0, 6, 8], // DELETE_ROWS_V1
+  26: [2], // INCIDENT
+  27: [0], // HEARTBEAT
+  28: [0], // IGNORABLE
+  29: [0], // ROWS_QUERY
+  30: [10], // WRITE_ROWS
+  31: [10], // UPDATE_ROWS
+  32: [10], // DELETE_ROWS
+  33: [0, 25, 42], // GTID
+  34: [0, 25, 42], // ANONYMOUS_GTID
+  35: [0], // PREVIOUS_GTIDS
+  160: [0], // MARIA_ANNOTATE_ROWS
+  161: [4], // MARIA_BINLOG_CHECKPOINT
+  162: [19], // MARIA_GTID
+  163: [4], // MARIA_GTID_LIST
+};
+
+/**
+ * The structure of a FORMAT_DESCRIPTION event (after the 19-byte header: binlog version 2, server
+ * version 50, created 4, header length 1, a post-header length per event type, then — checksum-era
+ * servers — the checksum algorithm and a CRC32): undefined when sound.
+ */
+const fdeProblem = (ev: Buffer, versionField: Buffer, trailer: number): string | undefined => {
+  const nul = versionField.indexOf(0);
+  if (nul < 0) return 'the server version does not end within its 50 bytes';
+  if (!/^\d+\.\d+\.\d+/.test(versionField.subarray(0, nul).toString('latin1'))) {
+    return `the server version ${JSON.stringify(versionField.subarray(0, nul).toString('latin1'))} does not start with a version number`;
+  }
+  const headerLength = ev[HEADER + 56] ?? 0;
+  if (headerLength !== HEADER) return `an event header length of ${headerLength} (19)`;
+  const types = ev.length - HEADER - 57 - trailer;
+  if (types < 15) return `post-header lengths for ${types} event types (at least 15)`;
+  // Its own post-header length covers everything after the 19-byte header but the checksum trailer.
+  const own = ev[HEADER + 57 + EventType.FORMAT_DESCRIPTION - 1] ?? 0;
+  if (own !== 57 + types) return `a post-header length of ${own} for itself where it has ${57 + types} bytes`;
+  for (const [type, allowed] of Object.entries(FIXED_POST_HEADERS)) {
+    const value = ev[HEADER + 57 + Number(type) - 1];
+    if (Number(type) <= types && value !== undefined && !allowed.includes(value)) {
+      return `a post-header length of ${value} for ${EVENT_NAMES[Number(type)] ?? type} events (${allowed.join(' or ')})`;
+    }
+  }
+  if (trailer > 0) {
+    const alg = ev[ev.length - 5] ?? 0;
+    // 0 off, 1 CRC32; 255 is "undefined", which a server may leave in a relay log.
+    if (alg !== 0 && alg !== 1 && alg !== 255) return `checksum algorithm ${alg} (0 none, 1 CRC32)`;
+  }
+  return undefined;
+};
+
 /** One event's header, for a listener that wants them all (tests, a future `binvault inspect`). */
 export interface EventInfo {
   position: number;
@@ -124,13 +245,18 @@ interface Partial {
   crc: number;
   tail: Buffer;
   keep?: Buffer[];
+  /** The first bytes of a very large event whose body is checked: PREFIX_BYTES after its header. */
+  prefix?: Buffer;
 }
 
 /**
  * A one-pass, constant-memory binlog checker: feed it the raw bytes in chunks of any size, then
  * call finish(). Checks the magic, the Format Description Event, every event header (size,
- * position chain), every event's CRC32 when the server wrote them, and collects times, server
- * ids, GTIDs and how the file ends. Only the few events it must read are held whole.
+ * position chain), every event's CRC32 when the server wrote them, the structure of every event
+ * body it knows (lengths that fit, rows that match their TABLE_MAP, strings that end where they
+ * say: what a file without checksums has instead), and collects times, server ids, GTIDs and how
+ * the file ends. An event is held whole only while it spans chunks, and only up to
+ * WHOLE_EVENT_BYTES.
  */
 export class BinlogVerifier {
   public constructor(private readonly onEvent?: (event: EventInfo) => void) {}
@@ -140,11 +266,21 @@ export class BinlogVerifier {
   private partial: Partial | undefined;
   private broken = false;
   private checksumOn = false;
+  private readonly bodies = new BodyChecker();
+  /** MariaDB's START_ENCRYPTION: the bodies after it are ciphertext, with no structure to check. */
+  private encrypted = false;
+  /** Where the transaction a GTID event announced must end (its transaction_length). */
+  private transactionEnd: { at: number; gtidAt: number; length: number } | undefined;
+  /** Still among the bookkeeping events at the start of the file (where a relay log shows its shape). */
+  private preamble = true;
+  /** A ROTATE with log_pos 0 in that preamble: in a relay log, the master's file and position. */
+  private preambleRotate = false;
   private readonly mysqlGtids = new MysqlGtidSet();
   private readonly mariadbGtids = new MariadbGtidState();
   private readonly mariadbFirst = new MariadbGtidState();
   private readonly serverIds = new Set<number>();
   private lastEventFlags = 0;
+  private lastLogPos = 0;
   private lastType: number | undefined;
   private readonly facts: BinlogFacts = {
     size: 0,
@@ -159,6 +295,7 @@ export class BinlogVerifier {
     crc: { ok: 0, bad: 0 },
     logPosZero: 0,
     logPosMismatches: [],
+    logPosMismatchCount: 0,
     gtids: '',
     previousGtids: '',
     mysqlGtidCount: 0,
@@ -166,6 +303,7 @@ export class BinlogVerifier {
     mariadbGtidCount: 0,
     mariadbFirstGtids: '',
     problems: [],
+    problemCount: 0,
     notes: [],
   };
 
@@ -179,12 +317,14 @@ export class BinlogVerifier {
     }
     let i = 0;
     if (this.position === 0) {
-      if (data.length < 4) {
+      // A wrong magic is shown with the 8 bytes that start the file, whatever the chunking.
+      const magic = data.length >= 4 && data.subarray(0, 4).equals(BINLOG_MAGIC);
+      if (data.length < 4 || (!magic && data.length < 8)) {
         this.pending = Buffer.from(data);
         return;
       }
-      if (!data.subarray(0, 4).equals(BINLOG_MAGIC)) {
-        this.fail(`not a binlog: the file does not start with the binlog magic (fe 62 69 6e)`);
+      if (!magic) {
+        this.badMagic(data);
         return;
       }
       i = 4;
@@ -213,6 +353,7 @@ export class BinlogVerifier {
         this.position += size;
       } else {
         const type = data.readUInt8(i + 4);
+        const checked = PARSED.has(type) || CHECKED_EVENTS.has(type);
         this.partial = {
           start: this.position,
           size,
@@ -220,7 +361,7 @@ export class BinlogVerifier {
           got: 0,
           crc: 0,
           tail: Buffer.alloc(4),
-          ...(PARSED.has(type) ? { keep: [] } : {}),
+          ...(checked && size <= WHOLE_EVENT_BYTES ? { keep: [] } : checked ? { prefix: Buffer.alloc(PREFIX_BYTES) } : {}),
         };
       }
     }
@@ -238,6 +379,12 @@ export class BinlogVerifier {
       const inCrc = Math.max(0, Math.min(take, crcEnd - p.got));
       if (inCrc > 0) p.crc = crc32(part.subarray(0, inCrc), p.crc);
       for (let k = inCrc; k < take; k++) p.tail[p.got + k - crcEnd] = part[k] ?? 0;
+      // The prefix holds body bytes [0, PREFIX_BYTES): event bytes [HEADER, HEADER + PREFIX_BYTES).
+      if (p.prefix && p.got + take > HEADER && p.got < HEADER + PREFIX_BYTES) {
+        const from = Math.max(HEADER, p.got);
+        const to = Math.min(HEADER + PREFIX_BYTES, p.got + take);
+        part.copy(p.prefix, from - HEADER, from - p.got, to - p.got);
+      }
     }
     p.got += take;
     if (p.got === p.size) {
@@ -248,12 +395,22 @@ export class BinlogVerifier {
     return take;
   }
 
-  private fail(reason: string): void {
-    this.broken = true;
-    this.facts.problems.push(reason);
+  private badMagic(start: Buffer): void {
+    this.fail(badMagicReason(start.subarray(0, 8)));
   }
 
-  /** One whole event: `ev` holds it, or (for a large unparsed event) `streamed` holds its CRC and trailer. */
+  private fail(reason: string): void {
+    this.broken = true;
+    this.problem(reason);
+  }
+
+  private problem(reason: string): void {
+    const f = this.facts;
+    f.problemCount++;
+    if (f.problems.length < MAX_PROBLEMS) f.problems.push(reason);
+  }
+
+  /** One whole event: `ev` holds it, or (for a large event) `streamed` holds its CRC, trailer and body prefix. */
   private event(ev: Buffer | undefined, start: number, streamed?: Partial): void {
     const header = ev ?? (streamed as Partial).header;
     const timestamp = header.readUInt32LE(0);
@@ -280,11 +437,28 @@ export class BinlogVerifier {
     f.lastPosition = start + size;
     this.lastType = type;
     this.lastEventFlags = flags;
+    this.lastLogPos = logPos;
 
     if (type === EventType.ANONYMOUS_GTID) f.anonymousGtidCount++;
     if (logPos === 0) f.logPosZero++;
     else if (logPos !== start + size) {
-      f.logPosMismatches.push(`log_pos mismatch at ${start} (${name}): log_pos=${logPos} expected ${start + size}`);
+      if (f.logPosMismatches.length < MAX_PROBLEMS) {
+        f.logPosMismatches.push(`log_pos mismatch at ${start} (${name}): log_pos=${logPos} expected ${start + size}`);
+      }
+      f.logPosMismatchCount++;
+    }
+    if (f.events > 1) this.relayShape(type, logPos, flags);
+    const trx = this.transactionEnd;
+    if (trx) {
+      const says = `GTID event at ${trx.gtidAt}: its transaction of ${trx.length} bytes should end at ${trx.at}`;
+      if (start === trx.at) this.transactionEnd = undefined;
+      else if (TRANSACTION_STARTS.has(type)) {
+        this.problem(`${says}, but the next transaction starts at ${start}`);
+        this.transactionEnd = undefined;
+      } else if (start + size > trx.at) {
+        this.problem(`${says}, inside the ${name} event at ${start}`);
+        this.transactionEnd = undefined;
+      }
     }
 
     if (type === EventType.FORMAT_DESCRIPTION && ev) {
@@ -294,40 +468,77 @@ export class BinlogVerifier {
     }
 
     let body = ev?.subarray(HEADER);
+    let crcOk = true;
     if (this.checksumOn) {
-      let ok: boolean;
       if (ev) {
-        ok = crc32(ev.subarray(0, size - 4)) === ev.readUInt32LE(size - 4);
+        crcOk = crc32(ev.subarray(0, size - 4)) === ev.readUInt32LE(size - 4);
         body = ev.subarray(HEADER, size - 4);
       } else {
         const s = streamed as Partial;
-        ok = s.crc === s.tail.readUInt32LE(0);
+        crcOk = s.crc === s.tail.readUInt32LE(0);
       }
-      if (ok) f.crc.ok++;
+      if (crcOk) f.crc.ok++;
       else {
         f.crc.bad++;
-        f.problems.push(`CRC32 mismatch in ${name} event at ${start}`);
+        this.problem(`CRC32 mismatch in ${name} event at ${start}`);
       }
     }
-    if (body) {
+    if (type === EventType.MARIADB_START_ENCRYPTION) this.encrypted = true;
+    // A body whose CRC failed is known bad: its structure would only repeat that.
+    let sound = crcOk;
+    if (crcOk && !this.encrypted && CHECKED_EVENTS.has(type)) {
+      const length = size - HEADER - (this.checksumOn ? 4 : 0);
+      // Very large events are checked on their first PREFIX_BYTES, whatever the chunking.
+      const view = body ? (length > WHOLE_EVENT_BYTES ? body.subarray(0, PREFIX_BYTES) : body) : streamed?.prefix;
+      if (view) {
+        const result = this.bodies.check(type, view.subarray(0, Math.min(view.length, length)), length);
+        if (result.problem) {
+          this.problem(`${name} event at ${start}: ${result.problem}`);
+          sound = false;
+        } else if (result.transactionLength && !f.relayLog) {
+          this.transactionEnd = { at: start + result.transactionLength, gtidAt: start, length: result.transactionLength };
+        }
+      }
+    }
+    if (body && sound) {
       try {
         const gtid = this.parseBody(type, body, serverId);
         if (gtid) info.gtid = gtid;
       } catch (error) {
-        f.problems.push(`unreadable ${name} event at ${start}: ${(error as Error).message}`);
+        this.problem(`unreadable ${name} event at ${start}: ${(error as Error).message}`);
       }
     }
     this.onEvent?.(info);
   }
 
+  /**
+   * Relay logs written before MySQL 5.6 carry no relay-log flag: their shape tells them. The relay
+   * log's own FDE, then (after its own bookkeeping) a ROTATE with log_pos 0 naming the master's
+   * file, or the master's FDE marked artificial, then the master's FDE — after which every event
+   * keeps the master's positions. No binlog a server writes has a second FDE there.
+   */
+  private relayShape(type: number, logPos: number, flags: number): void {
+    if (!this.preamble) return;
+    if (type === EventType.ROTATE && logPos === 0) this.preambleRotate = true;
+    else if (type === EventType.FORMAT_DESCRIPTION) {
+      this.preamble = false;
+      if (!this.facts.relayLog && (this.preambleRotate || logPos === 0 || flags & LOG_EVENT_ARTIFICIAL_F)) {
+        this.facts.relayLog = true;
+        this.bodies.relay = true;
+        this.facts.notes.push("relay log without the relay-log flag (written before MySQL 5.6): its own FDE, then the master's, whose positions follow");
+      }
+    } else if (!RELAY_PREAMBLE.has(type)) this.preamble = false;
+  }
+
   private formatDescription(ev: Buffer, start: number, flags: number): void {
     const f = this.facts;
     if (ev.length < HEADER + 57) {
-      f.problems.push(`FORMAT_DESCRIPTION event at ${start} is too short (${ev.length} bytes)`);
+      this.problem(`FORMAT_DESCRIPTION event at ${start} is too short (${ev.length} bytes)`);
       return;
     }
     const binlogVersion = ev.readUInt16LE(HEADER);
-    const serverVersion = ev.subarray(HEADER + 2, HEADER + 52).toString('latin1').replace(/\0.*$/s, '');
+    const versionField = ev.subarray(HEADER + 2, HEADER + 52);
+    const serverVersion = versionField.toString('latin1').replace(/\0.*$/s, '');
     const version = parseServerVersion(serverVersion);
     // Checksum-era FDEs are at least 116 bytes, older ones at most 103: the size backs the version
     // text up, so a flipped bit in the version cannot switch the CRC checks off unseen.
@@ -340,7 +551,19 @@ export class BinlogVerifier {
       f.flavor = version.flavor;
       f.inUse = (flags & LOG_EVENT_BINLOG_IN_USE_F) !== 0;
       f.relayLog = (flags & LOG_EVENT_RELAY_LOG_F) !== 0;
-      if (binlogVersion !== 4) f.problems.push(`binlog version ${binlogVersion} is not supported (only version 4)`);
+      this.bodies.relay = f.relayLog;
+      if (binlogVersion !== 4) this.problem(`binlog version ${binlogVersion} is not supported (only version 4)`);
+    }
+    const trailer = capable ? 5 : 0;
+    const structure = fdeProblem(ev, versionField, trailer);
+    if (structure) this.problem(`FORMAT_DESCRIPTION event at ${start}: ${structure}`);
+    else {
+      this.bodies.setFormat({
+        postHeader: Buffer.from(ev.subarray(HEADER + 57, ev.length - trailer)),
+        flavor: version.flavor,
+        mysqlMajor: version.flavor === 'mysql' ? version.major : 0,
+        userVarFlags: version.flavor === 'mariadb' ? versionAtLeast(version, 10) : versionAtLeast(version, 5, 6),
+      } satisfies EventFormat);
     }
     if (!capable) {
       f.checksum ??= 'NONE';
@@ -354,7 +577,7 @@ export class BinlogVerifier {
     if (crc32(copy) === ev.readUInt32LE(ev.length - 4)) f.crc.ok++;
     else {
       f.crc.bad++;
-      f.problems.push(`CRC32 mismatch in FORMAT_DESCRIPTION event at ${start}`);
+      this.problem(`CRC32 mismatch in FORMAT_DESCRIPTION event at ${start}`);
     }
     f.checksum ??= alg === 1 ? 'CRC32' : alg === 0 ? 'OFF' : 'NONE';
     this.checksumOn = alg === 1;
@@ -477,23 +700,30 @@ export class BinlogVerifier {
   /** Ends the pass: what was left over is a truncation. */
   public finish(): BinlogFacts {
     const f = this.facts;
+    let truncated = false;
     if (!this.broken) {
-      if (this.position === 0 || (this.pending && this.position < 4)) {
-        f.problems.push(`not a binlog: ${f.size} bytes, shorter than the binlog magic`);
+      if ((this.position === 0 || (this.pending && this.position < 4)) && (this.pending?.length ?? 0) >= 4) {
+        this.badMagic(this.pending as Buffer);
+      } else if (this.position === 0 || (this.pending && this.position < 4)) {
+        this.problem(`not a binlog: ${f.size} bytes, shorter than the binlog magic`);
       } else if (this.partial) {
-        f.problems.push(`truncated event at ${this.partial.start}: ${this.partial.got} of ${this.partial.size} bytes`);
+        truncated = true;
+        this.problem(`truncated event at ${this.partial.start}: ${this.partial.got} of ${this.partial.size} bytes`);
       } else if (this.pending && this.pending.length > 0) {
-        f.problems.push(`truncated header at ${this.position}: ${this.pending.length} bytes left`);
+        truncated = true;
+        this.problem(`truncated header at ${this.position}: ${this.pending.length} bytes left`);
       } else if (f.events === 0) {
-        f.problems.push('no FORMAT_DESCRIPTION event: the file holds only the binlog magic');
+        this.problem('no FORMAT_DESCRIPTION event: the file holds only the binlog magic');
       }
     }
     f.serverIds = [...this.serverIds].sort((a, b) => a - b);
     f.lastEventType = this.lastType !== undefined ? (EVENT_NAMES[this.lastType] ?? `TYPE_${this.lastType}`) : undefined;
-    const complete = f.problems.every((p) => !p.startsWith('truncated'));
-    // A relay log's artificial ROTATE names the master's file; it is not where this file ends.
+    const complete = !truncated;
+    // A relay log's artificial ROTATE (log_pos 0; flagged so since MySQL 5.0) names the master's
+    // file; it is not where this file ends.
+    const artificial = (this.lastEventFlags & LOG_EVENT_ARTIFICIAL_F) !== 0 || (f.relayLog && this.lastLogPos === 0);
     f.end =
-      complete && this.lastType === EventType.ROTATE && !(this.lastEventFlags & LOG_EVENT_ARTIFICIAL_F)
+      complete && this.lastType === EventType.ROTATE && !artificial
         ? 'rotate'
         : complete && this.lastType === EventType.STOP
           ? 'stop'
@@ -501,10 +731,14 @@ export class BinlogVerifier {
     if (f.end === 'rotate' && f.rotate) f.rotateTo = f.rotate.next;
     f.gtids = f.flavor === 'mariadb' ? this.mariadbGtids.toString() : this.mysqlGtids.toString();
     f.mariadbFirstGtids = this.mariadbFirst.toString();
-    if (f.logPosMismatches.length > 0) {
+    if (f.logPosMismatchCount > 0) {
       // A relay log keeps the master's positions in the master's events: by design, not damage.
-      if (f.relayLog) f.notes.push(`relay log: ${f.logPosMismatches.length} events carry the master's positions`);
-      else f.problems.push(...f.logPosMismatches.slice(0, 5));
+      if (f.relayLog) f.notes.push(`relay log: ${f.logPosMismatchCount} events carry the master's positions`);
+      else {
+        for (const mismatch of f.logPosMismatches) this.problem(mismatch);
+        // The ones not kept are counted all the same.
+        f.problemCount += f.logPosMismatchCount - f.logPosMismatches.length;
+      }
     }
     return f;
   }

@@ -83,7 +83,9 @@ export class DumpVerifier {
       return;
     }
     let m: RegExpExecArray | null;
-    if (this.lines <= 3 && (m = /^-- (MySQL|MariaDB) dump (\d+\.\d+)(?:-([^,\s]+))?,?\s+(?:Distrib ([^,]+), )?for /.exec(text))) {
+    // `-- MySQL dump 10.13  Distrib 8.0.35, for Linux (x86_64)`, `-- MariaDB dump 10.19-11.4.13-MariaDB, for …`,
+    // or a MySQL 5.0 client's bare `-- MySQL dump 10.11`, which names no distribution.
+    if (this.lines <= 3 && (m = /^-- (MySQL|MariaDB) dump (\d+\.\d+)(?:(?:-([^,\s]+))?,?\s+(?:Distrib ([^,]+), )?for .*|\s*)$/.exec(text))) {
       const version = m[4] ?? m[3];
       f.tool = /mariadb/i.test(`${m[1]} ${version ?? ''}`) ? 'mariadb-dump' : 'mysqldump';
       if (version) f.toolVersion = version;

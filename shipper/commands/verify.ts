@@ -32,6 +32,17 @@ const open = async (
   return { body: createReadStream(target, { highWaterMark: 1 << 20 }) };
 };
 
+/** Reasons a human reads on one line: the first few, then how many more `--json` has. */
+const SHOWN_REASONS = 5;
+
+const reasonLine = (v: Verification): string => {
+  const total = v.reasonCount ?? v.reasons.length;
+  const shown = v.reasons.slice(0, SHOWN_REASONS);
+  if (total <= shown.length) return shown.join('; ');
+  const listed = v.reasons.length > shown.length ? ` (--json lists ${v.reasons.length}${v.reasons.length < total ? ` of ${total}` : ''})` : '';
+  return `${shown.join('; ')}; and ${total - shown.length} more${listed}`;
+};
+
 const summary = (v: Verification): string => {
   if (v.binlog) {
     const b = v.binlog;
@@ -56,14 +67,14 @@ export const verifyCommand = async (config: Config, targets: string[], io: Comma
       verdict = await verifyStream({ file: target, body, ...(metadata ? { metadata } : {}) });
     } catch (error) {
       if (!(error instanceof ConfigurationError) && !(error instanceof StorageError)) throw error;
-      verdict = { file: target, kind: 'unknown', status: 'failed', reasons: [(error as Error).message], size: 0, rawSize: 0, sha256: '', gzip: false };
+      verdict = { file: target, kind: 'unknown', status: 'failed', reasons: [(error as Error).message], reasonCount: 1, size: 0, rawSize: 0, sha256: '', gzip: false };
     }
     if (verdict.status === 'failed') failed++;
     if (io.json) io.out(JSON.stringify(verificationJson(verdict)));
     else if (verdict.status === 'ok') {
       io.out(`ok      ${target}  ${formatBytes(verdict.rawSize)}${verdict.gzip ? ` (gzip ${formatBytes(verdict.size)})` : ''}  ${summary(verdict)}`);
     } else {
-      io.out(`FAILED  ${target}  ${verdict.reasons.join('; ')}`);
+      io.out(`FAILED  ${target}  ${reasonLine(verdict)}`);
     }
   }
   return failed > 0 ? 1 : 0;

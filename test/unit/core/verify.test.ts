@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { verifyStream, type Verification } from '../../../core/verify.js';
+import { kindFromName, verificationJson, verifyStream, type Verification } from '../../../core/verify.js';
 import { selectCompressor } from '../../../shipper/lib/compress.js';
 import { sealedGzip } from '../../../shipper/lib/gzip.js';
 import { REAL_BINLOGS, REAL_DUMPS } from '../../helpers/fixtures.js';
@@ -28,8 +28,8 @@ const shipIgzip = async (raw: Buffer): Promise<Buffer> => {
 
 const sha256 = (b: Buffer): string => createHash('sha256').update(b).digest('hex');
 
-const verify = (bytes: Buffer, metadata?: Record<string, string>): Promise<Verification> =>
-  verifyStream({ file: 'test', body: chunks(bytes), ...(metadata ? { metadata } : {}) });
+const verify = (bytes: Buffer, metadata?: Record<string, string>, file = 'test'): Promise<Verification> =>
+  verifyStream({ file, body: chunks(bytes), ...(metadata ? { metadata } : {}) });
 
 const binlogs = readdirSync(REAL_BINLOGS).filter((n) => /\.\d+$/.test(n));
 const dumps = readdirSync(REAL_DUMPS).filter((n) => /\.sql(\.gz)?$/.test(n));
@@ -121,5 +121,63 @@ describe('verifyStream', () => {
     it('says an empty object is empty', async () => {
       expect((await verify(Buffer.alloc(0))).reasons).toEqual(['empty: the object holds no data']);
     });
+  });
+});
+
+describe('verifyStream on a file that is not what its name says', () => {
+  const raw = readFileSync(`${REAL_BINLOGS}mysql57-row-crc32-rotate.000001`);
+  // What a text-mode copy (or any UTF-8 decode and re-encode) does to a binlog: every byte that is
+  // not valid UTF-8, the magic's 0xfe first, becomes U+FFFD, ef bf bd.
+  const textCopied = Buffer.from(raw.toString('utf8'));
+  const mangled =
+    'not a binlog: bad magic ef bf bd 62 69 6e ef bf ("...bin..") where a binlog starts with fe 62 69 6e; ' +
+    'U+FFFD in place of the 0xfe byte: the file went through a text-mode copy or a UTF-8 conversion';
+
+  it('says a binlog-named file whose magic a text-mode copy mangled is not a binlog, and what its first bytes are', async () => {
+    const verdict = await verify(textCopied, undefined, '/var/backups/mysql-bin.000042');
+    expect(verdict).toMatchObject({ kind: 'binlog', status: 'failed', reasons: [mangled], reasonCount: 1 });
+  });
+
+  it('knows the mangled magic without a binlog name too, and gzipped', async () => {
+    expect((await verify(textCopied, undefined, 'copy-from-windows')).reasons).toEqual([mangled]);
+    expect((await verify(gzipSync(textCopied), undefined, 'copy-from-windows.gz')).reasons).toEqual([mangled]);
+  });
+
+  it('says a dump stored under a binlog name is the start of a dump', async () => {
+    const dump = readFileSync(`${REAL_DUMPS}mysql80-master-data2-commented-single-db.sql`);
+    const verdict = await verify(dump, undefined, 's3://bucket/mysql/db1/binlogs/2026-11-20/binlog.000123.gz');
+    expect(verdict.kind).toBe('binlog');
+    expect(verdict.reasons).toEqual([
+      'not a binlog: bad magic 2d 2d 20 4d 79 53 51 4c ("-- MySQL") where a binlog starts with fe 62 69 6e; the start of a dump or an SQL script, not of a binlog',
+    ]);
+  });
+
+  it('tells binlog and dump names apart', () => {
+    expect(kindFromName('s3://b/mysql/db1/binlogs/2026-11-20/binlog.000123.gz')).toBe('binlog');
+    expect(kindFromName('mysql/db1/binlogs/2026-11-21/binlog.000001~20261121T001500Z.gz')).toBe('binlog');
+    expect(kindFromName('mysql51-mixed-nochecksum-loaddata-stop.001')).toBe('binlog');
+    expect(kindFromName('db1-20261120T150000Z.sql.gz')).toBe('dump');
+    expect(kindFromName('notes.txt')).toBeUndefined();
+  });
+});
+
+describe('verifyStream on a badly damaged binlog', () => {
+  // 14,137 events; one byte changed in the body of every event after the FDE: every CRC32 fails.
+  const raw = readFileSync(`${REAL_BINLOGS}mysql80-row-crc32-large-stop.000001`);
+  const damaged = Buffer.from(raw);
+  let events = 0;
+  for (let position = 4 + raw.readUInt32LE(4 + 9); position < raw.length; position += raw.readUInt32LE(position + 9)) {
+    const at = position + 19;
+    damaged[at] = (damaged[at] ?? 0) ^ 0x01;
+    events++;
+  }
+
+  it('lists the first 100 reasons and counts them all, in the verdict and its JSON line', async () => {
+    const verdict = await verify(damaged);
+    expect(verdict.reasons).toHaveLength(100);
+    expect(verdict.reasons[0]).toBe(`CRC32 mismatch in PREVIOUS_GTIDS event at ${4 + raw.readUInt32LE(4 + 9)}`);
+    expect(verdict.reasonCount).toBe(events);
+    expect(verificationJson(verdict)).toMatchObject({ status: 'failed', reasonCount: events });
+    expect(events).toBe(14_136);
   });
 });

@@ -62,3 +62,24 @@ describe('DumpVerifier on real dumps of mysqldump and mariadb-dump (MySQL 5.6–
     });
   });
 });
+
+describe('DumpVerifier on the header of a MySQL 5.0 client', () => {
+  // mysqldump 10.11 (MySQL 5.0) wrote `-- MySQL dump 10.11` and nothing after it: no distribution,
+  // no platform. Made from a real dump by editing that one line; the rest is as the server wrote it.
+  const real = readFileSync(`${REAL_DUMPS}mysql80-master-data2-commented-single-db.sql`);
+  const firstLine = real.subarray(0, real.indexOf(10)).toString();
+  const old = Buffer.concat([Buffer.from('-- MySQL dump 10.11'), real.subarray(real.indexOf(10))]);
+
+  it('reads it as a mysqldump header with no distribution version, and the dump as sound', () => {
+    expect(firstLine).toBe('-- MySQL dump 10.13  Distrib 8.0.35, for Win64 (x86_64)');
+    const facts = scan(old, 65_536);
+    expect(facts.problems).toEqual([]);
+    expect(facts).toMatchObject({ tool: 'mysqldump', serverVersion: '8.0.35', complete: true, headerDatabase: 'warehouse_org1_test2' });
+    expect(facts.toolVersion).toBeUndefined();
+  });
+
+  it('still refuses a first line that only starts like one', () => {
+    const odd = Buffer.concat([Buffer.from('-- MySQL dump 10.11 of something else'), real.subarray(real.indexOf(10))]);
+    expect(scan(odd, 65_536).problems).toEqual(['not a dump: no "-- MySQL dump" or "-- MariaDB dump" header']);
+  });
+});
