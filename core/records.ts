@@ -15,6 +15,8 @@ export interface ObjectRecord {
   name: string;
   status: 'ok' | 'failed';
   reasons: string[];
+  /** Every reason found; `reasons` holds the first hundred. */
+  reasonCount?: number;
   size: number;
   rawSize: number;
   sha256: string;
@@ -56,6 +58,7 @@ export const buildRecord = (
     name: ref.name,
     status: verdict.status,
     reasons: verdict.reasons,
+    ...(verdict.reasonCount !== undefined && verdict.reasonCount > verdict.reasons.length ? { reasonCount: verdict.reasonCount } : {}),
     size: verdict.size,
     rawSize: verdict.rawSize,
     sha256: verdict.sha256,

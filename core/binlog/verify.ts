@@ -1,6 +1,7 @@
 import { crc32 } from 'node:zlib';
 import { MariadbGtidState, MysqlGtidSet, formatMariadbGtid, type MariadbGtid } from '../gtid.js';
 import { parseServerVersion, versionAtLeast } from '../server.js';
+import { isoSeconds } from '../time.js';
 import { BodyChecker, CHECKED_EVENTS, type EventFormat } from './body.js';
 import { BINLOG_MAGIC, EventType } from './events.js';
 
@@ -105,7 +106,6 @@ export interface BinlogFacts {
   notes: string[];
 }
 
-const iso = (seconds: number): string => new Date(seconds * 1000).toISOString().replace('.000Z', 'Z');
 
 /** A varlen unsigned integer of `mysql::serialization`: trailing one-bits of the first byte give the length. */
 const readVarlen = (buf: Buffer, pos: number): { value: number; next: number } => {
@@ -431,8 +431,8 @@ export class BinlogVerifier {
     f.eventsByType[name] = (f.eventsByType[name] ?? 0) + 1;
     this.serverIds.add(serverId);
     if (timestamp !== 0) {
-      f.firstEventTime ??= iso(timestamp);
-      f.lastEventTime = iso(timestamp);
+      f.firstEventTime ??= isoSeconds(timestamp);
+      f.lastEventTime = isoSeconds(timestamp);
     }
     f.lastPosition = start + size;
     this.lastType = type;
