@@ -75,6 +75,15 @@ export interface BodyCheck {
   transactionLength?: number;
 }
 
+/** What a statement or a table map names. */
+export interface EventNames {
+  /** A statement's default database (`USE`), empty when none. */
+  database?: string;
+  statement?: string;
+  /** The table a TABLE_MAP maps. */
+  table?: { database: string; name: string };
+}
+
 /** The format the events that follow were written in, from the last FORMAT_DESCRIPTION event. */
 export interface EventFormat {
   /** Post-header length per event type (index type − 1). */
@@ -100,6 +109,36 @@ export class BodyChecker {
 
   public setFormat(format: EventFormat): void {
     this.format = format;
+  }
+
+  /**
+   * What an event names, for a listener that wants it: a statement's default database and text
+   * (QUERY, EXECUTE_LOAD_QUERY, MariaDB's compressed QUERY; of a very large event, its first part),
+   * or the database and table a TABLE_MAP maps. Undefined for other events, or one it cannot read.
+   */
+  public describe(type: number, view: Buffer, length: number): EventNames | undefined {
+    const format = this.format;
+    if (!format) return undefined;
+    const post = format.postHeader[type - 1] ?? 0;
+    try {
+      if (type === QUERY || type === EXECUTE_LOAD_QUERY || type === MARIADB_QUERY_COMPRESSED) {
+        if (post < 13 || view.length < post) return undefined;
+        const dbLength = view[8] ?? 0;
+        const dbStart = post + view.readUInt16LE(11);
+        const queryStart = dbStart + dbLength + 1;
+        if (queryStart > view.length) return undefined;
+        const text = view.subarray(queryStart, Math.min(length, view.length));
+        const statement = type === MARIADB_QUERY_COMPRESSED ? inflate(text, 'statement') : text;
+        return { database: view.toString('utf8', dbStart, dbStart + dbLength), statement: statement.toString('utf8') };
+      }
+      if (type === TABLE_MAP) {
+        const { table } = parseTableMap(view.subarray(0, Math.min(length, view.length)), post, format.flavor);
+        return { table: { database: table.database, name: table.name } };
+      }
+    } catch {
+      // Unreadable: the structure checks say why, where they apply.
+    }
+    return undefined;
   }
 
   /**

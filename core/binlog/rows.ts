@@ -58,6 +58,9 @@ const fixed = (bytes: number): Layout => bytes;
 const lengthPrefixed = (bytes: number): Layout => -bytes;
 
 export interface TableDef {
+  /** The table's database and name, as the TABLE_MAP event gives them. */
+  database: string;
+  name: string;
   columns: number;
   /** Per column, how its values are laid out (see Layout). */
   layouts: Int32Array;
@@ -254,6 +257,7 @@ export const parseTableMap = (
   const db = readPacked(body, pos, end, 'the database name length');
   pos = terminatedName(body, db.next, db.value, end, 'the database name');
   const name = readPacked(body, pos, end, 'the table name length');
+  const names = { database: body.toString('utf8', db.next, db.next + db.value), name: body.toString('utf8', name.next, name.next + name.value) };
   pos = terminatedName(body, name.next, name.value, end, 'the table name');
   const count = readPacked(body, pos, end, 'the column count');
   const columns = count.value;
@@ -270,7 +274,7 @@ export const parseTableMap = (
       const type = types[c] ?? 0;
       if (metadataBytes(type) === 0) layouts[c] = layoutOf(type, Buffer.alloc(0), flavor, c);
     }
-    return { tableId, table: { columns, layouts, maxima } };
+    return { tableId, table: { database: names.database, name: names.name, columns, layouts, maxima } };
   }
   const metaLength = readPacked(body, pos, end, 'the metadata length');
   pos = metaLength.next;
@@ -313,7 +317,7 @@ export const parseTableMap = (
     }
     pos = fieldEnd;
   }
-  return { tableId, table: { columns, layouts, maxima } };
+  return { tableId, table: { database: names.database, name: names.name, columns, layouts, maxima } };
 };
 
 /**

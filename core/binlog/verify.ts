@@ -2,7 +2,7 @@ import { crc32 } from 'node:zlib';
 import { MariadbGtidState, MysqlGtidSet, formatMariadbGtid, type MariadbGtid } from '../gtid.js';
 import { parseServerVersion, versionAtLeast } from '../server.js';
 import { isoSeconds } from '../time.js';
-import { BodyChecker, CHECKED_EVENTS, type EventFormat } from './body.js';
+import { BodyChecker, CHECKED_EVENTS, type EventFormat, type EventNames } from './body.js';
 import { BINLOG_MAGIC, EventType } from './events.js';
 
 /** Event type names, as the servers' own sources call them (MariaDB's with a MARIA_ prefix). */
@@ -235,6 +235,13 @@ export interface EventInfo {
   logPos: number;
   /** The transaction a GTID event starts: `domain-server-seq` (MariaDB) or `uuid[:tag]:gno` (MySQL). */
   gtid?: string;
+  /** With `names`: what a statement or a table map names (core/binlog/body.ts EventNames). */
+  names?: EventNames;
+}
+
+export interface BinlogVerifierOptions {
+  /** Tell the listener what each statement and table map names (costs a read of each one). @default false */
+  names?: boolean;
 }
 
 interface Partial {
@@ -259,7 +266,10 @@ interface Partial {
  * WHOLE_EVENT_BYTES.
  */
 export class BinlogVerifier {
-  public constructor(private readonly onEvent?: (event: EventInfo) => void) {}
+  public constructor(
+    private readonly onEvent?: (event: EventInfo) => void,
+    private readonly options: BinlogVerifierOptions = {},
+  ) {}
 
   private position = 0;
   private pending: Buffer | undefined;
@@ -499,6 +509,12 @@ export class BinlogVerifier {
           this.transactionEnd = { at: start + result.transactionLength, gtidAt: start, length: result.transactionLength };
         }
       }
+    }
+    if (this.options.names && sound && !this.encrypted) {
+      const length = size - HEADER - (this.checksumOn ? 4 : 0);
+      const view = body ? (length > WHOLE_EVENT_BYTES ? body.subarray(0, PREFIX_BYTES) : body) : streamed?.prefix;
+      const names = view ? this.bodies.describe(type, view.subarray(0, Math.min(view.length, length)), length) : undefined;
+      if (names) info.names = names;
     }
     if (body && sound) {
       try {
