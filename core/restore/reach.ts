@@ -1,4 +1,5 @@
 import { EventType } from '../binlog/events.js';
+import { eventChange } from '../binlog/sql.js';
 import type { EventInfo } from '../binlog/verify.js';
 import { MysqlGtidSet, formatMariadbGtid, parseMariadbGtids, type MariadbGtid } from '../gtid.js';
 import type { ExpectedReach } from '../ports.js';
@@ -35,6 +36,11 @@ export interface ReplayReach {
   /** Nothing of the plan's binlogs is applied (the target is the dump's own moment). */
   empty: boolean;
   expected: ExpectedReach;
+  /**
+   * The state of each scheduled event the applied transactions created or changed, as the source had
+   * it: a replica marks the events replication creates SLAVESIDE_DISABLED, which the restore undoes.
+   */
+  eventStates: { database: string; name: string; state: 'ENABLE' | 'DISABLE' }[];
 }
 
 /**
@@ -54,7 +60,9 @@ export class ReachTracker {
   private mysqlSeen = false;
   private file = -1;
   /** The group being read: where it starts, its GTID, its last event's end. */
-  private group: { start: BinlogPlace; gtid?: string; end: number; lastTime: number; events: number } | undefined;
+  private group: { start: BinlogPlace; gtid?: string; end: number; lastTime: number; events: number; statements: { database: string; sql: string }[] } | undefined;
+  /** Scheduled events by `database.name`, from the applied transactions. */
+  private readonly eventStates = new Map<string, { database: string; name: string; state?: 'ENABLE' | 'DISABLE' }>();
   /** The last group known complete and applied. */
   private applied: { end: BinlogPlace; time: number } | undefined;
   private stopped: BinlogPlace | undefined;
@@ -93,7 +101,7 @@ export class ReachTracker {
           return;
         }
       }
-      this.group = { start: { file: this.file, position: e.position }, ...(e.gtid ? { gtid: e.gtid } : {}), end: e.position + e.size, lastTime: e.timestamp, events: 0 };
+      this.group = { start: { file: this.file, position: e.position }, ...(e.gtid ? { gtid: e.gtid } : {}), end: e.position + e.size, lastTime: e.timestamp, events: 0, statements: [] };
     }
     if (e.timestamp >= this.stopAt) {
       // This event is past the target: its transaction, and all after it, are left out.
@@ -105,6 +113,7 @@ export class ReachTracker {
       this.group.end = e.position + e.size;
       this.group.lastTime = e.timestamp;
       this.group.events++;
+      if (e.names?.statement !== undefined && /\bEVENT\b/i.test(e.names.statement)) this.group.statements.push({ database: e.names.database ?? '', sql: e.names.statement });
     } else {
       // An event outside any group (binlogs older than GTID events): a statement of its own.
       this.events++;
@@ -124,6 +133,7 @@ export class ReachTracker {
     return {
       until,
       empty: this.applied === undefined,
+      eventStates: [...this.eventStates.values()].flatMap((e) => (e.state ? [{ database: e.database, name: e.name, state: e.state }] : [])),
       expected: {
         gtids,
         events: this.events,
@@ -139,6 +149,19 @@ export class ReachTracker {
     };
   }
 
+  /** Follows what an applied statement does to a scheduled event. */
+  private eventStatement(database: string, sql: string): void {
+    const change = eventChange(sql);
+    if (!change) return;
+    const key = (db: string | undefined, name: string): string => `${db ?? database}.${name}`;
+    const was = this.eventStates.get(key(change.database, change.name));
+    this.eventStates.delete(key(change.database, change.name));
+    if (change.kind === 'drop') return;
+    const to = change.renamed ?? { database: change.database, name: change.name };
+    const state = change.state ?? was?.state;
+    this.eventStates.set(key(to.database, to.name), { database: to.database ?? database, name: to.name, ...(state ? { state } : {}) });
+  }
+
   /** The group being read is complete (what follows it is another group or a between event). */
   private closeGroup(complete: boolean): void {
     const group = this.group;
@@ -147,6 +170,7 @@ export class ReachTracker {
     this.transactions++;
     this.events += group.events;
     this.applied = { end: { file: group.start.file, position: group.end }, time: group.lastTime };
+    for (const statement of group.statements) this.eventStatement(statement.database, statement.sql);
     if (!group.gtid) return;
     const [mariadb] = /^\d+-\d+-\d+$/.test(group.gtid) ? parseMariadbGtids(group.gtid) : [];
     if (mariadb) this.mariadb.set(mariadb.domain, mariadb);

@@ -127,7 +127,7 @@ export const replayBinlogs = async (
       const path = join(relay.dir, names[i] ?? '');
       const head = await store.head(binlog.key);
       const hash = createHash('sha256');
-      const verifier = new BinlogVerifier((e) => tracker.event(e));
+      const verifier = new BinlogVerifier((e) => tracker.event(e), { names: true });
       tracker.nextFile();
       let size = 0;
       const body = await store.get(binlog.key);
@@ -203,6 +203,7 @@ export const replayBinlogs = async (
       await admin.query(dialect.start(` UNTIL RELAY_LOG_FILE=${quote(untilFile)}, RELAY_LOG_POS=${reach.until.position}`));
       reachedPlace = await waitForApplier(admin, dialect, names, sizes, reach, (done) => onProgress?.({ phase: 'replay', bytes: done, total }));
     }
+    await restoreEventStates(admin, reach.eventStates);
     const [gtidRow] = await admin.query<RowDataPacket>(dialect.flavor === 'mariadb' ? 'SELECT @@gtid_slave_pos AS gtids' : 'SELECT @@gtid_executed AS gtids');
     const reached = {
       binlogFile: plan.binlogs[reachedPlace.file]?.name ?? '',
@@ -258,6 +259,24 @@ const waitForApplier = async (
     if (still > 50) throw new ApplyError(`the replay waits at ${here} for more binlog: the plan's stop ${reach.until.file}:${reach.until.position} is past the end of its binlogs`);
     await sleep(200);
   }
+};
+
+/**
+ * A replica creates the events it replicates disabled (SLAVESIDE_DISABLED): the source's own state
+ * (ENABLE or DISABLE, as its statements left it) is put back, without a trace in the new server's
+ * binlog. The scheduler itself stays off until the operator turns it on.
+ */
+const restoreEventStates = async (admin: MysqlSession, states: ReplayReach['eventStates']): Promise<void> => {
+  if (states.length === 0) return;
+  const rows = await admin.query<RowDataPacket>("SELECT EVENT_SCHEMA AS db, EVENT_NAME AS name FROM information_schema.EVENTS WHERE STATUS = 'SLAVESIDE_DISABLED'");
+  const disabled = new Set(rows.map((r) => `${String(r.db)}.${String(r.name)}`));
+  const ident = (name: string): string => `\`${name.replace(/`/g, '``')}\``;
+  await admin.query('SET SESSION sql_log_bin = 0');
+  for (const e of states) {
+    if (!disabled.has(`${e.database}.${e.name}`)) continue;
+    await admin.query(`ALTER EVENT ${ident(e.database)}.${ident(e.name)} ${e.state}`);
+  }
+  await admin.query('SET SESSION sql_log_bin = 1');
 };
 
 /** MySQL: the applier keeps the source's GTIDs only where the server takes them (GTID mode at least ON_PERMISSIVE). */
