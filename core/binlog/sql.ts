@@ -70,7 +70,8 @@ export const tokens = (sql: string): string[] => {
 const identifier = (token: string | undefined): string | undefined => {
   if (token === undefined) return undefined;
   if (token.startsWith('`')) return token.slice(1);
-  return /^[\w$\u0080-\uffff]+$/.test(token) ? token : undefined;
+  // A number (3.5) is not a name: an unquoted identifier is never all digits.
+  return /^[\w$\u0080-\uffff]+$/.test(token) && !/^\d+$/.test(token) ? token : undefined;
 };
 
 const word = (token: string | undefined, w: string): boolean => token !== undefined && !token.startsWith('`') && token.toUpperCase() === w;
