@@ -20,7 +20,7 @@ export interface RestorePlan {
   target: RestoreTarget;
   /** The second restored to (ISO UTC); for a GTID target, the window second that holds it. */
   targetTime: string;
-  dump: { key: string; completedAt: string; binlogFile: string; binlogPosition: number; gtids?: string; size?: number };
+  dump: { key: string; completedAt: string; binlogFile: string; binlogPosition: number; gtids?: string; size?: number; databases?: string[] };
   /** In order, from the dump's binlog to the one holding the target. */
   binlogs: PlannedBinlog[];
   /** Replay starts here in the first binlog (the dump's coordinates). */
@@ -151,6 +151,7 @@ export const planRestore = (input: PlanInput): RestorePlan => {
       binlogFile: dump.binlogFile,
       binlogPosition: dump.binlogPosition,
       ...(dump.gtids ? { gtids: dump.gtids } : {}),
+      ...(dump.databases.length > 0 ? { databases: dump.databases } : {}),
       ...(sizes[dump.key] !== undefined ? { size: sizes[dump.key] } : {}),
     },
     binlogs,

@@ -1,5 +1,5 @@
 import { EventType } from '../binlog/events.js';
-import { eventChange } from '../binlog/sql.js';
+import { eventChange, qualifiers, tokens } from '../binlog/sql.js';
 import type { EventInfo } from '../binlog/verify.js';
 import { MysqlGtidSet, formatMariadbGtid, parseMariadbGtids, type MariadbGtid } from '../gtid.js';
 import type { ExpectedReach } from '../ports.js';
@@ -41,7 +41,23 @@ export interface ReplayReach {
    * it: a replica marks the events replication creates SLAVESIDE_DISABLED, which the restore undoes.
    */
   eventStates: { database: string; name: string; state: 'ENABLE' | 'DISABLE' }[];
+  /** With `databases`: the applied transactions that touch a selected database and another one too (the first twenty). */
+  crossings: Crossing[];
+  crossingCount: number;
 }
+
+/** A transaction a restore of selected databases cannot replay in part. */
+export interface Crossing {
+  /** The plan's binlog and the position of the transaction's first event. */
+  binlogFile: string;
+  position: number;
+  databases: string[];
+  /** Its first statement that names a database, shortened. */
+  statement?: string;
+}
+
+/** Statements that only delimit a transaction: their default database says nothing of what it touches. */
+const CONTROL = /^(BEGIN|COMMIT|ROLLBACK|XA|SAVEPOINT|RELEASE)\b/i;
 
 /**
  * Follows the plan's binlogs event by event (as the verifier reads them, file after file) and
@@ -60,7 +76,13 @@ export class ReachTracker {
   private mysqlSeen = false;
   private file = -1;
   /** The group being read: where it starts, its GTID, its last event's end. */
-  private group: { start: BinlogPlace; gtid?: string; end: number; lastTime: number; events: number; statements: { database: string; sql: string }[] } | undefined;
+  private group:
+    | { start: BinlogPlace; gtid?: string; end: number; lastTime: number; events: number; statements: { database: string; sql: string }[]; databases: Set<string>; named?: string }
+    | undefined;
+  /** The databases that exist, as far as the dump and the binlogs tell: what a qualifier must name to count. */
+  private readonly known: Set<string>;
+  private readonly crossings: Crossing[] = [];
+  private crossingCount = 0;
   /** Scheduled events by `database.name`, from the applied transactions. */
   private readonly eventStates = new Map<string, { database: string; name: string; state?: 'ENABLE' | 'DISABLE' }>();
   /** The last group known complete and applied. */
@@ -69,7 +91,16 @@ export class ReachTracker {
   private events = 0;
   private transactions = 0;
 
-  public constructor(private readonly plan: Pick<RestorePlan, 'startPosition' | 'stop' | 'dump' | 'binlogs'>) {
+  /**
+   * @param databases.selected a restore of these databases only: every applied transaction is checked
+   *   for touching one of them and another database too (`crossings`).
+   * @param databases.known the databases of the dump.
+   */
+  public constructor(
+    private readonly plan: Pick<RestorePlan, 'startPosition' | 'stop' | 'dump' | 'binlogs'>,
+    private readonly databases?: { selected: string[]; known: string[] },
+  ) {
+    this.known = new Set(databases?.known ?? []);
     this.stopAt = 'datetime' in plan.stop ? Date.parse(plan.stop.datetime) / 1000 : Number.POSITIVE_INFINITY;
     this.stopGtid = 'gtid' in plan.stop ? parseMariadbGtids(plan.stop.gtid)[0] : undefined;
     const dumpGtids = plan.dump.gtids ?? '';
@@ -101,7 +132,7 @@ export class ReachTracker {
           return;
         }
       }
-      this.group = { start: { file: this.file, position: e.position }, ...(e.gtid ? { gtid: e.gtid } : {}), end: e.position + e.size, lastTime: e.timestamp, events: 0, statements: [] };
+      this.group = { start: { file: this.file, position: e.position }, ...(e.gtid ? { gtid: e.gtid } : {}), end: e.position + e.size, lastTime: e.timestamp, events: 0, statements: [], databases: new Set() };
     }
     if (e.timestamp >= this.stopAt) {
       // This event is past the target: its transaction, and all after it, are left out.
@@ -114,6 +145,7 @@ export class ReachTracker {
       this.group.lastTime = e.timestamp;
       this.group.events++;
       if (e.names?.statement !== undefined && /\bEVENT\b/i.test(e.names.statement)) this.group.statements.push({ database: e.names.database ?? '', sql: e.names.statement });
+      if (this.databases && e.names) this.touching(this.group, e.names);
     } else {
       // An event outside any group (binlogs older than GTID events): a statement of its own.
       this.events++;
@@ -133,6 +165,8 @@ export class ReachTracker {
     return {
       until,
       empty: this.applied === undefined,
+      crossings: this.crossings,
+      crossingCount: this.crossingCount,
       eventStates: [...this.eventStates.values()].flatMap((e) => (e.state ? [{ database: e.database, name: e.name, state: e.state }] : [])),
       expected: {
         gtids,
@@ -147,6 +181,42 @@ export class ReachTracker {
           : {}),
       },
     };
+  }
+
+  /** The databases an event of the group names: a table map's, a statement's default one and those it qualifies names with. */
+  private touching(group: NonNullable<ReachTracker['group']>, names: NonNullable<EventInfo['names']>): void {
+    if (names.table) {
+      this.known.add(names.table.database);
+      group.databases.add(names.table.database);
+      return;
+    }
+    const sql = names.statement ?? '';
+    if (CONTROL.test(sql.trimStart())) return;
+    const created = /^\s*CREATE\s+(?:DATABASE|SCHEMA)\s+(?:IF\s+NOT\s+EXISTS\s+)?([^\s;]+)/i.exec(sql)?.[1];
+    const target = created ? tokens(created)[0]?.replace(/^`/, '') : undefined;
+    if (target) {
+      this.known.add(target);
+      group.databases.add(target);
+    } else if (names.database) {
+      this.known.add(names.database);
+      group.databases.add(names.database);
+    }
+    for (const q of qualifiers(sql)) if (this.known.has(q)) group.databases.add(q);
+    group.named ??= sql.replace(/\s+/g, ' ').slice(0, 200);
+  }
+
+  private checkCrossing(group: NonNullable<ReachTracker['group']>): void {
+    const selected = new Set(this.databases?.selected ?? []);
+    const touched = [...group.databases].sort();
+    if (!touched.some((d) => selected.has(d)) || touched.every((d) => selected.has(d))) return;
+    this.crossingCount++;
+    if (this.crossings.length >= 20) return;
+    this.crossings.push({
+      binlogFile: this.plan.binlogs[group.start.file]?.name ?? '',
+      position: group.start.position,
+      databases: touched,
+      ...(group.named ? { statement: group.named } : {}),
+    });
   }
 
   /** Follows what an applied statement does to a scheduled event. */
@@ -171,6 +241,7 @@ export class ReachTracker {
     this.events += group.events;
     this.applied = { end: { file: group.start.file, position: group.end }, time: group.lastTime };
     for (const statement of group.statements) this.eventStatement(statement.database, statement.sql);
+    if (this.databases) this.checkCrossing(group);
     if (!group.gtid) return;
     const [mariadb] = /^\d+-\d+-\d+$/.test(group.gtid) ? parseMariadbGtids(group.gtid) : [];
     if (mariadb) this.mariadb.set(mariadb.domain, mariadb);

@@ -1,10 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { catalogOf, readManifests, summariesOf } from '../catalog/manifests.js';
-import { RestoreRefusedError, VerificationError } from '../errors.js';
+import { InputError, RestoreRefusedError, VerificationError } from '../errors.js';
 import { MysqlGtidSet, formatMariadbGtid, parseMariadbGtids } from '../gtid.js';
 import { restoreKey } from '../layout.js';
 import { compactStamp } from '../time.js';
 import { estimateSeconds, parseRestoreTime, planRestore, type RestorePlan, type RestoreTarget } from './plan.js';
+import { scanPlanBinlogs } from './scan.js';
 import type { Alerts, Applier, Clock, ExpectedReach, ObjectStore, ProvisionedInstance, Provisioner, StepStatus } from '../ports.js';
 
 /** The restore's input as Step Functions receives it (console, CLI or StartExecution). */
@@ -66,8 +67,10 @@ export const restoreTasks = (deps: RestoreDeps) => ({
       target = { gtid: t.gtid.trim(), mode: t.mode ?? 'after' };
     } else target = { latest: true };
     if (input.databases !== undefined) {
-      // Said rather than ignored: the whole server is restored, or nothing.
-      throw new RestoreRefusedError('restoring selected databases is not supported yet: leave "databases" out to restore the whole server');
+      const list: unknown = input.databases;
+      if (!Array.isArray(list) || list.length === 0 || !list.every((d) => typeof d === 'string' && d !== '' && d.length <= 64 && !d.includes(','))) {
+        throw new InputError(`"databases" must be a list of database names (1 to 64 characters, no comma): ${JSON.stringify(list)}`);
+      }
     }
     return {
       host: input.host,
@@ -87,6 +90,7 @@ export const restoreTasks = (deps: RestoreDeps) => ({
     const { binlogs, dumps } = summariesOf(manifests);
     const catalog = catalogOf(scope, manifests, deps.clock.now(), {});
     const planned = planRestore({ catalog, binlogs, dumps, target: request.target, ...(request.databases ? { databases: request.databases } : {}) });
+    if (request.databases) await checkSelection(deps.store, planned, request.databases);
     const sizeOf = async (key: string): Promise<number> => (await deps.store.head(key))?.size ?? 0;
     const dumpSize = await sizeOf(planned.dump.key);
     let bytes = dumpSize;
@@ -175,6 +179,28 @@ export const restoreTasks = (deps: RestoreDeps) => ({
 });
 
 export type RestoreTasks = ReturnType<typeof restoreTasks>;
+
+/**
+ * A restore of selected databases is refused, before anything is provisioned, when the dump cannot
+ * give them alone or a transaction it would replay touches one of them and another database too:
+ * replaying it in part would change the data, and skipping it would lose it.
+ */
+const checkSelection = async (store: ObjectStore, plan: RestorePlan, selected: string[]): Promise<void> => {
+  const inDump = plan.dump.databases ?? [];
+  if (inDump.length === 0) {
+    throw new RestoreRefusedError(`the dump ${store.url(plan.dump.key)} has no sections per database (one database dumped without --databases): restore the whole server`);
+  }
+  const missing = selected.filter((d) => !inDump.includes(d));
+  if (missing.length > 0) throw new RestoreRefusedError(`the dump ${store.url(plan.dump.key)} holds no database ${missing.map((d) => `'${d}'`).join(', ')} (it holds ${inDump.join(', ')})`);
+  const { crossings, crossingCount } = await scanPlanBinlogs(store, plan, { selected, known: inDump });
+  const first = crossings[0];
+  if (first) {
+    throw new RestoreRefusedError(
+      `restoring only ${selected.join(', ')} would replay part of a transaction: at ${first.binlogFile}:${first.position} one touches ${first.databases.join(' and ')}` +
+        `${first.statement ? ` (${first.statement})` : ''}${crossingCount > 1 ? `, and ${crossingCount - 1} more` : ''}; restore ${first.databases.join(', ')} together, or the whole server`,
+    );
+  }
+};
 
 /** Two GTID positions are the same: MariaDB's per domain in any order, MySQL's as sets (any formatting). */
 const sameGtids = (a: string, b: string): boolean => {

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { createGunzip } from 'node:zlib';
 import type { RowDataPacket } from 'mysql2/promise';
+import { DumpDatabaseFilter } from '../../core/dump/filter.js';
 import { makeDirectories } from '../../core/files.js';
 import { ApplyError } from '../errors.js';
 import type { ApplyProgress, ObjectStore, TargetInstance } from '../../core/ports.js';
@@ -71,6 +72,13 @@ const withBulkSettings = async <T>(instance: TargetInstance, step: () => Promise
   }
 };
 
+/** The parts of a dump stream that belong to these databases (core/dump/filter.ts). */
+async function* selectedFrom(sql: AsyncIterable<Buffer>, databases: string[]): AsyncGenerator<Buffer> {
+  const filter = new DumpDatabaseFilter(databases);
+  for await (const chunk of sql) yield* filter.push(chunk);
+  yield* filter.end();
+}
+
 /**
  * Loads the plan's dump into the instance: streamed from the bucket through gunzip into the SQL
  * client — its tables' rows in parallel sessions (read ahead into `workDir`, removed as they load) —
@@ -102,7 +110,7 @@ export const loadDump = async (
   try {
     await makeDirectories(workDir, 0o700);
     const result = await withBulkSettings(instance, () =>
-      loadSql(gunzip as AsyncIterable<Buffer>, instance, {
+      loadSql(plan.databases ? selectedFrom(gunzip, plan.databases) : (gunzip as AsyncIterable<Buffer>), instance, {
         spillDir: workDir,
         finally: account,
         ...(onProgress ? { onProgress: (bytes: number) => onProgress({ phase: 'load', bytes }) } : {}),

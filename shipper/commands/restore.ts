@@ -19,6 +19,8 @@ export interface RestoreArgs {
   mode?: 'before' | 'after';
   latest?: boolean;
   host?: string;
+  /** Only these databases (the dump's sections of them, and their changes). */
+  databases?: string[];
   dryRun: boolean;
 }
 
@@ -47,6 +49,7 @@ export const restoreCommand = async (config: Config, args: RestoreArgs, io: Comm
   const request: RestoreRequest = {
     host,
     target: args.latest ? { latest: true } : args.gtid !== undefined ? { gtid: args.gtid, mode: args.mode ?? 'after' } : { time: args.to ?? '' },
+    ...(args.databases ? { databases: args.databases } : {}),
     dryRun: args.dryRun,
   };
   if (stateMachineArn) return restoreOnAws(new SFNClient({}), stateMachineArn, request, io);
@@ -143,7 +146,7 @@ export const restoreOnAws = async (
 
 export const command: Command = {
   name: 'restore',
-  synopsis: '(--to TIME | --gtid GTID [--before] | --latest) [--host H] [--dry-run]',
+  synopsis: '(--to TIME | --gtid GTID [--before] | --latest) [--host H] [--databases a,b] [--dry-run]',
   summary: 'point-in-time restore into a fresh instance',
   help: `Restores a host to any second of its restorable windows (binvault status shows them) into a fresh
 instance: the newest verified dump before the target, then every binlog from the dump's exact
@@ -156,6 +159,8 @@ you, with a generated password in a 0600 option file the report names.
   --gtid GTID     a MariaDB GTID (0-1-1234): restore up to and including it, or --before it
   --latest        the latest restorable second
   --host H        the host (default: the only host in the bucket)
+  --databases a,b only these databases: their part of the dump, and their changes; refused before
+                  anything starts when a transaction to replay touches one of them and another too
   --dry-run       print the plan only
 
 With BINVAULT_RESTORE_STATE_MACHINE_ARN set, starts an execution of the deployed state machine on
@@ -167,6 +172,7 @@ AWS instead (a fresh EC2 instance from the launch template) and follows it.
     before: { type: 'boolean' },
     latest: { type: 'boolean' },
     host: { type: 'string' },
+    databases: { type: 'string' },
     'dry-run': { type: 'boolean' },
   },
   run: async ({ values, config, io }) => {
@@ -174,6 +180,9 @@ AWS instead (a fresh EC2 instance from the launch template) and follows it.
     const targets = [to !== undefined, gtid !== undefined, values.latest === true].filter(Boolean).length;
     if (targets !== 1) throw new UsageError('restore needs exactly one of --to TIME, --gtid GTID, --latest');
     if (values.before === true && gtid === undefined) throw new UsageError('--before goes with --gtid');
+    const given = values.databases;
+    const databases = typeof given === 'string' ? given.split(',').map((d) => d.trim()).filter((d) => d !== '') : undefined;
+    if (given !== undefined && (!databases || databases.length === 0)) throw new UsageError('--databases needs at least one name');
     return restoreCommand(
       await config(),
       {
@@ -181,6 +190,7 @@ AWS instead (a fresh EC2 instance from the launch template) and follows it.
         ...(typeof gtid === 'string' ? { gtid, mode: values.before === true ? 'before' : 'after' } : {}),
         latest: values.latest === true,
         ...(typeof host === 'string' ? { host } : {}),
+        ...(databases ? { databases } : {}),
         dryRun: values['dry-run'] === true,
       },
       io,

@@ -6,7 +6,7 @@ import { runCli, expectExit } from '../helpers/cli.js';
 describe('binvault argv: wrong input gets one line and a non-zero exit before anything is reached for', () => {
   it.each([
     [['frobnicate'], 2, "binvault: unknown command 'frobnicate' (binvault --help lists them)"],
-    [['restore', '--latest', '--databases', 'shop'], 2, "binvault: --databases does not apply to 'restore'"],
+    [['restore', '--latest', '--lock-wait-timeout', '5'], 2, "binvault: --lock-wait-timeout does not apply to 'restore'"],
     [['restore', '--latest', '--to', '2026-01-01T00:00:00Z'], 2, 'binvault: restore needs exactly one of --to TIME, --gtid GTID, --latest'],
     [['ship', 'binlogs', '--interval', 'abc'], 2, "binvault: --interval 'abc' is not a positive number of seconds"],
     // No bucket or credentials are configured here: the target is refused first, not the missing bucket.
