@@ -11,6 +11,7 @@ import { shipBinlogs, type ShipBinlogsEvent } from '../lib/ship-binlogs.js';
 import type { S3Store } from '../../drivers/aws/s3.js';
 import { secondsOption, type Command } from './command.js';
 import type { CommandIo } from './io.js';
+import { progressView } from './progress.js';
 import { underLock } from './locked.js';
 
 export interface ShipBinlogsArgs {
@@ -30,6 +31,7 @@ const describe = (event: ShipBinlogsEvent, store: S3Store): string | undefined =
     case 'skipped':
       return `already shipped ${event.key.split('/').pop() ?? event.key} (same sha256)`;
     case 'uploading':
+    case 'progress':
       return undefined;
     case 'shipped': {
       const rate = event.seconds > 0 ? ` (${(event.rawBytes / 1e6 / event.seconds).toFixed(0)} MB/s)` : '';
@@ -46,6 +48,7 @@ export const shipBinlogsCommand = async (config: Config, args: ShipBinlogsArgs, 
     const runOnce = async (): Promise<void> => {
       const client = await readOptionFile(config.mysqlDefaultsFile);
       const session = await MysqlSession.connect(client);
+      const progress = progressView(io);
       try {
         const result = await shipBinlogs({
           source: session,
@@ -57,21 +60,27 @@ export const shipBinlogsCommand = async (config: Config, args: ShipBinlogsArgs, 
           shipperVersion: VERSION,
           signal,
           listener: (event) => {
+            if (event.type === 'progress') {
+              progress.update({ phase: 'binlogs', done: event.rawBytes, total: event.totalBytes });
+              return;
+            }
             if (io.json) {
               const { server: _server, ...rest } = event as ShipBinlogsEvent & { server?: unknown };
               io.out(JSON.stringify(rest));
               return;
             }
             const line = describe(event, store);
-            if (line !== undefined && (event.type !== 'server' || io.verbose)) io.out(line);
+            if (line !== undefined && (event.type !== 'server' || io.verbose)) progress.line(line, io.out);
           },
         });
+        progress.done();
         if (!io.json && !args.loop) {
           io.out(
             `${result.shipped.length} shipped, ${result.skipped.length} already in the bucket; ${result.active} is active and stays on the server until it closes`,
           );
         }
       } finally {
+        progress.done();
         await session.close();
       }
     };

@@ -21,6 +21,8 @@ export type ShipBinlogsEvent =
   | { type: 'reset'; previousLast: string; active: string }
   | { type: 'skipped'; name: string; key: string }
   | { type: 'uploading'; name: string; key: string; rawBytes: number }
+  /** Raw bytes of this run's binlogs read for upload so far, of all the closed binlogs it has to ship. */
+  | { type: 'progress'; rawBytes: number; totalBytes: number; files: number }
   | { type: 'shipped'; name: string; key: string; rawBytes: number; storedBytes: number; seconds: number }
   | { type: 'gap'; missing: string[]; recordKey: string };
 
@@ -198,8 +200,9 @@ export const shipBinlogs = async (options: ShipBinlogsOptions): Promise<ShipBinl
     await saveCache();
   }
 
+  // What this run ships, before it starts: the progress's total.
+  const todo: { file: { name: string; path: string }; entry: CacheEntry | undefined; size: number }[] = [];
   for (const file of closed) {
-    signal?.throwIfAborted();
     const entry = cache.entries[file.name];
     if (entry?.missing) continue;
     let size: number;
@@ -209,8 +212,20 @@ export const shipBinlogs = async (options: ShipBinlogsOptions): Promise<ShipBinl
       throw readError(file.name, file.path, error);
     }
     if (entry?.sha256 !== undefined && entry.size === size) continue;
+    todo.push({ file, entry, size });
+  }
+  const progress = { rawBytes: 0, totalBytes: todo.reduce((sum, t) => sum + t.size, 0), files: todo.length };
+  const advance = (bytes: number): void => {
+    progress.rawBytes += bytes;
+    emit({ type: 'progress', ...progress });
+  };
 
-    const shipped = await shipOne(options, server, file, entry, size, cache.lineage);
+  for (const { file, entry, size } of todo) {
+    signal?.throwIfAborted();
+    const before = progress.rawBytes;
+    const shipped = await shipOne(options, server, file, entry, size, cache.lineage, advance);
+    // A binlog found already shipped was not read for upload: it counts as done all the same.
+    advance(before + size - progress.rawBytes);
     cache.entries[file.name] = { keys: [shipped.key], sha256: shipped.sha256, size };
     cache.last = newest([cache.last, file.name]);
     await saveCache();
@@ -237,6 +252,7 @@ const shipOne = async (
   entry: CacheEntry | undefined,
   size: number,
   lineage: string | undefined,
+  advance: (rawBytes: number) => void = () => undefined,
 ): Promise<{ key: string; sha256: string; uploaded: boolean }> => {
   const { store, state, scope, clock, signal } = options;
   const emit = options.listener ?? (() => undefined);
@@ -274,6 +290,10 @@ const shipOne = async (
     const raw = createReadStream(file.path, { highWaterMark: 1 << 20, ...(signal ? { signal } : {}) });
     yield* sealedGzip(raw, {
       ...options.gzip,
+      onRaw: (block) => {
+        options.gzip?.onRaw?.(block);
+        advance(block.length);
+      },
       // Checked before the seal, the last bytes, is sent: a file that changed between the two
       // reads never becomes an object.
       onSeal: (seal) => {

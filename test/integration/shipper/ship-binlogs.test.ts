@@ -7,7 +7,7 @@ import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { dayIn } from '../../../core/layout.js';
 import { VERSION } from '../../../core/version.js';
-import { runCli, expectExit } from '../../helpers/cli.js';
+import { runCli, runCliOnTerminal, expectExit, screenLines } from '../../helpers/cli.js';
 import { startTestBucket, type TestBucket } from '../../helpers/s3.js';
 import { connectTo, startTestServer, type Instance } from '../../helpers/servers.js';
 
@@ -132,6 +132,21 @@ describe('binvault ship binlogs against a real server and the local endpoint', (
       'shipper-version': VERSION,
     });
     expect(run.stdout).toContain(`shipped ${first}`);
+  });
+
+  it('on a terminal: a bar toward the bytes of the binlogs to ship, with an ETA; then only the lines of what was shipped', async () => {
+    await write(s.admin, 50);
+    await s.admin.query('FLUSH BINARY LOGS');
+
+    const run = await runCliOnTerminal(['ship', 'binlogs'], s.env);
+
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toMatch(/ binlogs +\[[#.]+\] \d+% +[\d.]+ (B|KiB|MiB) of [\d.]+ (B|KiB|MiB)  ETA /);
+    const screen = screenLines(run.output);
+    expect(screen.filter((l) => l.includes('ETA'))).toEqual([]);
+    expect(screen.slice(0, -1).every((l) => l.startsWith('shipped binlog.'))).toBe(true);
+    expect(screen.at(-1)).toMatch(/^\d+ shipped, \d+ already in the bucket; binlog\.\d+ is active/);
+    await expectAllShipped(s, 'db1');
   });
 
   it('uploads nothing on a second run when nothing changed, and does not rotate an idle server', async () => {
