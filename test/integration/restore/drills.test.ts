@@ -21,6 +21,14 @@ interface Checkpoint {
   checksums: Record<string, string>;
 }
 
+interface Progress {
+  type: 'progress';
+  phase: string;
+  done: number;
+  total: number;
+  etaSeconds: number | null;
+}
+
 interface Report {
   status: string;
   execution: string;
@@ -90,11 +98,15 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
     await runtime.idle();
   };
 
-  const restore = async (...args: string[]): Promise<{ code: number | null; report?: Report; stderr: string; stdout: string }> => {
+  /** A restore with --json: the report on stdout; on stderr, its progress as JSON lines, and the rest (an error). */
+  const restore = async (...args: string[]): Promise<{ code: number | null; report?: Report; stderr: string; stdout: string; progress: Progress[] }> => {
     const result = await runCli(['restore', ...args, '--json'], env, { timeoutMs: 180_000 });
     const report = result.code === 0 ? (JSON.parse(result.stdout) as Report) : undefined;
     if (report) restored.push(report);
-    return { ...result, ...(report ? { report } : {}) };
+    const lines = result.stderr.split('\n').filter((l) => l !== '');
+    const progress = lines.filter((l) => l.startsWith('{"type":"progress"')).map((l) => JSON.parse(l) as Progress);
+    const stderr = lines.filter((l) => !l.startsWith('{"type":"progress"')).map((l) => `${l}\n`).join('');
+    return { ...result, stderr, progress, ...(report ? { report } : {}) };
   };
 
   const connectRestored = async (report: Report): Promise<Connection> => {
@@ -174,6 +186,12 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
       const result = await restore('--to', cp.time);
       expect(result.stderr.trim()).toBe('');
       expectExit(result, 0);
+      // Each phase's progress counts toward a total it reaches.
+      for (const phase of ['load', 'download']) {
+        const last = result.progress.filter((p) => p.phase === phase).at(-1);
+        expect(last, phase).toMatchObject({ etaSeconds: 0 });
+        expect(last?.done, phase).toBe(last?.total);
+      }
       const report = result.report as Report;
       expect(report.verification.ok).toBe(true);
       expect(report.reached.gtids).toBe(cp.gtid);

@@ -396,17 +396,18 @@ describe('binvault ship binlogs with bad input: one clear line, non-zero exit, n
   });
 
   it('option file missing', async () => {
-    await expectFailure({ BINVAULT_MYSQL_DEFAULTS_FILE: '/nonexistent/my.cnf' }, /option file \/nonexistent\/my\.cnf not found/);
+    // Configuration errors exit 2: running again unchanged cannot help (systemd stops on it).
+    await expectFailure({ BINVAULT_MYSQL_DEFAULTS_FILE: '/nonexistent/my.cnf' }, /option file \/nonexistent\/my\.cnf not found/, 2);
   });
 
   it('option file readable by every user', async () => {
     const file = await optionFile(await readFile(s.server.defaultsFile, 'utf8'), 0o644);
-    await expectFailure({ BINVAULT_MYSQL_DEFAULTS_FILE: file }, /is accessible to every user \(mode 644\): run chmod 600/);
+    await expectFailure({ BINVAULT_MYSQL_DEFAULTS_FILE: file }, /is accessible to every user \(mode 644\): run chmod 600/, 2);
   });
 
   // Node 20's recursive mkdir spins forever there: the run must still end, with one line.
   it('state directory where no directory can be made (under /proc)', async () => {
-    await expectFailure({ BINVAULT_STATE_DIR: '/proc/binvault-state' }, /^binvault: state directory \/proc\/binvault-state is not writable \(ENOENT\): set BINVAULT_STATE_DIR$/);
+    await expectFailure({ BINVAULT_STATE_DIR: '/proc/binvault-state' }, /^binvault: state directory \/proc\/binvault-state is not writable \(ENOENT\): set BINVAULT_STATE_DIR$/, 2);
   });
 
   it('bucket missing', async () => {
