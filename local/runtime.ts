@@ -73,7 +73,7 @@ class FileLogger extends Logger {
   protected override printLog(_logLevel: number, log: LogItem): void {
     log.prepareForPrint();
     try {
-      appendFileSync(this.path, `${JSON.stringify(log.getAttributes())}\n`, { mode: 0o600 });
+      appendFileSync(this.path, `${JSON.stringify(log.getAttributes(), this.getJsonReplacer())}\n`, { mode: 0o600 });
     } catch {
       // A log line that cannot be written (a full disk) must not fail the handler it describes.
     }

@@ -1,10 +1,15 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import { runCli, runCliOnTerminal, expectExit, screenLines } from '../helpers/cli.js';
+import { S3Store } from '../../drivers/aws/s3.js';
+import { freePort } from '../../drivers/local/instance.js';
+import { CLI, runCli, runCliOnTerminal, expectExit, screenLines } from '../helpers/cli.js';
 import { REAL_BINLOGS } from '../helpers/fixtures.js';
 
 describe('binvault argv: wrong input gets one line and a non-zero exit before anything is reached for', () => {
@@ -111,6 +116,37 @@ describe('progress: a bar with the total and an ETA on a terminal, JSON lines wi
     expect(progress.every((p) => p.type === 'progress' && p.phase === 'verify' && p.total === 3041034)).toBe(true);
     expect(progress.at(-1)).toMatchObject({ done: 3041034, etaSeconds: 0 });
     expect(JSON.parse(run.stdout)).toMatchObject({ status: 'ok', kind: 'binlog' });
+  });
+});
+
+describe('binvault local up', () => {
+  it('prints its own lines on stdout, the handlers’ logs go to its log file, no metrics anywhere, even across watchdog passes', async () => {
+    const stateDir = await mkdtemp(join(tmpdir(), 'binvault-up-'));
+    const endpoint = `http://127.0.0.1:${await freePort()}`;
+    const up = spawn(process.execPath, [CLI, 'local', 'up'], {
+      env: { PATH: process.env.PATH ?? '', BINVAULT_STATE_DIR: stateDir, BINVAULT_S3_ENDPOINT: endpoint, BINVAULT_LOCAL_WATCHDOG_SECONDS: '1' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stdout = '';
+    up.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    try {
+      await once(up.stdout, 'data');
+      const store = new S3Store({ bucket: 'binvault', endpoint });
+      await store.put('mysql/db1/binlogs/2026-11-20/mysql80-row-crc32-large-stop.000001.gz', gzipSync(await readFile(`${REAL_BINLOGS}mysql80-row-crc32-large-stop.000001`)));
+      // Three watchdog passes, and the verdict on the object.
+      for (let i = 0; i < 40 && !stdout.includes('verified'); i++) await new Promise((r) => setTimeout(r, 100));
+      await new Promise((r) => setTimeout(r, 3500));
+    } finally {
+      up.kill('SIGTERM');
+      await once(up, 'close');
+    }
+    const lines = stdout.trim().split('\n');
+    expect(lines[0]).toBe(`binvault local runtime: S3 endpoint ${endpoint}, bucket binvault, data in ${stateDir}/s3`);
+    expect(lines).toContainEqual(expect.stringMatching(/^verified (ok {4}|FAILED) mysql\/db1\/binlogs\/2026-11-20\/mysql80-row-crc32-large-stop\.000001\.gz/));
+    expect(stdout).not.toMatch(/^\{|metrics/m);
+    const log = (await readFile(join(stateDir, 'local.log'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { level: string; message: string; service: string });
+    expect(log).toContainEqual(expect.objectContaining({ level: 'INFO', message: 'object verified', service: 'binvault-local' }));
+    await rm(stateDir, { recursive: true, force: true });
   });
 });
 
