@@ -16,9 +16,14 @@ export class BinvaultError extends Error {
   }
 }
 
-/** Input that is wrong in a way the user can fix: a flag, an environment variable, a file. */
+/**
+ * Input that is wrong in a way the user can fix: a flag, an environment variable, a file. Exit 2,
+ * like a usage error: running it again unchanged cannot help (systemd's RestartPreventExitStatus=2
+ * stops a service that would otherwise restart into the same error forever).
+ */
 export class ConfigurationError extends BinvaultError {
   public override readonly name: string = 'ConfigurationError';
+  public override readonly exitCode: number = 2;
 }
 
 /** The command line is wrong (an unknown command or option, a bad value): exit 2. */

@@ -13,6 +13,7 @@ import { compactStamp } from './time.js';
  * {prefix}/{host}/catalog/{day}.json                         the day's manifest
  * {prefix}/{host}/alerts/state.json                          the alert conditions last announced
  * {prefix}/{host}/restores/{execution}/{plan,report}.json    a restore's plan and report
+ * {prefix}/_check/{host}/{stamp}-{token}.txt                 `binvault check`'s probe, removed at once
  * ```
  *
  * @example
@@ -70,6 +71,18 @@ export const alertStateKey = (scope: HostScope): string => `${areaRoot(scope, 'a
 export const restoreKey = (scope: HostScope, execution: string, file: 'plan.json' | 'report.json'): string =>
   `${areaRoot(scope, 'restores')}${execution}/${file}`;
 
+/**
+ * Where `binvault check` writes (and at once removes) its small probe object: beside the hosts, in a
+ * folder no host name can take (host names start with a letter or digit), with a suffix that the
+ * stack's S3 notifications (`.gz`, `.json`) do not route to any function.
+ */
+export const CHECK_FOLDER = '_check';
+
+export const checkKey = (scope: HostScope, at: Date, token: string): string => `${hostsRoot(scope.prefix)}${CHECK_FOLDER}/${scope.host}/${compactStamp(at)}-${token}.txt`;
+
+/** A folder under `{prefix}/` that is a host's (not `_check/`). */
+export const isHostFolder = (name: string): boolean => name !== '' && name !== CHECK_FOLDER;
+
 /** A key read back: where it lives in the layout, and what its name says. */
 export type KeyRef =
   | (HostScope & { key: string; area: 'binlogs'; day: string; name: string; binlog: string; lineage?: string })
@@ -78,13 +91,16 @@ export type KeyRef =
   | (HostScope & { key: string; area: 'catalog'; day: string })
   | (HostScope & { key: string; area: 'staging'; name: string })
   | (HostScope & { key: string; area: 'alerts'; name: string })
-  | (HostScope & { key: string; area: 'restores'; execution: string; name: string });
+  | (HostScope & { key: string; area: 'restores'; execution: string; name: string })
+  /** `host` is the host that ran the check. */
+  | (HostScope & { key: string; area: 'check'; name: string });
 
 /** A shipped object's key read back: a binlog or a dump. */
 export type ObjectRef = Extract<KeyRef, { area: 'binlogs' | 'dumps' }>;
 
 const DAY = '\\d{4}-\\d{2}-\\d{2}';
 const KEY = new RegExp(`^(?:(.*)/)?([^/]+)/(${AREAS.join('|')})/(.+)$`);
+const CHECK = new RegExp(`^(?:(.*)/)?${CHECK_FOLDER}/([^/]+)/([^/]+\\.txt)$`);
 
 /**
  * What a key is, or undefined for a key outside the layout.
@@ -93,6 +109,8 @@ const KEY = new RegExp(`^(?:(.*)/)?([^/]+)/(${AREAS.join('|')})/(.+)$`);
  * // { area: 'binlogs', prefix: 'mysql', host: 'db1', day: '2026-11-20', name: 'binlog.000123.gz', binlog: 'binlog.000123', … }
  */
 export const parseKey = (key: string): KeyRef | undefined => {
+  const check = CHECK.exec(key);
+  if (check?.[2] && check[3]) return { key, prefix: check[1] ?? '', host: check[2], area: 'check', name: check[3] };
   const match = KEY.exec(key);
   const [, prefix = '', host, area, rest] = match ?? [];
   if (!host || !area || !rest) return undefined;

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, join } from 'node:path';
 import { gunzipSync } from 'node:zlib';
 import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
 import { BinvaultError } from '../core/errors.js';
@@ -17,6 +17,7 @@ import { startLocalRuntime, type LocalRuntime } from './runtime.js';
 import { formatBytes, formatSeconds } from '../shipper/lib/format.js';
 import { MysqlSession } from '../drivers/mysql/session.js';
 import { readOptionFile } from '../drivers/mysql/option-file.js';
+import { clientCommand, findProgram } from '../drivers/mysql/programs.js';
 import { readBinlogIndex, shipBinlogs } from '../shipper/lib/ship-binlogs.js';
 import { shipDump } from '../shipper/lib/ship-dump.js';
 import { StateDir } from '../shipper/lib/state.js';
@@ -80,7 +81,8 @@ export const demoCommand = async (args: { keep: boolean }, io: CommandIo): Promi
   let restoredInstance: ProvisionedInstance | undefined;
   try {
     step(1, 'starting a throwaway source server (binlog on) from the binaries on PATH');
-    source = await startInstance({ baseDir: join(work, 'source') });
+    // Kept, it outlives the demo: its own session, not a child that dies or holds the demo open.
+    source = await startInstance({ baseDir: join(work, 'source'), detached: args.keep });
     const client = await readOptionFile(source.defaultsFile);
     app = await createConnection({
       socketPath: source.socket,
@@ -217,6 +219,7 @@ export const demoCommand = async (args: { keep: boolean }, io: CommandIo): Promi
       storedBytes,
       instance: { host: restoredInstance.host, port: restoredInstance.port, socket: restoredInstance.socket, defaultsFile: restoredInstance.defaultsFile },
       proof: 'the restored tables equal the source at T; every closed binlog is in the bucket byte-identical to the file on disk; the active one is not',
+      ...(args.keep ? { kept: kept(work, source, restoredInstance) } : {}),
     };
     io.out(
       io.json
@@ -224,19 +227,37 @@ export const demoCommand = async (args: { keep: boolean }, io: CommandIo): Promi
         : `proof holds: restored to ${target}, every table equal to the source at that second; ${verified} objects verified sound; ` +
             `${summary.binlogsVerified} closed binlogs in the bucket byte-identical (${formatBytes(storedBytes)} stored); ${orders} orders written`,
     );
-    if (args.keep) {
-      io.err(`kept: the restored instance: mariadb --defaults-extra-file=${restoredInstance.defaultsFile}`);
-      io.err(`      the source server: mariadb --defaults-extra-file=${source.defaultsFile}; objects under ${runtime.dataDir}`);
-      io.err(`      stop everything: kill $(cat ${join(restoredInstance.dataDir ?? '', '..', 'mysqld.pid')}) ${source.pid}; rm -rf ${work}`);
-    } else {
-      io.err('everything the demo started is stopped and removed; `binvault demo --keep` leaves the restored instance running for you');
-    }
+    if (!args.keep) io.err('everything the demo started is stopped and removed; `binvault demo --keep` leaves the servers and the data for you');
     return 0;
   } finally {
     await app?.end().catch(() => undefined);
     await runtime?.close().catch(() => undefined);
-    await source?.stop({ keep: args.keep }).catch(() => undefined);
-    if (restoredInstance && !args.keep) await stopByPidFile(join(restoredInstance.dataDir ?? '', '..', 'mysqld.pid'));
-    if (!args.keep) await rm(work, { recursive: true, force: true });
+    if (args.keep) {
+      // Said whether the story ended well or not: what is left running, and how to stop it.
+      const k = kept(work, source, restoredInstance);
+      io.err('kept:');
+      if (k.restored) io.err(`  the restored instance, running:  ${k.restored}`);
+      if (k.source) io.err(`  the source server, running:      ${k.source}`);
+      io.err(`  the bucket, served again:        ${k.bucket}`);
+      io.err(`  stop and remove it all:          ${k.stop}`);
+    } else {
+      await source?.stop().catch(() => undefined);
+      if (restoredInstance) await stopByPidFile(join(restoredInstance.dataDir ?? '', '..', 'mysqld.pid'));
+      await rm(work, { recursive: true, force: true });
+    }
   }
+};
+
+/** What `--keep` leaves, each as the command that uses it. */
+const kept = (work: string, source: Instance | undefined, restored: ProvisionedInstance | undefined): { restored?: string; source?: string; bucket: string; stop: string } => {
+  const admin = basename(findProgram('mariadb-admin', 'mysqladmin') ?? 'mysqladmin');
+  const servers = [restored?.defaultsFile, source?.defaultsFile].filter((f) => f !== undefined);
+  return {
+    ...(restored ? { restored: clientCommand(restored.defaultsFile) } : {}),
+    ...(source ? { source: clientCommand(source.defaultsFile) } : {}),
+    bucket: `BINVAULT_STATE_DIR=${join(work, 'runtime')} binvault local up   # bucket binvault, host demo`,
+    // Over the socket (--host=localhost; the option file says 127.0.0.1) the admin tool's shutdown
+    // returns once the server has stopped and removed its pid file: then its files can go.
+    stop: [...servers.map((f) => `${admin} --defaults-extra-file=${f} --host=localhost shutdown`), `rm -rf ${work}`].join('; '),
+  };
 };

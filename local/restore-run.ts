@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { RestoreFailedError } from '../core/errors.js';
+import { RestoreFailedError, RestoreRefusedError, UsageError } from '../core/errors.js';
 import type { Alerts, ApplyProgress, Clock, ObjectStore } from '../core/ports.js';
 import { restoreTasks, type RestoreRequest, type RestoreState } from '../core/restore/workflow.js';
 import { LocalApplier, LocalProvisioner } from '../drivers/local/restore.js';
@@ -20,7 +20,8 @@ export interface LocalRestoreOptions {
 /**
  * Runs the restore state machine (infra/restore.asl.json) in-process with the local task handlers:
  * the same definition AWS runs, into a fresh local instance. Resolves with the final state, or
- * throws RestoreFailedError with the first task error's message.
+ * throws RestoreFailedError with the first task error's message; a refusal (a request that is not
+ * one, a target outside every window) is thrown as it was, with its own exit code: nothing was attempted.
  */
 export const runLocalRestore = async (options: LocalRestoreOptions, request: RestoreRequest): Promise<RestoreState> => {
   const tasks = restoreTasks({
@@ -32,7 +33,7 @@ export const runLocalRestore = async (options: LocalRestoreOptions, request: Res
     alerts: options.alerts,
     clock: options.clock,
   });
-  let failure: string | undefined;
+  let failure: Error | undefined;
   const handlers = Object.fromEntries(
     Object.entries(tasks).map(([name, fn]) => [
       name,
@@ -40,7 +41,7 @@ export const runLocalRestore = async (options: LocalRestoreOptions, request: Res
         try {
           return await (fn as (i: never) => Promise<unknown>)(input);
         } catch (error) {
-          failure ??= (error as Error).message;
+          failure ??= error as Error;
           throw error;
         }
       },
@@ -49,6 +50,7 @@ export const runLocalRestore = async (options: LocalRestoreOptions, request: Res
   try {
     return (await runLocalStateMachine(restoreDefinition(), request, handlers, options.onEvent ? { onEvent: options.onEvent } : {})) as RestoreState;
   } catch (error) {
-    throw new RestoreFailedError(`restore failed: ${failure ?? (error as Error).message}`, { cause: error });
+    if (failure instanceof RestoreRefusedError || failure instanceof UsageError) throw failure;
+    throw new RestoreFailedError(`restore failed: ${(failure ?? (error as Error)).message}`, { cause: error });
   }
 };

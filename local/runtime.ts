@@ -1,5 +1,6 @@
+import { appendFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Logger } from '@aws-lambda-powertools/logger';
+import { Logger, type LogItem } from '@aws-lambda-powertools/logger';
 import type { Context, S3Event } from 'aws-lambda';
 import { parseConfig, type Config } from '../core/config.js';
 import { BinvaultError } from '../core/errors.js';
@@ -27,7 +28,7 @@ export interface LocalRuntimeOptions {
   endpoint: string;
   /** Run the handlers on S3 events. @default true */
   handlers?: boolean;
-  /** Show the handlers' own JSON logs and metrics. @default false */
+  /** The handlers log at DEBUG instead of INFO (to the runtime's log file, never the console). @default false */
   verbose?: boolean;
   onEvent?: (record: S3EventRecord) => void;
   /** Every verify outcome, as it happens. */
@@ -46,6 +47,8 @@ export interface LocalRuntimeOptions {
 export interface LocalRuntime {
   endpoint: LocalEndpoint;
   dataDir: string;
+  /** The handlers' JSON logs: `{stateDir}/local.log`. */
+  logFile: string;
   /** Resolves once every event delivered so far has been handled. */
   idle(): Promise<void>;
   /** One watchdog pass now (after the events delivered so far). */
@@ -54,6 +57,28 @@ export interface LocalRuntime {
 }
 
 export const DEFAULT_LOCAL_ENDPOINT = 'http://127.0.0.1:4569';
+
+/**
+ * The handlers' Powertools logger, writing its JSON lines to the runtime's log file: on Lambda they
+ * go to CloudWatch; here the console belongs to the runtime's own lines (stdout for results).
+ */
+class FileLogger extends Logger {
+  public constructor(
+    private readonly path: string,
+    options: ConstructorParameters<typeof Logger>[0],
+  ) {
+    super(options);
+  }
+
+  protected override printLog(_logLevel: number, log: LogItem): void {
+    log.prepareForPrint();
+    try {
+      appendFileSync(this.path, `${JSON.stringify(log.getAttributes(), this.getJsonReplacer())}\n`, { mode: 0o600 });
+    } catch {
+      // A log line that cannot be written (a full disk) must not fail the handler it describes.
+    }
+  }
+}
 
 const localContext = (name: string): Context =>
   ({
@@ -75,6 +100,7 @@ const localContext = (name: string): Context =>
 export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<LocalRuntime> => {
   const url = new URL(options.endpoint);
   const dataDir = join(options.stateDir, 's3');
+  const logFile = join(options.stateDir, 'local.log');
   let endpoint: LocalEndpoint;
   try {
     endpoint = await startLocalEndpoint({
@@ -110,8 +136,8 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
       alerts: new FileAlerts(join(options.stateDir, 'alerts.jsonl')),
       clock: systemClock,
     };
-    // Logs only with --verbose; metrics (EMF, meant for CloudWatch) never on the console.
-    const telemetry: Telemetry = { logger: new Logger({ serviceName: 'binvault-local', logLevel: options.verbose ? 'INFO' : 'SILENT' }) };
+    // Logs to the runtime's log file; no metrics (EMF is CloudWatch's format: nothing here reads it).
+    const telemetry: Telemetry = { logger: new FileLogger(logFile, { serviceName: 'binvault-local', logLevel: options.verbose ? 'DEBUG' : 'INFO' }) };
     const verify = createVerifyHandler(() => deps, telemetry);
     const catalog = createCatalogHandler(() => deps, telemetry);
     const watchdog = createWatchdogHandler(() => deps, telemetry);
@@ -156,6 +182,7 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
   return {
     endpoint,
     dataDir,
+    logFile,
     idle: async () => {
       // Events may arrive while the queue drains: wait until it stops growing.
       for (;;) {

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { readdir, readFile, rename, rm, stat } from 'node:fs/promises';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
 import { Readable, Transform } from 'node:stream';
@@ -224,6 +225,25 @@ const explainedFileSystemErrors = (store: ObjectStoreInternals, directory: strin
 };
 
 /**
+ * s3rver 3 passes its promise's reject to `server.listen` as the 'listening' callback, which is
+ * never called with an error: a port in use is an unhandled 'error' event that kills the process
+ * with a stack trace. Its listen is made to reject instead, so the caller can say it in one line.
+ */
+const listenOrFail = (server: S3rver): void => {
+  const target = server as unknown as { listen: (...args: unknown[]) => unknown };
+  const listen = target.listen.bind(server);
+  target.listen = (...args: unknown[]) =>
+    new Promise((resolve, reject) => {
+      // With a callback, s3rver's listen returns the http server it made.
+      const http = listen(...args, () => {
+        http.off('error', reject);
+        resolve(http);
+      }) as Server;
+      http.once('error', reject);
+    });
+};
+
+/**
  * Starts the endpoint; resolves once it listens.
  *
  * @example
@@ -245,6 +265,7 @@ export const startLocalEndpoint = async (options: LocalEndpointOptions): Promise
   explainedFileSystemErrors(app.store, options.directory);
   // Just before s3rver's router (the last middleware), after its XML encoder and vhost rewrite.
   app.middleware.splice(app.middleware.length - 1, 0, extensions(options.directory));
+  listenOrFail(server);
 
   const address = (await server.run()) as AddressInfo;
   const host = address.address.includes(':') ? `[${address.address}]` : address.address;

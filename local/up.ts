@@ -33,9 +33,10 @@ export const localUpCommand = async (config: Config, io: CommandIo): Promise<num
   });
   io.out(
     io.json
-      ? JSON.stringify({ endpoint: runtime.endpoint.url, bucket: config.bucket, dataDir: runtime.dataDir })
+      ? JSON.stringify({ endpoint: runtime.endpoint.url, bucket: config.bucket, dataDir: runtime.dataDir, logFile: runtime.logFile })
       : `binvault local runtime: S3 endpoint ${runtime.endpoint.url}, bucket ${config.bucket}, data in ${runtime.dataDir}\n` +
           `  use it with: export BINVAULT_S3_ENDPOINT=${runtime.endpoint.url} BINVAULT_BUCKET=${config.bucket}\n` +
+          `  the handlers' logs: ${runtime.logFile}\n` +
           '  Ctrl-C stops it',
   );
   const signal = await Promise.race([once(process, 'SIGINT'), once(process, 'SIGTERM')]);

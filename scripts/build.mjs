@@ -4,7 +4,7 @@
 // (and a restore instance) runs; the embedded runtime (`local up`, `demo`, a local restore: s3rver,
 // aws-local-stepfunctions, the handlers) is a chunk loaded by import() only when one of those runs.
 import { build } from 'esbuild';
-import { existsSync, readdirSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 
 const common = {
@@ -43,6 +43,13 @@ const closure = (outputs, entry, withDynamic) => {
   visit(entry);
   return [...seen].reduce((sum, path) => sum + outputs[path].bytes, 0);
 };
+// dist/ is what a host installs (README: /opt/binvault/dist, /usr/local/bin/binvault a link to
+// binvault.mjs, which starts with the entry's #!/usr/bin/env node): executable, and with the restore
+// state machine's definition, which a local restore reads beside the chunks (../infra/).
+chmodSync('dist/binvault.mjs', 0o755);
+mkdirSync('dist/infra', { recursive: true });
+copyFileSync('infra/restore.asl.json', 'dist/infra/restore.asl.json');
+
 const outputs = cli.metafile.outputs;
 const host = closure(outputs, 'dist/binvault.mjs', false);
 const all = closure(outputs, 'dist/binvault.mjs', true);

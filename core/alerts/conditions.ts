@@ -73,3 +73,53 @@ export const evaluate = (catalog: Catalog, now: Date, thresholds: Thresholds = D
   }
   return conditions;
 };
+
+/** How a host stands, for `binvault status` (and its exit code): 0 ok, 1 warning, 2 critical. */
+export type Health = 'ok' | 'warning' | 'critical';
+
+/** One reason a host is not ok. */
+export interface Finding {
+  severity: Exclude<Health, 'ok'>;
+  /** An alert type, or a warning that alerts nobody: `delayed`, `lagging`, `nothing-restorable`, `nothing-shipped`. */
+  type: AlertType | 'delayed' | 'lagging' | 'nothing-restorable' | 'nothing-shipped';
+  message: string;
+}
+
+export interface Assessment {
+  health: Health;
+  findings: Finding[];
+}
+
+/** The worse of two. */
+export const worse = (a: Health, b: Health): Health => (a === 'critical' || b === 'critical' ? 'critical' : a === 'warning' || b === 'warning' ? 'warning' : 'ok');
+
+/**
+ * What `status` reports of a host: every condition the watchdog alerts on is critical (so the two
+ * never disagree on what a gap, a stale window or a missed dump is), plus the warnings that come
+ * before one — a binlog still on its way (`delayed`), a lag past half the stale threshold, a host
+ * with binlogs but no dump yet. A host with nothing at all shipped is critical. Pure.
+ */
+export const assess = (catalog: Catalog, now: Date, thresholds: Thresholds = DEFAULT_THRESHOLDS): Assessment => {
+  const t = now.getTime() / 1000;
+  const findings: Finding[] = evaluate(catalog, now, thresholds).map((c) => ({ severity: 'critical', type: c.type, message: c.message }));
+  const has = (type: Finding['type']): boolean => findings.some((f) => f.type === type);
+  if (catalog.chain.length === 0 && !catalog.lastDump) {
+    findings.push({ severity: 'critical', type: 'nothing-shipped', message: `nothing shipped for ${catalog.host}: no verified binlog and no verified dump` });
+  }
+  for (const gap of catalog.gaps) {
+    if (gap.kind !== 'delayed') continue;
+    findings.push({ severity: 'warning', type: 'delayed', message: `${gap.missing?.join(', ') ?? `the binlog after ${gap.after ?? '(start)'}`}: ${gap.reason}` });
+  }
+  const restorable = catalog.latestRestorableTime ?? catalog.lastBinlog?.lastEventTime;
+  if (restorable && !has('shipping-stale') && t - seconds(restorable) > thresholds.staleSeconds / 2) {
+    findings.push({
+      severity: 'warning',
+      type: 'lagging',
+      message: `the latest restorable time ${restorable} lags ${Math.round(t - seconds(restorable))} s behind now (past half the ${thresholds.staleSeconds} s threshold)`,
+    });
+  }
+  if (!catalog.latestRestorableTime && catalog.chain.length > 0 && !has('dump-missed')) {
+    findings.push({ severity: 'warning', type: 'nothing-restorable', message: 'nothing restorable yet: binlogs are shipped, no verified dump yet (binvault ship dump)' });
+  }
+  return { health: findings.reduce<Health>((h, f) => worse(h, f.severity), 'ok'), findings };
+};

@@ -1,4 +1,4 @@
-import { areaRoot, hostsRoot, manifestKey, parseKey, type HostScope } from '../layout.js';
+import { areaRoot, hostsRoot, isHostFolder, manifestKey, parseKey, type HostScope } from '../layout.js';
 import { updateJson } from '../update-json.js';
 import type { Clock, ObjectStore } from '../ports.js';
 import type { ObjectRecord } from '../records.js';
@@ -39,7 +39,7 @@ export interface CatalogOptions {
 export const listHosts = async (store: ObjectStore, prefix: string): Promise<string[]> =>
   (await store.list(hostsRoot(prefix), { delimiter: '/' })).prefixes
     .map((p) => p.slice(hostsRoot(prefix).length).replace(/\/$/, ''))
-    .filter((h) => h !== '');
+    .filter(isHostFolder);
 
 /** Every day manifest of a host, oldest first. */
 export const readManifests = async (store: ObjectStore, scope: HostScope): Promise<DayManifest[]> => {

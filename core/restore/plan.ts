@@ -1,5 +1,5 @@
 import type { BinlogSummary, Catalog, DumpSummary } from '../catalog/model.js';
-import { RestoreRefusedError } from '../errors.js';
+import { InputError, RestoreRefusedError } from '../errors.js';
 import { parseMariadbGtids } from '../gtid.js';
 import { isoSeconds, parseInstant } from '../time.js';
 
@@ -46,7 +46,7 @@ export const parseRestoreTime = (text: string, timeZone: string): string => isoS
 /** A GTID target must be MariaDB's `domain-server-sequence`; MySQL GTID targets are refused for now. */
 export const checkGtidTarget = (gtid: string): void => {
   if (!/^\d+-\d+-\d+$/.test(gtid)) {
-    throw new RestoreRefusedError(`'${gtid}' is not a MariaDB GTID (domain-server-sequence); MySQL GTID targets are not supported yet`);
+    throw new InputError(`'${gtid}' is not a MariaDB GTID (domain-server-sequence); MySQL GTID targets are not supported yet`);
   }
 };
 

@@ -2,9 +2,9 @@ import { randomBytes } from 'node:crypto';
 import { catalogOf, readManifests, summariesOf } from '../catalog/manifests.js';
 import { InputError, RestoreRefusedError, VerificationError } from '../errors.js';
 import { MysqlGtidSet, formatMariadbGtid, parseMariadbGtids } from '../gtid.js';
-import { restoreKey } from '../layout.js';
+import { hostRoot, restoreKey } from '../layout.js';
 import { compactStamp } from '../time.js';
-import { estimateSeconds, parseRestoreTime, planRestore, type RestorePlan, type RestoreTarget } from './plan.js';
+import { checkGtidTarget, estimateSeconds, parseRestoreTime, planRestore, type RestorePlan, type RestoreTarget } from './plan.js';
 import { scanPlanBinlogs } from './scan.js';
 import type { Alerts, Applier, Clock, ExpectedReach, ObjectStore, ProvisionedInstance, Provisioner, StepStatus } from '../ports.js';
 
@@ -58,12 +58,14 @@ export const restoreTasks = (deps: RestoreDeps) => ({
   ValidateInput: async (input: RestoreRequest): Promise<ValidatedRequest> => {
     const t = input.target ?? {};
     const given = [t.time !== undefined, t.gtid !== undefined, t.latest === true].filter(Boolean).length;
-    if (given !== 1) throw new RestoreRefusedError('give exactly one target: {"time": …}, {"gtid": …, "mode": "before"|"after"} or {"latest": true}');
-    if (!input.host || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(input.host)) throw new RestoreRefusedError(`'${input.host ?? ''}' is not a host name`);
+    // What a person typed wrong is refused here, before anything is read or written (exit 2 from the CLI).
+    if (given !== 1) throw new InputError('give exactly one target: {"time": …}, {"gtid": …, "mode": "before"|"after"} or {"latest": true}');
+    if (!input.host || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(input.host)) throw new InputError(`'${input.host ?? ''}' is not a host name`);
     let target: RestoreTarget;
     if (t.time !== undefined) target = { time: parseRestoreTime(t.time, deps.timeZone) };
     else if (t.gtid !== undefined) {
-      if (t.mode !== undefined && t.mode !== 'before' && t.mode !== 'after') throw new RestoreRefusedError(`mode '${String(t.mode)}' is neither before nor after`);
+      if (t.mode !== undefined && t.mode !== 'before' && t.mode !== 'after') throw new InputError(`mode '${String(t.mode)}' is neither before nor after`);
+      checkGtidTarget(t.gtid.trim());
       target = { gtid: t.gtid.trim(), mode: t.mode ?? 'after' };
     } else target = { latest: true };
     if (input.databases !== undefined) {
@@ -96,7 +98,8 @@ export const restoreTasks = (deps: RestoreDeps) => ({
     let bytes = dumpSize;
     for (const b of planned.binlogs) bytes += await sizeOf(b.key);
     const sized: RestorePlan = { ...planned, dump: { ...planned.dump, size: dumpSize }, bytes, estimatedSeconds: estimateSeconds(bytes) };
-    await deps.store.put(restoreKey(scope, request.execution, 'plan.json'), JSON.stringify(sized, null, 2), { contentType: 'application/json' });
+    // A dry run changes nothing; a real restore's steps (on AWS, `restore apply --plan`) read the plan from here.
+    if (!request.dryRun) await deps.store.put(restoreKey(scope, request.execution, 'plan.json'), JSON.stringify(sized, null, 2), { contentType: 'application/json' });
     return sized;
   },
 
@@ -156,27 +159,47 @@ export const restoreTasks = (deps: RestoreDeps) => ({
     return { cleaned: true };
   },
 
+  /**
+   * A restore that failed: its report, and one `restore-failed` alert. A refused one (input that is
+   * not a request, a target outside every window, a host with nothing shipped) alerts nobody: nothing
+   * was attempted. A dry run changes nothing, failed or not. The report is written only under a host
+   * that has something in the bucket, so a mistyped `--host` leaves no trace there (nor in `status`).
+   */
   ReportFailure: async (state: Partial<RestoreState> & RestoreRequest): Promise<{ key?: string }> => {
     const host = state.request?.host ?? state.host ?? 'unknown';
     const execution = state.request?.execution ?? state.execution ?? 'unknown';
     const cause = describeCause(state.error);
-    const report = { ...restoreReport(state, 'failed'), error: { name: state.error?.Error ?? 'Error', message: cause } };
+    // ValidateInput only judges the input: whatever it threw, the request was refused.
+    const refused = !state.request || REFUSALS.has(state.error?.Error ?? '');
+    const dryRun = state.request?.dryRun ?? state.dryRun === true;
+    const report = { ...restoreReport(state, refused ? 'refused' : 'failed'), error: { name: state.error?.Error ?? 'Error', message: cause } };
     let key: string | undefined;
-    if (state.request) {
+    if (state.request && !dryRun && (await isKnownHost(deps.store, { prefix: deps.prefix, host }))) {
       key = restoreKey({ prefix: deps.prefix, host }, execution, 'report.json');
       await deps.store.put(key, JSON.stringify(report, null, 2), { contentType: 'application/json' });
     }
-    await deps.alerts.publish({
-      type: 'restore-failed',
-      host,
-      severity: 'critical',
-      message: `restore of ${host} failed: ${cause}${state.instance ? ' (the new instance was removed)' : ''}`,
-      at: deps.clock.now().toISOString(),
-      execution,
-    });
+    if (!refused && !dryRun) {
+      await deps.alerts.publish({
+        type: 'restore-failed',
+        host,
+        severity: 'critical',
+        message: `restore of ${host} failed: ${cause}${state.instance ? ' (the new instance was removed)' : ''}`,
+        at: deps.clock.now().toISOString(),
+        execution,
+      });
+    }
     return key ? { key } : {};
   },
 });
+
+/** The errors that refuse a request before anything is attempted (by name: Step Functions hands over names). */
+const REFUSALS = new Set(['RestoreRefusedError', 'InputError']);
+
+/** Whether the host has anything in the bucket (one listing by delimiter: its areas, not its objects). */
+const isKnownHost = async (store: ObjectStore, scope: { prefix: string; host: string }): Promise<boolean> => {
+  const listed = await store.list(`${hostRoot(scope)}/`, { delimiter: '/' });
+  return listed.prefixes.length > 0 || listed.keys.length > 0;
+};
 
 export type RestoreTasks = ReturnType<typeof restoreTasks>;
 
@@ -221,7 +244,7 @@ export const describeCause = (error: { Error: string; Cause: string } | undefine
 };
 
 /** The design's restore report: plan, reached, timings, verification, instance (never a password). */
-export const restoreReport = (state: Partial<RestoreState>, status: 'succeeded' | 'failed' | 'planned'): Record<string, unknown> => ({
+export const restoreReport = (state: Partial<RestoreState>, status: 'succeeded' | 'failed' | 'refused' | 'planned'): Record<string, unknown> => ({
   status,
   execution: state.request?.execution,
   host: state.request?.host,

@@ -5,6 +5,7 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
@@ -76,6 +77,22 @@ export const createS3Client = (config: Pick<S3StoreConfig, 'endpoint' | 'region'
 /** S3's largest single CopyObject, and the range of each part beyond it. */
 const COPY_LIMIT = 5 * 1024 ** 3;
 const COPY_PART = 512 * 1024 ** 2;
+
+/** What `binvault check` learns of the bucket by writing and removing one small object. */
+export interface BucketProbe {
+  /** The bucket's region, as S3 says it (`x-amz-bucket-region`); none from most other endpoints. */
+  region?: string;
+  /** The region requests are signed for. */
+  clientRegion: string;
+  /** Why the bucket cannot be reached at all (then nothing else was tried). */
+  unreachable?: string;
+  /** Why the probe object could not be written or removed. */
+  writeError?: string;
+  /** The store's clock (its answer's Date header, to the second), and the local clock before and after the request (ms). */
+  serverDate?: Date;
+  sentAt?: number;
+  receivedAt?: number;
+}
 
 const statusOf = (error: unknown): number | undefined =>
   error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
@@ -456,5 +473,60 @@ export class S3Store implements ObjectStore {
     } catch (error) {
       this.fail('delete', key, error);
     }
+  }
+
+  /**
+   * Writes one small object at `key` (only if absent) and removes it: whether this host may write
+   * the bucket, in which region the bucket is, and the store's clock (the Date header of the PUT's
+   * answer). Never throws for what it finds; each finding is a field.
+   */
+  public async probe(key: string): Promise<BucketProbe> {
+    const clientRegion = await this.client.config.region();
+    let region: string | undefined;
+    try {
+      region = (await this.client.send(new HeadBucketCommand({ Bucket: this.config.bucket }))).BucketRegion;
+    } catch (error) {
+      // A bucket in another region answers 301 and names its region; the requests would all fail.
+      region = (error as { $response?: { headers?: Record<string, string> } }).$response?.headers?.['x-amz-bucket-region'];
+      if (region !== undefined && region !== clientRegion) return { region, clientRegion, writeError: `not tried: the bucket is in ${region}` };
+      // HeadBucket's 404 has no body to name the error: for a bucket, it is NoSuchBucket.
+      if (statusOf(error) === 404) return { clientRegion, unreachable: `bucket '${this.config.bucket}' does not exist at ${this.config.endpoint ?? 'AWS S3'}` };
+      // A role without s3:ListBucket cannot HeadBucket but may still write: the PUT tells.
+      if (statusOf(error) !== 403) {
+        try {
+          this.fail('head', '', error);
+        } catch (failure) {
+          return { clientRegion, unreachable: messageOf(failure) };
+        }
+      }
+    }
+    const put = new PutObjectCommand({ Bucket: this.config.bucket, Key: key, Body: 'binvault check: removed at once\n', ContentType: 'text/plain', IfNoneMatch: '*' });
+    let serverDate: Date | undefined;
+    put.middlewareStack.add(
+      (next) => async (args) => {
+        const result = await next(args);
+        const date = (result.response as { headers?: Record<string, string> }).headers?.date;
+        if (date && !Number.isNaN(Date.parse(date))) serverDate = new Date(date);
+        return result;
+      },
+      { step: 'deserialize', name: 'binvaultServerDate' },
+    );
+    const sentAt = Date.now();
+    try {
+      await this.client.send(put);
+    } catch (error) {
+      try {
+        this.fail('put', key, error);
+      } catch (failure) {
+        return { ...(region ? { region } : {}), clientRegion, writeError: messageOf(failure) };
+      }
+    }
+    const receivedAt = Date.now();
+    try {
+      await this.delete(key);
+    } catch (error) {
+      return { ...(region ? { region } : {}), clientRegion, writeError: `written, but not removed: ${messageOf(error)}`, ...(serverDate ? { serverDate } : {}), sentAt, receivedAt };
+    }
+    return { ...(region ? { region } : {}), clientRegion, ...(serverDate ? { serverDate } : {}), sentAt, receivedAt };
   }
 }

@@ -95,6 +95,8 @@ export const loadDump = async (
   const started = performance.now();
   const password = (await readOptionFile(instance.defaultsFile)).password ?? '';
   const gunzip = createGunzip();
+  // The dump's raw size (the shipper's metadata) is the total its progress counts toward.
+  const total = Number((await store.head(plan.dump.key))?.metadata['raw-size'] ?? 0) || undefined;
   const body = await store.get(plan.dump.key);
   const feeding = pipeline(Readable.from(body), gunzip).catch((error: unknown) => gunzip.destroy(error as Error));
   const admin = `${sqlString(instance.user)}@`;
@@ -113,7 +115,7 @@ export const loadDump = async (
       loadSql(plan.databases ? selectedFrom(gunzip, plan.databases) : (gunzip as AsyncIterable<Buffer>), instance, {
         spillDir: workDir,
         finally: account,
-        ...(onProgress ? { onProgress: (bytes: number) => onProgress({ phase: 'load', bytes }) } : {}),
+        ...(onProgress ? { onProgress: (bytes: number) => onProgress({ phase: 'load', bytes, ...(total ? { total } : {}) }) } : {}),
       }),
     );
     await feeding;

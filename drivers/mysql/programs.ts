@@ -1,5 +1,5 @@
 import { existsSync } from 'node:fs';
-import { delimiter, join } from 'node:path';
+import { basename, delimiter, join } from 'node:path';
 
 /** Where MySQL and MariaDB packages put their programs, beyond PATH (servers live in sbin). */
 const SEARCH = ['/usr/sbin', '/usr/local/sbin', '/usr/local/mysql/bin', '/usr/local/bin', '/usr/bin'];
@@ -15,3 +15,6 @@ export const findProgram = (...names: string[]): string | undefined => {
   }
   return undefined;
 };
+
+/** The command that connects the SQL client on PATH (MariaDB's or MySQL's) with an option file. */
+export const clientCommand = (defaultsFile: string): string => `${basename(findProgram('mariadb', 'mysql') ?? 'mysql')} --defaults-extra-file=${defaultsFile}`;

@@ -8,7 +8,7 @@ import { createGunzip } from 'node:zlib';
 import type { RowDataPacket } from 'mysql2/promise';
 import { BinlogVerifier } from '../../core/binlog/verify.js';
 import { writingLocally } from '../../core/errors.js';
-import type { ApplyProgress, ExpectedReach, ObjectStore, TargetInstance } from '../../core/ports.js';
+import type { ApplyProgress, ExpectedReach, ObjectHead, ObjectStore, TargetInstance } from '../../core/ports.js';
 import type { RestorePlan } from '../../core/restore/plan.js';
 import { ReachTracker, type ReplayReach } from '../../core/restore/reach.js';
 import { parseServerVersion, versionAtLeast, type ServerVersion } from '../../core/server.js';
@@ -123,9 +123,13 @@ export const replayBinlogs = async (
     const sizes: number[] = [];
     let bytes = 0;
     const names = plan.binlogs.map((_, i) => `${relay?.stem ?? ''}.${String(i + 1).padStart(6, '0')}`);
+    // Their metadata first (sha256 to check, raw size to total the progress), one request at a time.
+    const heads: (ObjectHead | undefined)[] = [];
+    for (const binlog of plan.binlogs) heads.push(await store.head(binlog.key));
+    const downloadTotal = heads.reduce((sum, h) => sum + Number(h?.metadata['raw-size'] ?? 0), 0);
     for (const [i, binlog] of plan.binlogs.entries()) {
       const path = join(relay.dir, names[i] ?? '');
-      const head = await store.head(binlog.key);
+      const head = heads[i];
       const hash = createHash('sha256');
       const verifier = new BinlogVerifier((e) => tracker.event(e), { names: true });
       tracker.nextFile();
@@ -141,7 +145,7 @@ export const replayBinlogs = async (
               verifier.update(chunk);
               size += chunk.length;
               bytes += chunk.length;
-              onProgress?.({ phase: 'download', bytes });
+              onProgress?.({ phase: 'download', bytes, total: downloadTotal });
               yield chunk;
             }
           },

@@ -1,6 +1,8 @@
+#!/usr/bin/env node
 import { parseArgs } from 'node:util';
 import { BinvaultError, UsageError } from '../../core/errors.js';
 import { VERSION } from '../../core/version.js';
+import { command as check } from '../commands/check.js';
 import type { Command, OptionSpecs } from '../commands/command.js';
 import { processIo } from '../commands/io.js';
 import { demo, localUp } from '../commands/local.js';
@@ -14,7 +16,7 @@ import { command as verify } from '../commands/verify.js';
 import { loadConfig } from '../lib/config.js';
 
 /** Every command, in the order `binvault --help` lists them. */
-const COMMANDS: readonly Command[] = [shipBinlogs, shipDump, status, catalogRebuild, retention, restore, restoreApply, verify, localUp, demo];
+const COMMANDS: readonly Command[] = [check, shipBinlogs, shipDump, status, catalogRebuild, retention, restore, restoreApply, verify, localUp, demo];
 
 /** Options every command takes. */
 const GLOBAL: OptionSpecs = {

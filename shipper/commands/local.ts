@@ -10,7 +10,8 @@ export const localUp: Command = {
   help: `Runs the embedded runtime in the foreground until SIGINT/SIGTERM: an S3-protocol endpoint on
 BINVAULT_S3_ENDPOINT (default http://127.0.0.1:4569) with the bucket BINVAULT_BUCKET, its data
 under BINVAULT_STATE_DIR/s3, and the verify, catalog and watchdog handlers on its events. Every
-command works against it with no AWS account.
+command works against it with no AWS account. It prints a line per verdict (and alerts on stderr);
+the handlers' own JSON logs go to BINVAULT_STATE_DIR/local.log (at DEBUG with --verbose).
 `,
   run: async ({ config, io }) => (await embedded()).localUpCommand(await config(), io),
 };

@@ -9,9 +9,11 @@ import { restoreReport, type RestoreRequest, type RestoreState } from '../../cor
 import { compactStamp } from '../../core/time.js';
 import { S3Store } from '../../drivers/aws/s3.js';
 import { FileAlerts } from '../../drivers/local/file-alerts.js';
+import { clientCommand } from '../../drivers/mysql/programs.js';
 import { formatBytes, formatSeconds } from '../lib/format.js';
 import type { Command } from './command.js';
 import type { CommandIo } from './io.js';
+import { progressView } from './progress.js';
 
 export interface RestoreArgs {
   to?: string;
@@ -43,8 +45,6 @@ export const restoreCommand = async (config: Config, args: RestoreArgs, io: Comm
   if (args.gtid !== undefined) checkGtidTarget(args.gtid.trim());
   const store = S3Store.fromConfig(config);
   const host = await chooseHost(store, config, args.host);
-  const progressing = !io.json && process.stderr.isTTY;
-  let lastProgress = 0;
   const stateMachineArn = config.restoreStateMachineArn;
   const request: RestoreRequest = {
     host,
@@ -56,6 +56,7 @@ export const restoreCommand = async (config: Config, args: RestoreArgs, io: Comm
   let state: RestoreState;
   // The embedded runtime (the local state machine) is loaded only for a local restore.
   const { runLocalRestore } = await import('../../local/cli.js');
+  const progress = progressView(io);
   try {
     state = await runLocalRestore(
       {
@@ -63,24 +64,20 @@ export const restoreCommand = async (config: Config, args: RestoreArgs, io: Comm
         prefix: config.prefix,
         timeZone: config.timeZone,
         stateDir: config.stateDir,
-        alerts: new FileAlerts(join(config.stateDir, 'alerts.jsonl'), (line) => io.verbose && io.err(line)),
+        alerts: new FileAlerts(join(config.stateDir, 'alerts.jsonl'), (line) => io.verbose && progress.line(line, io.err)),
         clock: systemClock,
+        // The plan knows every byte: the dump's and the binlogs' raw sizes are each phase's total.
         onProgress: (p) => {
-          if (!progressing || Date.now() - lastProgress < 500) return;
-          lastProgress = Date.now();
-          process.stderr.write(`\r  ${p.phase} ${formatBytes(p.bytes)}      `);
+          if (p.total) progress.update({ phase: p.phase, done: p.bytes, total: p.total });
         },
         onEvent: (event) => {
-          if (event.type === 'StateEntered' && event.state && !io.json && !/[?]$|^Wait|^Check/.test(event.state)) {
-            if (progressing) process.stderr.write('\r');
-            io.err(`→ ${event.state}`);
-          }
+          if (event.type === 'StateEntered' && event.state && !/[?]$|^Wait|^Check/.test(event.state)) progress.step(event.state);
         },
       },
       request,
     );
   } finally {
-    if (progressing) process.stderr.write('\n');
+    progress.done();
   }
 
   if (args.dryRun) {
@@ -107,8 +104,10 @@ export const restoreCommand = async (config: Config, args: RestoreArgs, io: Comm
   io.out(`  reached  ${state.verification.reached.time ?? '?'}${state.verification.reached.gtids ? `, GTID ${state.verification.reached.gtids}` : ''}${state.verification.reached.binlogFile ? `, ${state.verification.reached.binlogFile}:${state.verification.reached.binlogPosition ?? '?'}` : ''}`);
   io.out(`  timings  load ${formatSeconds(state.load.seconds ?? 0)}, replay ${formatSeconds(state.replay.seconds ?? 0)}`);
   for (const check of state.verification.checks) io.out(`  verified ${check}`);
-  io.out(`  connect  mariadb --defaults-extra-file=${i.defaultsFile}      (${i.host}:${i.port}, socket ${i.socket ?? '-'})`);
+  io.out(`  server   ${i.host}:${i.port}, socket ${i.socket ?? '-'}, data in ${i.dataDir ?? '-'}; its event scheduler is off`);
   io.out(`  stop it  kill $(cat ${join(i.dataDir ?? '', '..', 'mysqld.pid')})`);
+  // The last line is the command that connects: what a person (or a script, with tail -1) runs next.
+  io.out(clientCommand(i.defaultsFile));
   return 0;
 };
 

@@ -13,6 +13,7 @@ import { shipBinlogs, type ShipBinlogsEvent } from '../lib/ship-binlogs.js';
 import type { S3Store } from '../../drivers/aws/s3.js';
 import { secondsOption, type Command } from './command.js';
 import type { CommandIo } from './io.js';
+import { progressView } from './progress.js';
 import { underLock } from './locked.js';
 import { describeImpact } from './ship-dump.js';
 
@@ -33,6 +34,7 @@ const describe = (event: ShipBinlogsEvent, store: S3Store): string | undefined =
     case 'skipped':
       return `already shipped ${event.key.split('/').pop() ?? event.key} (same sha256)`;
     case 'uploading':
+    case 'progress':
       return undefined;
     case 'shipped': {
       const rate = event.seconds > 0 ? ` (${(event.rawBytes / 1e6 / event.seconds).toFixed(0)} MB/s)` : '';
@@ -54,6 +56,7 @@ export const shipBinlogsCommand = async (config: Config, args: ShipBinlogsArgs, 
       const impact = startImpact();
       const client = await readOptionFile(config.mysqlDefaultsFile);
       const session = await MysqlSession.connect(client);
+      const progress = progressView(io);
       try {
         const result = await shipBinlogs({
           source: session,
@@ -66,15 +69,20 @@ export const shipBinlogsCommand = async (config: Config, args: ShipBinlogsArgs, 
           compressor,
           signal,
           listener: (event) => {
+            if (event.type === 'progress') {
+              progress.update({ phase: 'binlogs', done: event.rawBytes, total: event.totalBytes });
+              return;
+            }
             if (io.json) {
               const { server: _server, ...rest } = event as ShipBinlogsEvent & { server?: unknown };
               io.out(JSON.stringify(rest));
               return;
             }
             const line = describe(event, store);
-            if (line !== undefined && (event.type !== 'server' || io.verbose)) io.out(line);
+            if (line !== undefined && (event.type !== 'server' || io.verbose)) progress.line(line, io.out);
           },
         });
+        progress.done();
         const cost = impact.finish({ bytesRead: result.bytesRead, bytesSent: result.bytesSent, childPeakRss: result.childPeakRss, compressor: compressor.description, priority });
         if (io.json) {
           const { bytesRead: _read, bytesSent: _sent, childPeakRss: _rss, ...rest } = result;
@@ -88,6 +96,7 @@ export const shipBinlogsCommand = async (config: Config, args: ShipBinlogsArgs, 
           io.out(describeImpact(cost, 'compressor'));
         }
       } finally {
+        progress.done();
         await session.close();
       }
     };

@@ -9,6 +9,7 @@ import { shipDump } from '../lib/ship-dump.js';
 import { UsageError } from '../../core/errors.js';
 import { secondsOption, type Command } from './command.js';
 import type { CommandIo } from './io.js';
+import { progressView } from './progress.js';
 import { underLock } from './locked.js';
 
 export interface ShipDumpArgs {
@@ -26,34 +27,44 @@ export const shipDumpCommand = async (config: Config, args: ShipDumpArgs, io: Co
     const impact = startImpact();
     const compressor = await selectCompressor(config.shipping);
     if (compressor.fallback) io.err(`binvault: ${compressor.fallback}; compressing with zlib instead`);
-    const result = await shipDump({
-      client: await readOptionFile(config.mysqlDefaultsFile),
-      store,
-      state,
-      scope: config,
-      timeZone: config.timeZone,
-      clock: systemClock,
-      shipperVersion: VERSION,
-      ...(args.databases ? { databases: args.databases } : {}),
-      lockWaitTimeout: args.lockWaitTimeout,
-      compressor,
-      signal,
-      listener: (event) => {
-        if (io.json) {
-          io.out(JSON.stringify(event.type === 'shipped' ? { ...event, facts: undefined } : event));
-        } else if (event.type === 'started' && io.verbose) {
-          io.err(`dumping with ${event.tool} ${event.options.join(' ')}`);
-        } else if (event.type === 'cleaned') {
-          io.out(`removed ${store.url(event.key)} left by an interrupted dump`);
-        } else if (event.type === 'shipped') {
-          const f = event.facts;
-          const at = f.binlogFile ? ` consistent with ${f.binlogFile}:${f.binlogPosition ?? '?'}${f.gtids ? ` (GTIDs ${f.gtids})` : ''}` : '';
-          io.out(
-            `shipped dump ${formatBytes(event.rawBytes)} → ${formatBytes(event.storedBytes)} in ${formatSeconds(event.seconds)}${at}  ${store.url(event.key)}`,
-          );
-        }
-      },
-    });
+    const progress = progressView(io);
+    let result: Awaited<ReturnType<typeof shipDump>>;
+    try {
+      result = await shipDump({
+        client: await readOptionFile(config.mysqlDefaultsFile),
+        store,
+        state,
+        scope: config,
+        timeZone: config.timeZone,
+        clock: systemClock,
+        shipperVersion: VERSION,
+        ...(args.databases ? { databases: args.databases } : {}),
+        lockWaitTimeout: args.lockWaitTimeout,
+        compressor,
+        signal,
+        listener: (event) => {
+          if (event.type === 'progress') {
+            // The estimate is the tables' data: the dump may outgrow it, and the bar then stays full.
+            progress.update({ phase: 'dump', done: event.rawBytes, total: Math.max(event.estimatedBytes, event.rawBytes), estimated: true });
+          } else if (io.json) {
+            io.out(JSON.stringify(event.type === 'shipped' ? { ...event, facts: undefined } : event));
+          } else if (event.type === 'started' && io.verbose) {
+            progress.line(`dumping with ${event.tool} ${event.options.join(' ')}`, io.err);
+          } else if (event.type === 'cleaned') {
+            progress.line(`removed ${store.url(event.key)} left by an interrupted dump`, io.out);
+          } else if (event.type === 'shipped') {
+            progress.done();
+            const f = event.facts;
+            const at = f.binlogFile ? ` consistent with ${f.binlogFile}:${f.binlogPosition ?? '?'}${f.gtids ? ` (GTIDs ${f.gtids})` : ''}` : '';
+            io.out(
+              `shipped dump ${formatBytes(event.rawBytes)} → ${formatBytes(event.storedBytes)} in ${formatSeconds(event.seconds)}${at}  ${store.url(event.key)}`,
+            );
+          }
+        },
+      });
+    } finally {
+      progress.done();
+    }
     const cost = impact.finish({ bytesRead: result.rawBytes, bytesSent: result.storedBytes, childPeakRss: result.childPeakRss, compressor: result.compressor, priority });
     if (io.json) io.out(JSON.stringify({ type: 'result', ...result, childPeakRss: undefined, compressor: undefined, impact: cost }));
     else io.out(describeImpact(cost, 'the dump tool'));

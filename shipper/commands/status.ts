@@ -1,14 +1,22 @@
 import { listHosts, loadCatalog, rebuildDay, recordDays } from '../../core/catalog/manifests.js';
+import { assess, worse, type Assessment, type Finding, type Health, type Thresholds } from '../../core/alerts/conditions.js';
 import type { Catalog } from '../../core/catalog/model.js';
 import { systemClock } from '../../core/ports.js';
 import type { Config } from '../../core/config.js';
 import { S3Store } from '../../drivers/aws/s3.js';
-import { UsageError } from '../../core/errors.js';
+import { messageOf, UsageError } from '../../core/errors.js';
+import { StatusUnknownError } from '../lib/errors.js';
 import type { Command } from './command.js';
 import type { CommandIo } from './io.js';
 
-/** The design's `status --json` shape for one host. */
-export const statusJson = (c: Catalog): Record<string, unknown> => ({
+/** The version of `status --json`'s shape: raised when a field changes meaning or goes; new fields do not raise it. */
+export const STATUS_SCHEMA_VERSION = 1;
+
+/** The exit code of `status`: 0 every host current, 1 a warning, 2 a host in trouble (or none at all). */
+export const STATUS_EXIT: Record<Health, number> = { ok: 0, warning: 1, critical: 2 };
+
+/** The design's `status --json` shape for one host, with its health and what makes it so. */
+export const statusJson = (c: Catalog, a: Assessment): Record<string, unknown> => ({
   host: c.host,
   windows: c.windows.map((w) => ({ from: w.from, to: w.to })),
   earliestRestorableTime: c.earliestRestorableTime,
@@ -19,6 +27,8 @@ export const statusJson = (c: Catalog): Record<string, unknown> => ({
   gaps: c.gaps.map((g) => ({ kind: g.kind, after: g.after, before: g.before, since: g.since, ...(g.missing ? { missing: g.missing } : {}), reason: g.reason })),
   failedObjects: c.failedObjects,
   binlogs: c.chain.length,
+  status: a.health,
+  problems: a.findings,
 });
 
 const human = (seconds: number | null): string => {
@@ -28,8 +38,8 @@ const human = (seconds: number | null): string => {
   return `${(seconds / 3600).toFixed(1)} h`;
 };
 
-const describe = (c: Catalog): string[] => {
-  const lines = [`${c.host}`];
+const describe = (c: Catalog, a: Assessment): string[] => {
+  const lines = [`${c.host}  ${a.health.toUpperCase()}`];
   lines.push(
     c.latestRestorableTime
       ? `  restorable   ${c.earliestRestorableTime ?? '?'} → ${c.latestRestorableTime}   (lag ${human(c.lagSeconds)})`
@@ -47,23 +57,52 @@ const describe = (c: Catalog): string[] => {
   }
   lines.push(`  failed       ${c.failedObjects.length === 0 ? 'none' : ''}`.trimEnd());
   for (const f of c.failedObjects) lines.push(`    ${f.key}: ${f.reasons.join('; ')}`);
+  for (const f of a.findings) lines.push(`  ${f.severity.padEnd(12)} ${f.message}`);
   return lines;
 };
 
-/** `binvault status [--host H] [--json]` */
-export const statusCommand = async (config: Config, args: { host?: string }, io: CommandIo): Promise<number> => {
+/** One line for cron mail: the worst health first, then each host's first problem (or its lag). */
+const brief = (health: Health, hosts: { catalog: Catalog; assessment: Assessment }[]): string =>
+  `${health.toUpperCase()}: ${hosts
+    .map(({ catalog: c, assessment: a }) => {
+      const [first, ...more] = a.findings;
+      if (!first) return `${c.host} ok, restorable to ${c.latestRestorableTime ?? '?'} (lag ${human(c.lagSeconds)})`;
+      return `${c.host} ${first.severity}: ${first.message}${more.length > 0 ? ` (+${more.length} more)` : ''}`;
+    })
+    .join('; ')}`;
+
+/**
+ * The report and exit code of `status` for the catalogs read (pure): each host assessed as the
+ * watchdog would alert, the worst of them the exit code; no host at all is critical.
+ */
+export const statusReport = (
+  catalogs: Catalog[],
+  now: Date,
+  thresholds: Thresholds,
+  options: { json: boolean; brief: boolean; where: string },
+): { lines: string[]; code: number } => {
+  const hosts = catalogs.map((catalog) => ({ catalog, assessment: assess(catalog, now, thresholds) }));
+  const none: Finding = { severity: 'critical', type: 'nothing-shipped', message: `no hosts under ${options.where} yet` };
+  const health = hosts.length === 0 ? 'critical' : hosts.reduce<Health>((h, x) => worse(h, x.assessment.health), 'ok');
+  const code = STATUS_EXIT[health];
+  if (options.json) {
+    const report = { schemaVersion: STATUS_SCHEMA_VERSION, status: health, ...(hosts.length === 0 ? { problems: [none] } : {}), hosts: hosts.map((h) => statusJson(h.catalog, h.assessment)) };
+    return { lines: [JSON.stringify(report)], code };
+  }
+  if (hosts.length === 0) return { lines: [options.brief ? `CRITICAL: ${none.message}` : none.message], code };
+  if (options.brief) return { lines: [brief(health, hosts)], code };
+  return { lines: hosts.flatMap((h) => describe(h.catalog, h.assessment)), code };
+};
+
+/** `binvault status [--host H] [--json] [--brief]`: exit 0 all current, 1 a warning, 2 a problem. */
+export const statusCommand = async (config: Config, args: { host?: string; brief?: boolean }, io: CommandIo): Promise<number> => {
   const store = S3Store.fromConfig(config);
   const hosts = args.host ? [args.host] : await listHosts(store, config.prefix);
   const catalogs: Catalog[] = [];
   for (const host of hosts) catalogs.push(await loadCatalog(store, { prefix: config.prefix, host }, systemClock.now()));
-  if (io.json) {
-    io.out(JSON.stringify({ hosts: catalogs.map(statusJson) }));
-  } else if (catalogs.length === 0) {
-    io.out(`no hosts under s3://${config.bucket}/${config.prefix}/ yet`);
-  } else {
-    io.out(catalogs.flatMap(describe).join('\n'));
-  }
-  return 0;
+  const { lines, code } = statusReport(catalogs, systemClock.now(), config.thresholds, { json: io.json, brief: args.brief === true, where: `s3://${config.bucket}/${config.prefix}/` });
+  io.out(lines.join('\n'));
+  return code;
 };
 
 /** `binvault catalog rebuild [--host H] [--day D]`: every manifest rebuilt from the records alone. */
@@ -86,17 +125,32 @@ const host = (values: Record<string, unknown>): { host?: string } => (typeof val
 
 export const status: Command = {
   name: 'status',
-  synopsis: '[--host H]',
-  summary: 'per host: restorable windows, lag, last dump and binlog, gaps, failures',
+  synopsis: '[--host H] [--brief]',
+  summary: 'per host: restorable windows, lag, dumps, gaps, failures; exit 0/1/2 for monitoring',
   help: `Per host (all hosts under BINVAULT_PREFIX by default): the windows of time to any second of which a
 restore is possible, the earliest and latest restorable time and how far the latest lags behind
 now, the last verified dump and binlog, the breaks in the binlog chain (delayed, missing, corrupt,
-reset) and the objects that failed verification. --json prints the design's shape.
+reset), the objects that failed verification, and the host's health: what the watchdog alerts on
+(a gap, a failed object, a stale restorable time, no dump within the schedule) is critical; a
+binlog still on its way, a lag past half the stale threshold, binlogs with no dump yet are warnings.
+Thresholds: BINVAULT_STALE_SECONDS, BINVAULT_DUMP_INTERVAL_HOURS, BINVAULT_DUMP_GRACE_MINUTES.
 
   --host H        only this host
+  --brief         one line: the worst health, then each host's first problem (for cron mail)
+  --json          {"schemaVersion": 1, "status": "ok"|"warning"|"critical", "hosts": [{…, "status", "problems"}]}
+
+exit: 0 every host current, 1 a warning, 2 a problem (or no host at all), 3 the status could not
+be read (the configuration, the bucket: one line on stderr)
 `,
-  options: { host: { type: 'string' } },
-  run: async ({ values, config, io }) => statusCommand(await config(), host(values), io),
+  options: { host: { type: 'string' }, brief: { type: 'boolean' } },
+  run: async ({ values, config, io }) => {
+    try {
+      return await statusCommand(await config(), { ...host(values), brief: values.brief === true }, io);
+    } catch (error) {
+      // A check that cannot look is neither ok nor a known problem: monitoring's UNKNOWN.
+      throw new StatusUnknownError(messageOf(error), { cause: error });
+    }
+  },
 };
 
 export const catalogRebuild: Command = {

@@ -8,12 +8,13 @@ import { formatBytes } from '../lib/format.js';
 import { S3Store } from '../../drivers/aws/s3.js';
 import type { Command } from './command.js';
 import type { CommandIo } from './io.js';
+import { progressView } from './progress.js';
 
 /** Opens a local file or an S3 object (with its metadata) for verification. */
 const open = async (
   target: string,
   config: Config,
-): Promise<{ body: AsyncIterable<Uint8Array>; metadata?: Record<string, string> }> => {
+): Promise<{ body: AsyncIterable<Uint8Array>; size: number; metadata?: Record<string, string> }> => {
   if (target.startsWith('s3://')) {
     const address = parseS3Url(target);
     if (!address) throw new ConfigurationError(`'${target}' is not an s3://bucket/key address`);
@@ -21,15 +22,18 @@ const open = async (
     const store = S3Store.fromConfig({ ...config, bucket });
     const head = await store.head(key);
     if (!head) throw new ConfigurationError(`${target}: no such object`);
-    return { body: await store.get(key), metadata: head.metadata };
+    return { body: await store.get(key), size: head.size, metadata: head.metadata };
   }
+  let size: number;
   try {
-    if (!(await stat(target)).isFile()) throw new ConfigurationError(`${target}: not a file`);
+    const info = await stat(target);
+    if (!info.isFile()) throw new ConfigurationError(`${target}: not a file`);
+    size = info.size;
   } catch (error) {
     if (error instanceof ConfigurationError) throw error;
     throw new ConfigurationError(`${target}: ${(error as NodeJS.ErrnoException).code === 'ENOENT' ? 'no such file' : (error as Error).message}`);
   }
-  return { body: createReadStream(target, { highWaterMark: 1 << 20 }) };
+  return { body: createReadStream(target, { highWaterMark: 1 << 20 }), size };
 };
 
 /** Reasons a human reads on one line: the first few, then how many more `--json` has. */
@@ -42,6 +46,16 @@ const reasonLine = (v: Verification): string => {
   const listed = v.reasons.length > shown.length ? ` (--json lists ${v.reasons.length}${v.reasons.length < total ? ` of ${total}` : ''})` : '';
   return `${shown.join('; ')}; and ${total - shown.length} more${listed}`;
 };
+
+/** The body as it is read, counted for the progress. */
+async function* counted(body: AsyncIterable<Uint8Array>, onBytes: (bytes: number) => void): AsyncGenerator<Uint8Array> {
+  let bytes = 0;
+  for await (const chunk of body) {
+    bytes += chunk.length;
+    onBytes(bytes);
+    yield chunk;
+  }
+}
 
 const summary = (v: Verification): string => {
   if (v.binlog) {
@@ -60,22 +74,30 @@ const summary = (v: Verification): string => {
 /** `binvault verify FILE… [--json]`: exit 0 all sound, 1 any failed. */
 export const verifyCommand = async (config: Config, targets: string[], io: CommandIo): Promise<number> => {
   let failed = 0;
-  for (const target of targets) {
-    let verdict: Verification;
-    try {
-      const { body, metadata } = await open(target, config);
-      verdict = await verifyStream({ file: target, body, ...(metadata ? { metadata } : {}) });
-    } catch (error) {
-      if (!(error instanceof ConfigurationError) && !(error instanceof StorageError)) throw error;
-      verdict = { file: target, kind: 'unknown', status: 'failed', reasons: [(error as Error).message], reasonCount: 1, size: 0, rawSize: 0, sha256: '', gzip: false };
+  const progress = progressView(io);
+  try {
+    for (const target of targets) {
+      let verdict: Verification;
+      try {
+        const { body, size, metadata } = await open(target, config);
+        const read = counted(body, (bytes) => progress.update({ phase: 'verify', done: bytes, total: size }));
+        verdict = await verifyStream({ file: target, body: read, ...(metadata ? { metadata } : {}) });
+      } catch (error) {
+        if (!(error instanceof ConfigurationError) && !(error instanceof StorageError)) throw error;
+        verdict = { file: target, kind: 'unknown', status: 'failed', reasons: [(error as Error).message], reasonCount: 1, size: 0, rawSize: 0, sha256: '', gzip: false };
+      } finally {
+        progress.done();
+      }
+      if (verdict.status === 'failed') failed++;
+      if (io.json) io.out(JSON.stringify(verificationJson(verdict)));
+      else if (verdict.status === 'ok') {
+        io.out(`ok      ${target}  ${formatBytes(verdict.rawSize)}${verdict.gzip ? ` (gzip ${formatBytes(verdict.size)})` : ''}  ${summary(verdict)}`);
+      } else {
+        io.out(`FAILED  ${target}  ${reasonLine(verdict)}`);
+      }
     }
-    if (verdict.status === 'failed') failed++;
-    if (io.json) io.out(JSON.stringify(verificationJson(verdict)));
-    else if (verdict.status === 'ok') {
-      io.out(`ok      ${target}  ${formatBytes(verdict.rawSize)}${verdict.gzip ? ` (gzip ${formatBytes(verdict.size)})` : ''}  ${summary(verdict)}`);
-    } else {
-      io.out(`FAILED  ${target}  ${reasonLine(verdict)}`);
-    }
+  } finally {
+    progress.done();
   }
   return failed > 0 ? 1 : 0;
 };

@@ -34,3 +34,9 @@ export class DumpError extends BinvaultError {
 export class LockWaitError extends DumpError {
   public override readonly name: string = 'LockWaitError';
 }
+
+/** `status` could not read what it reports on (the configuration, the bucket): exit 3, monitoring's UNKNOWN. */
+export class StatusUnknownError extends BinvaultError {
+  public override readonly name: string = 'StatusUnknownError';
+  public override readonly exitCode: number = 3;
+}

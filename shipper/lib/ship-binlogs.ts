@@ -23,6 +23,8 @@ export type ShipBinlogsEvent =
   | { type: 'reset'; previousLast: string; active: string }
   | { type: 'skipped'; name: string; key: string }
   | { type: 'uploading'; name: string; key: string; rawBytes: number }
+  /** Raw bytes of this run's binlogs read for upload so far, of all the closed binlogs it has to ship. */
+  | { type: 'progress'; rawBytes: number; totalBytes: number; files: number }
   | { type: 'shipped'; name: string; key: string; rawBytes: number; storedBytes: number; seconds: number }
   | { type: 'gap'; missing: string[]; recordKey: string };
 
@@ -211,8 +213,9 @@ export const shipBinlogs = async (options: ShipBinlogsOptions): Promise<ShipBinl
     await saveCache();
   }
 
+  // What this run ships, before it starts: the progress's total.
+  const todo: { file: { name: string; path: string }; entry: CacheEntry | undefined; size: number }[] = [];
   for (const file of closed) {
-    signal?.throwIfAborted();
     const entry = cache.entries[file.name];
     if (entry?.missing) continue;
     let size: number;
@@ -222,8 +225,20 @@ export const shipBinlogs = async (options: ShipBinlogsOptions): Promise<ShipBinl
       throw readError(file.name, file.path, error);
     }
     if (entry?.sha256 !== undefined && entry.size === size) continue;
+    todo.push({ file, entry, size });
+  }
+  const progress = { rawBytes: 0, totalBytes: todo.reduce((sum, t) => sum + t.size, 0), files: todo.length };
+  const advance = (bytes: number): void => {
+    progress.rawBytes += bytes;
+    emit({ type: 'progress', ...progress });
+  };
 
-    const shipped = await shipOne(options, server, file, entry, size, cache.lineage, result);
+  for (const { file, entry, size } of todo) {
+    signal?.throwIfAborted();
+    const before = progress.rawBytes;
+    const shipped = await shipOne(options, server, file, entry, size, cache.lineage, result, advance);
+    // A binlog found already shipped was not read for upload: it counts as done all the same.
+    advance(before + size - progress.rawBytes);
     cache.entries[file.name] = { keys: [shipped.key], sha256: shipped.sha256, size };
     cache.last = newest([cache.last, file.name]);
     await saveCache();
@@ -251,6 +266,7 @@ const shipOne = async (
   size: number,
   lineage: string | undefined,
   totals: Pick<ShipBinlogsResult, 'bytesRead' | 'bytesSent' | 'childPeakRss'>,
+  advance: (rawBytes: number) => void = () => undefined,
 ): Promise<{ key: string; sha256: string; uploaded: boolean }> => {
   const { store, state, scope, clock, signal } = options;
   const emit = options.listener ?? (() => undefined);
@@ -295,6 +311,11 @@ const shipOne = async (
         knownRaw: digest,
         ...(signal ? { signal } : {}),
         onCompressorEnd: ({ peakRss }) => (totals.childPeakRss = Math.max(totals.childPeakRss, peakRss)),
+        // Where Node reads the file (zlib), the progress moves block by block; igzip reads it itself.
+        onRaw: (block) => {
+          options.gzip?.onRaw?.(block);
+          advance(block.length);
+        },
       });
       totals.bytesRead += digest.size;
     } catch (error) {

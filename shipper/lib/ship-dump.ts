@@ -23,6 +23,8 @@ const execFileAsync = promisify(execFile);
 export type ShipDumpEvent =
   | { type: 'started'; tool: string; options: string[]; key: string }
   | { type: 'cleaned'; key: string }
+  /** Raw bytes the tool wrote so far, against an estimate of the whole (the tables' data in information_schema). */
+  | { type: 'progress'; rawBytes: number; estimatedBytes: number }
   | { type: 'shipped'; key: string; rawBytes: number; storedBytes: number; seconds: number; facts: DumpFacts };
 
 export interface ShipDumpOptions {
@@ -58,13 +60,14 @@ export interface ShipDumpResult {
   childPeakRss: number;
 }
 
-interface DumpTool {
+export interface DumpTool {
   path: string;
   flavor: 'mysql' | 'mariadb';
   version: ServerInfo['version'];
 }
 
-const detectTool = async (server: ServerInfo): Promise<DumpTool> => {
+/** The dump tool on PATH for this server (mariadb-dump or mysqldump), and its version. */
+export const detectTool = async (server: ServerInfo): Promise<DumpTool> => {
   const path = server.version.flavor === 'mariadb' ? findProgram('mariadb-dump', 'mysqldump') : findProgram('mysqldump');
   if (!path) {
     throw new DumpError(`no ${server.version.flavor === 'mariadb' ? 'mariadb-dump' : 'mysqldump'} on PATH: install the server's client programs`);
@@ -92,6 +95,18 @@ export const dumpArguments = (tool: DumpTool, gtidMode: boolean, databases: stri
   }
   args.push(...(databases && databases.length > 0 ? ['--databases', ...databases] : ['--all-databases']));
   return args;
+};
+
+/**
+ * What the dump will about weigh, for its progress: the data of the tables it dumps, as
+ * information_schema tells (InnoDB's own estimate; the SQL text of the rows is of that order).
+ */
+const estimateDumpBytes = async (session: MysqlSession, databases: string[] | undefined): Promise<number> => {
+  const only = databases && databases.length > 0 ? ` AND TABLE_SCHEMA IN (${databases.map((d) => `'${d.replace(/['\\]/g, '\\$&')}'`).join(', ')})` : '';
+  const [row] = await session.query<RowDataPacket>(
+    "SELECT COALESCE(SUM(DATA_LENGTH), 0) AS bytes FROM information_schema.TABLES WHERE TABLE_SCHEMA NOT IN ('information_schema', 'performance_schema', 'sys')" + only,
+  );
+  return Number(row?.bytes ?? 0);
 };
 
 const LOCK_WAIT = /waiting for (table flush|global read lock|table metadata lock|backup lock|.*lock)/i;
@@ -146,6 +161,7 @@ export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult
     const key = dumpKey(scope, dayIn(now, options.timeZone ?? 'UTC'), name);
     const staging = stagingKey(scope, name);
     const args = dumpArguments(tool, Boolean(Number(gtid?.gtid)), options.databases);
+    const estimatedBytes = await estimateDumpBytes(monitor, options.databases);
     emit({ type: 'started', tool: tool.path, options: args, key });
 
     // The password reaches the tool only through the option file: not argv, not its environment.
@@ -221,6 +237,7 @@ export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult
           toolRss.sample();
           rawBytes += block.length;
           facts.update(block);
+          emit({ type: 'progress', rawBytes, estimatedBytes });
         },
         onSeal: (seal) => {
           sha256 = seal.rawSha256;

@@ -21,6 +21,8 @@ interface HostStatus {
   lastBinlog: { name: string; lastEventTime?: string } | null;
   gaps: { kind: string; after: string | null; before: string | null; since: string | null; missing?: string[] }[];
   failedObjects: { key: string }[];
+  status: 'ok' | 'warning' | 'critical';
+  problems: { severity: string; type: string; message: string }[];
 }
 
 interface AlertLine {
@@ -57,8 +59,12 @@ describe('the Percona operator’s gap test, and more: catalog, status and alert
   };
   const status = async (): Promise<HostStatus> => {
     const result = await runCli(['status', '--json', '--host', 'db1'], env);
-    expectExit(result, 0);
-    return (JSON.parse(result.stdout) as { hosts: HostStatus[] }).hosts[0] as HostStatus;
+    const report = JSON.parse(result.stdout) as { schemaVersion: number; status: HostStatus['status']; hosts: HostStatus[] };
+    expect(report.schemaVersion).toBe(1);
+    // The exit code is the health, for monitoring: 0 ok, 1 warning, 2 critical.
+    expectExit(result, { ok: 0, warning: 1, critical: 2 }[report.status]);
+    expect(report.status).toBe(report.hosts[0]?.status);
+    return report.hosts[0] as HostStatus;
   };
   const alerts = async (): Promise<AlertLine[]> =>
     (await readFile(join(stateDir, 'alerts.jsonl'), 'utf8').catch(() => ''))
@@ -77,6 +83,7 @@ describe('the Percona operator’s gap test, and more: catalog, status and alert
     expectExit(await ship('binlogs'), 0);
 
     const s = await status();
+    expect(s).toMatchObject({ status: 'ok', problems: [] });
     expect(s.gaps).toEqual([]);
     expect(s.failedObjects).toEqual([]);
     expect(s.windows).toHaveLength(1);
@@ -119,6 +126,8 @@ describe('the Percona operator’s gap test, and more: catalog, status and alert
     ]);
     expect(s.windows).toHaveLength(1);
     expect(s.windows[0]?.to).toBe(before.latestRestorableTime);
+    expect(s.status).toBe('critical');
+    expect(s.problems).toContainEqual(expect.objectContaining({ severity: 'critical', type: 'gap', message: expect.stringContaining(unshipped[0] ?? '?') }));
 
     await runtime.watchdog();
     await runtime.watchdog();
@@ -180,10 +189,15 @@ describe('the Percona operator’s gap test, and more: catalog, status and alert
     expect({ ...after, lagSeconds: 0 }).toEqual({ ...before, lagSeconds: 0 });
   });
 
-  it('shows it all as a person would want to read it', async () => {
+  it('shows it all as a person would want to read it, and in one line for cron mail; the gap makes both exit 2', async () => {
     const result = await runCli(['status'], env);
-    expectExit(result, 0);
-    expect(result.stdout).toMatch(/^db1\n {2}restorable {3}\d{4}-\d{2}-\d{2}T[\d:]+Z → \d{4}-\d{2}-\d{2}T[\d:]+Z {3}\(lag \d+ s\)/);
+    const brief = await runCli(['status', '--brief'], env);
+
+    expectExit(result, 2);
+    expectExit(brief, 2);
+    expect(brief.stdout).toMatch(/^CRITICAL: db1 critical: binlogs binlog\.\d+, binlog\.\d+ are missing: purged by the server before they were shipped .*\n$/);
+    expect(result.stdout).toMatch(/ {2}critical {5}binlogs binlog\.\d+, binlog\.\d+ are missing/);
+    expect(result.stdout).toMatch(/^db1  CRITICAL\n {2}restorable {3}\d{4}-\d{2}-\d{2}T[\d:]+Z → \d{4}-\d{2}-\d{2}T[\d:]+Z {3}\(lag \d+ s\)/);
     expect(result.stdout).toContain('  last dump    ');
     expect(result.stdout).toMatch(/ {4}missing {2}binlog\.\d+, binlog\.\d+: purged by the server before they were shipped/);
     expect(result.stdout).toMatch(/ {4}reset {4}binlog\.\d+ → binlog\.000001: binlog numbering restarted/);

@@ -1,6 +1,6 @@
 import { execFile } from 'node:child_process';
 import { readdir, readFile, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { createConnection, type Connection, type RowDataPacket } from 'mysql2/promise';
@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { LocalRuntime } from '../../../local/runtime.js';
 import { readOptionFile } from '../../../drivers/mysql/option-file.js';
 import { S3Store } from '../../../drivers/aws/s3.js';
-import { runCli, expectExit } from '../../helpers/cli.js';
+import { runCli, runCliOnTerminal, expectExit, screenLines } from '../../helpers/cli.js';
 import { onFullDisk } from '../../helpers/disk.js';
 import { startScenario, type Scenario } from '../../helpers/scenario.js';
 import { connectTo, startTestServer, type Instance } from '../../helpers/servers.js';
@@ -19,6 +19,14 @@ interface Checkpoint {
   time: string;
   gtid: string;
   checksums: Record<string, string>;
+}
+
+interface Progress {
+  type: 'progress';
+  phase: string;
+  done: number;
+  total: number;
+  etaSeconds: number | null;
 }
 
 interface Report {
@@ -90,11 +98,15 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
     await runtime.idle();
   };
 
-  const restore = async (...args: string[]): Promise<{ code: number | null; report?: Report; stderr: string; stdout: string }> => {
+  /** A restore with --json: the report on stdout; on stderr, its progress as JSON lines, and the rest (an error). */
+  const restore = async (...args: string[]): Promise<{ code: number | null; report?: Report; stderr: string; stdout: string; progress: Progress[] }> => {
     const result = await runCli(['restore', ...args, '--json'], env, { timeoutMs: 180_000 });
     const report = result.code === 0 ? (JSON.parse(result.stdout) as Report) : undefined;
     if (report) restored.push(report);
-    return { ...result, ...(report ? { report } : {}) };
+    const lines = result.stderr.split('\n').filter((l) => l !== '');
+    const progress = lines.filter((l) => l.startsWith('{"type":"progress"')).map((l) => JSON.parse(l) as Progress);
+    const stderr = lines.filter((l) => !l.startsWith('{"type":"progress"')).map((l) => `${l}\n`).join('');
+    return { ...result, stderr, progress, ...(report ? { report } : {}) };
   };
 
   const connectRestored = async (report: Report): Promise<Connection> => {
@@ -174,6 +186,12 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
       const result = await restore('--to', cp.time);
       expect(result.stderr.trim()).toBe('');
       expectExit(result, 0);
+      // Each phase's progress counts toward a total it reaches.
+      for (const phase of ['load', 'download']) {
+        const last = result.progress.filter((p) => p.phase === phase).at(-1);
+        expect(last, phase).toMatchObject({ etaSeconds: 0 });
+        expect(last?.done, phase).toBe(last?.total);
+      }
       const report = result.report as Report;
       expect(report.verification.ok).toBe(true);
       expect(report.reached.gtids).toBe(cp.gtid);
@@ -235,21 +253,53 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
     }
   });
 
-  it('restores --latest: the dropped table is gone, the deletions are there', async () => {
-    const result = await restore('--latest');
-    expectExit(result, 0);
-    const target = await connectRestored(result.report as Report);
+  it('restores --latest on a terminal: a bar with its total and ETA per phase, the steps above it, the command that connects last; the dropped table is gone, the deletions are there', async () => {
+    const result = await runCliOnTerminal(['restore', '--latest'], env, { timeoutMs: 180_000 });
+
+    expect(result.code, result.output).toBe(0);
+    expect(result.output).toMatch(/ load +\[[#.]+\] \d+% +[\d.]+ (B|KiB|MiB) of [\d.]+ (KiB|MiB)  ETA /);
+    expect(result.output).toMatch(/ download +\[[#.]+\] \d+% +[\d.]+ (B|KiB|MiB) of [\d.]+ (KiB|MiB)  ETA /);
+    const screen = screenLines(result.output);
+    expect(screen.filter((l) => l.startsWith('→ '))).toEqual(['→ ValidateInput', '→ Plan', '→ Provision', '→ LoadDump', '→ ReplayBinlogs', '→ Verify', '→ Report']);
+    // What a person sees at the end is the summary, no bar left over, and last the command to type.
+    expect(screen.filter((l) => l.includes('ETA'))).toEqual([]);
+    const defaultsFile = /^mariadb --defaults-extra-file=(\S+\/client\.cnf)$/.exec(screen.at(-1) ?? '')?.[1] ?? '';
+    expect(defaultsFile, screen.at(-1)).not.toBe('');
+    const options = await readOptionFile(defaultsFile);
+    restored.push({ instance: { dataDir: join(dirname(defaultsFile), 'data') } } as Report);
+    const target = await createConnection({ socketPath: options.socket ?? '', user: options.user ?? 'root', ...(options.password ? { password: options.password } : {}) });
     const [tables] = await target.query<RowDataPacket[]>("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = 'shop'");
     expect(tables.map((t) => t.TABLE_NAME).sort()).toEqual(['audit', 'blobs', 'ticks']);
     expect(await checksums(target, ['shop.audit', 'sbtest.sbtest1', 'sbtest.sbtest2'])).toEqual(await checksums(admin, ['shop.audit', 'sbtest.sbtest1', 'sbtest.sbtest2']));
     await target.end();
   });
 
-  it('refuses a target before every backup with one clear line naming the windows', async () => {
+  const restoreAlerts = async (): Promise<string[]> =>
+    (await readFile(join(stateDir, 'shipper', 'alerts.jsonl'), 'utf8').catch(() => ''))
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => JSON.parse(l) as { type: string; execution?: string })
+      .filter((a) => a.type.startsWith('restore-'))
+      .map((a) => `${a.type} ${a.execution ?? ''}`);
+
+  it('refuses a target before every backup with one clear line naming the windows; refused and dry runs alert nobody, and a host never shipped stays unknown', async () => {
+    const alertsBefore = await restoreAlerts();
+
     const result = await restore('--to', beforeDump);
+    const dry = await restore('--to', beforeDump, '--dry-run');
+    const nosuch = await restore('--latest', '--host', 'nosuch');
+
     expectExit(result, 1);
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
-    expect(result.stderr.trim()).toMatch(/^binvault: restore failed: \S+ is outside every restorable window of db1; nearest: \S+ → \S+; restorable: /);
+    // Refused, not failed: nothing was attempted.
+    expect(result.stderr.trim()).toMatch(/^binvault: \S+ is outside every restorable window of db1; nearest: \S+ → \S+; restorable: /);
+    expectExit(dry, 1);
+    expect(dry.stderr).toBe(result.stderr);
+    expectExit(nosuch, 1);
+    expect(nosuch.stderr).toBe("binvault: no catalog for host 'nosuch': nothing was shipped, or run binvault catalog rebuild\n");
+    expect(await restoreAlerts()).toEqual(alertsBefore);
+    const store = new S3Store({ bucket: 'binvault', endpoint: runtime.endpoint.url });
+    expect((await store.list('mysql/', { delimiter: '/' })).prefixes).toEqual(['mysql/db1/']);
   });
 
   it('a failure mid-replay removes the new instance and reports it', async () => {
@@ -267,6 +317,7 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
       return bodies.filter((r) => r.status === 'failed').length;
     };
     const failedBefore = await failedReports();
+    const alertsBefore = await restoreAlerts();
 
     const result = await restore('--latest');
 
@@ -275,7 +326,7 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
     const restoresAfter = await run('ls', [join(stateDir, 'shipper', 'restores')]).then((r) => r.stdout.split('\n').filter((l) => l !== ''));
     expect(restoresAfter).toEqual(restoresBefore);
     expect(await failedReports()).toBe(failedBefore + 1);
-    const alerts = (await readFile(join(stateDir, 'shipper', 'alerts.jsonl'), 'utf8')).split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as { type: string });
-    expect(alerts.map((a) => a.type).filter((t) => t.startsWith('restore-'))).toContain('restore-failed');
+    // One alert, for this restore.
+    expect((await restoreAlerts()).slice(alertsBefore.length)).toEqual([expect.stringMatching(/^restore-failed restore-\S+$/)]);
   });
 });

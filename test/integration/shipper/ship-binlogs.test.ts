@@ -9,7 +9,7 @@ import { dayIn } from '../../../core/layout.js';
 import { VERSION } from '../../../core/version.js';
 import { verifyStream } from '../../../core/verify.js';
 import type { HostImpact } from '../../../shipper/lib/compress-host.js';
-import { runCli, expectExit } from '../../helpers/cli.js';
+import { runCli, runCliOnTerminal, expectExit, screenLines } from '../../helpers/cli.js';
 import { fakeIgzip } from '../../helpers/compressor.js';
 import { startTestBucket, type TestBucket } from '../../helpers/s3.js';
 import { connectTo, startTestServer, type Instance } from '../../helpers/servers.js';
@@ -135,6 +135,21 @@ describe('binvault ship binlogs against a real server and the local endpoint', (
       'shipper-version': VERSION,
     });
     expect(run.stdout).toContain(`shipped ${first}`);
+  });
+
+  it('on a terminal: a bar toward the bytes of the binlogs to ship, with an ETA; then only the lines of what was shipped', async () => {
+    await write(s.admin, 50);
+    await s.admin.query('FLUSH BINARY LOGS');
+
+    const run = await runCliOnTerminal(['ship', 'binlogs'], s.env);
+
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toMatch(/ binlogs +\[[#.]+\] \d+% +[\d.]+ (B|KiB|MiB) of [\d.]+ (B|KiB|MiB)  ETA /);
+    const screen = screenLines(run.output);
+    expect(screen.filter((l) => l.includes('ETA'))).toEqual([]);
+    expect(screen.slice(0, -1).every((l) => l.startsWith('shipped binlog.'))).toBe(true);
+    expect(screen.at(-1)).toMatch(/^\d+ shipped, \d+ already in the bucket; binlog\.\d+ is active/);
+    await expectAllShipped(s, 'db1');
   });
 
   it('uploads nothing on a second run when nothing changed, and does not rotate an idle server', async () => {
@@ -384,17 +399,18 @@ describe('binvault ship binlogs with bad input: one clear line, non-zero exit, n
   });
 
   it('option file missing', async () => {
-    await expectFailure({ BINVAULT_MYSQL_DEFAULTS_FILE: '/nonexistent/my.cnf' }, /option file \/nonexistent\/my\.cnf not found/);
+    // Configuration errors exit 2: running again unchanged cannot help (systemd stops on it).
+    await expectFailure({ BINVAULT_MYSQL_DEFAULTS_FILE: '/nonexistent/my.cnf' }, /option file \/nonexistent\/my\.cnf not found/, 2);
   });
 
   it('option file readable by every user', async () => {
     const file = await optionFile(await readFile(s.server.defaultsFile, 'utf8'), 0o644);
-    await expectFailure({ BINVAULT_MYSQL_DEFAULTS_FILE: file }, /is accessible to every user \(mode 644\): run chmod 600/);
+    await expectFailure({ BINVAULT_MYSQL_DEFAULTS_FILE: file }, /is accessible to every user \(mode 644\): run chmod 600/, 2);
   });
 
   // Node 20's recursive mkdir spins forever there: the run must still end, with one line.
   it('state directory where no directory can be made (under /proc)', async () => {
-    await expectFailure({ BINVAULT_STATE_DIR: '/proc/binvault-state' }, /^binvault: state directory \/proc\/binvault-state is not writable \(ENOENT\): set BINVAULT_STATE_DIR$/);
+    await expectFailure({ BINVAULT_STATE_DIR: '/proc/binvault-state' }, /^binvault: state directory \/proc\/binvault-state is not writable \(ENOENT\): set BINVAULT_STATE_DIR$/, 2);
   });
 
   it('bucket missing', async () => {

@@ -10,7 +10,7 @@ import { dayIn } from '../../../core/layout.js';
 import { verifyStream } from '../../../core/verify.js';
 import { findProgram } from '../../../drivers/mysql/programs.js';
 import type { HostImpact } from '../../../shipper/lib/compress-host.js';
-import { runCli, expectExit } from '../../helpers/cli.js';
+import { runCli, runCliOnTerminal, expectExit, screenLines } from '../../helpers/cli.js';
 import { fakeIgzip } from '../../helpers/compressor.js';
 import { startTestBucket, type TestBucket } from '../../helpers/s3.js';
 import { connectTo, startTestServer, type Instance } from '../../helpers/servers.js';
@@ -149,6 +149,14 @@ describe('binvault ship dump against a real server and the local endpoint', () =
     await writeFile(path, await bucket.store.getBytes(keys.at(-1) ?? ''));
     execFileSync('gzip', ['-t', path]);
     await rm(path);
+  });
+
+  it('on a terminal: a bar toward the size information_schema gives the tables, with an ETA; then only the result line', async () => {
+    const run = await runCliOnTerminal(['ship', 'dump'], env);
+
+    expect(run.code, run.output).toBe(0);
+    expect(run.output).toMatch(/ dump +\[[#.]+\] \d+% +[\d.]+ (B|KiB|MiB) of ~[\d.]+ (KiB|MiB)  ETA /);
+    expect(screenLines(run.output)).toEqual([expect.stringMatching(/^shipped dump [\d.]+ (KiB|MiB) → [\d.]+ (KiB|MiB) in .* consistent with binlog\.\d+:\d+/)]);
   });
 
   it('a dump of a missing database leaves no object and says so in one line', async () => {

@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   alertStateKey,
   binlogKey,
+  checkKey,
+  isHostFolder,
   dayIn,
   dumpFileName,
   dumpKey,
@@ -49,6 +51,16 @@ describe('object layout', () => {
     expect(parseKey(manifestKey(s, day))).toMatchObject({ ...s, area: 'catalog', day });
     expect(parseKey(alertStateKey(s))).toMatchObject({ ...s, area: 'alerts', name: 'state.json' });
     expect(parseKey(restoreKey(s, 'restore-1', 'report.json'))).toMatchObject({ ...s, area: 'restores', execution: 'restore-1', name: 'report.json' });
+    expect(parseKey(checkKey(s, new Date('2026-11-20T15:00:00Z'), 'a1b2c3'))).toMatchObject({ ...s, area: 'check', name: '20261120T150000Z-a1b2c3.txt' });
+  });
+
+  it("puts check's probe beside the hosts, where no host can be and no function is invoked", () => {
+    const key = checkKey(scope, new Date('2026-11-20T15:00:00Z'), 'a1b2c3');
+
+    expect(key).toBe('mysql/_check/db1/20261120T150000Z-a1b2c3.txt');
+    expect(eventTarget(key)).toBeUndefined();
+    expect(isHostFolder('_check')).toBe(false);
+    expect(isHostFolder('db1')).toBe(true);
   });
 
   it('reads the record key of an object from the object key alone', () => {

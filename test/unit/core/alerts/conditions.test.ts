@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_THRESHOLDS, evaluate } from '../../../../core/alerts/conditions.js';
+import { assess, DEFAULT_THRESHOLDS, evaluate } from '../../../../core/alerts/conditions.js';
 import { watch } from '../../../../core/alerts/watch.js';
 import { buildCatalog } from '../../../../core/catalog/model.js';
 import type { Alert } from '../../../../core/ports.js';
@@ -52,5 +52,48 @@ describe('watch', () => {
     now = T0 + 2400;
     for (let i = 0; i < 3; i++) await watch({ store, alerts, clock }, options);
     expect(published.map((a) => `${a.type}:${a.state}`)).toEqual(['shipping-stale:started', 'shipping-stale:cleared']);
+  });
+});
+
+describe('assess (what status reports and exits with)', () => {
+  it('is ok for a fresh, complete host', () => {
+    expect(assess(catalogAt(T0 + 700), new Date((T0 + 700) * 1000))).toEqual({ health: 'ok', findings: [] });
+  });
+
+  it('warns when the lag passes half the stale threshold, and is critical past it, as the watchdog alerts', () => {
+    const half = T0 + 600 + DEFAULT_THRESHOLDS.staleSeconds / 2 + 1;
+    const stale = T0 + 600 + DEFAULT_THRESHOLDS.staleSeconds + 1;
+
+    expect(assess(catalogAt(half), new Date(half * 1000)).findings.map((f) => `${f.severity} ${f.type}`)).toEqual(['warning lagging']);
+    const past = assess(catalogAt(stale), new Date(stale * 1000));
+    expect(past.health).toBe('critical');
+    expect(past.findings.map((f) => f.type)).toEqual(evaluate(catalogAt(stale), new Date(stale * 1000)).map((c) => c.type));
+  });
+
+  it('a missing binlog is critical; one still on its way is a warning', () => {
+    const binlogs = binlogSeries({ count: 10 }).filter((b) => b.name !== 'binlog.000005');
+    const build = (now: number) => buildCatalog({ host: 'db1', binlogs, dumps: [dumpAt(T0 + 30, 'binlog.000001')], gapRecords: [], pending: [], now: new Date(now * 1000) });
+    // binlog.000006 was verified at T0 + 365: within the delay grace the hole is delayed, later missing.
+    expect(assess(build(T0 + 600), new Date((T0 + 600) * 1000))).toMatchObject({
+      health: 'warning',
+      findings: expect.arrayContaining([{ severity: 'warning', type: 'delayed', message: 'binlog.000005: not here yet: being shipped or verified' }]),
+    });
+    expect(assess(build(T0 + 1000), new Date((T0 + 1000) * 1000))).toMatchObject({ health: 'critical', findings: expect.arrayContaining([expect.objectContaining({ type: 'gap' })]) });
+  });
+
+  it('binlogs without a dump: a warning within the schedule, critical after it; nothing at all is critical', () => {
+    const limit = T0 + DEFAULT_THRESHOLDS.dumpIntervalSeconds + DEFAULT_THRESHOLDS.dumpGraceSeconds;
+    const noDump = (now: number) => buildCatalog({ host: 'db1', binlogs: binlogSeries({ count: 10 }), dumps: [], gapRecords: [], pending: [], now: new Date(now * 1000) });
+
+    expect(assess(noDump(T0 + 650), new Date((T0 + 650) * 1000)).findings.map((f) => `${f.severity} ${f.type}`)).toEqual(['warning nothing-restorable']);
+    expect(assess(noDump(limit + 1), new Date((limit + 1) * 1000)).findings.map((f) => `${f.severity} ${f.type}`)).toEqual(['critical dump-missed', 'critical shipping-stale']);
+    const empty = buildCatalog({ host: 'nosuch', binlogs: [], dumps: [], gapRecords: [], pending: [], now: new Date(T0 * 1000) });
+    expect(assess(empty, new Date(T0 * 1000))).toMatchObject({ health: 'critical', findings: [{ type: 'nothing-shipped' }] });
+  });
+
+  it('a failed object is critical', () => {
+    const binlogs = binlogSeries({ count: 10 }).map((b) => (b.name === 'binlog.000003' ? { ...b, status: 'failed' as const, reasons: ['CRC32 mismatch at 1234'] } : b));
+    const catalog = buildCatalog({ host: 'db1', binlogs, dumps: [dumpAt(T0 + 30, 'binlog.000001')], gapRecords: [], pending: [], now: new Date((T0 + 700) * 1000) });
+    expect(assess(catalog, new Date((T0 + 700) * 1000))).toMatchObject({ health: 'critical', findings: expect.arrayContaining([{ severity: 'critical', type: 'verification-failed', message: expect.stringContaining('CRC32 mismatch') }]) });
   });
 });

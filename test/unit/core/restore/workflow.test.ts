@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { rebuildDay } from '../../../../core/catalog/manifests.js';
-import { RestoreRefusedError, VerificationError } from '../../../../core/errors.js';
+import { InputError, UsageError, VerificationError } from '../../../../core/errors.js';
 import type { Alert, Applier, ProvisionedInstance, Provisioner, StepStatus } from '../../../../core/ports.js';
 import type { RestorePlan } from '../../../../core/restore/plan.js';
 import { restoreTasks, type RestoreState } from '../../../../core/restore/workflow.js';
@@ -32,9 +32,10 @@ const setUp = async (reached = '0-1-50') => {
 };
 
 describe('the restore workflow’s tasks, with the ObjectStore port in memory and fake instance drivers', () => {
-  it('validates the input: one target, a host name, a readable time', async () => {
+  it('validates the input: one target, a host name, a readable time, a GTID of the right form (input errors: exit 2)', async () => {
     const { tasks } = await setUp();
-    await expect(tasks.ValidateInput({ host: 'db1', target: {} })).rejects.toThrow(RestoreRefusedError);
+    await expect(tasks.ValidateInput({ host: 'db1', target: {} })).rejects.toThrow(InputError);
+    await expect(tasks.ValidateInput({ host: 'db1', target: { gtid: 'banana' } })).rejects.toThrow(UsageError);
     await expect(tasks.ValidateInput({ host: 'db 1', target: { latest: true } })).rejects.toThrow("'db 1' is not a host name");
     await expect(tasks.ValidateInput({ host: 'db1', target: { time: 'yesterday' } })).rejects.toThrow("'yesterday' is not a time");
     expect(await tasks.ValidateInput({ host: 'db1', target: { time: '2026-11-01 00:04:05' }, execution: 'restore-1' })).toEqual({
@@ -55,6 +56,16 @@ describe('the restore workflow’s tasks, with the ObjectStore port in memory an
     expect(plan.binlogs.map((b) => b.name)).toEqual(['binlog.000001', 'binlog.000002', 'binlog.000003', 'binlog.000004', 'binlog.000005']);
     expect(plan.bytes).toBe(2000 * 6);
     expect(store.json<RestorePlan>('mysql/db1/restores/restore-1/plan.json')).toEqual(plan);
+  });
+
+  it('a dry run plans and writes nothing', async () => {
+    const { store, tasks } = await setUp();
+    const request = await tasks.ValidateInput({ host: 'db1', target: { latest: true }, dryRun: true, execution: 'restore-1' });
+    const before = await store.list('mysql/', {});
+
+    await tasks.Plan({ request });
+
+    expect(await store.list('mysql/', {})).toEqual(before);
   });
 
   it('refuses a target outside every window before anything is provisioned', async () => {
@@ -101,5 +112,33 @@ describe('the restore workflow’s tasks, with the ObjectStore port in memory an
     expect(calls).toEqual(['cleanup i-1']);
     expect(store.json('mysql/db1/restores/restore-2/report.json')).toMatchObject({ status: 'failed', error: { name: 'ApplyError', message: 'the SQL client exited with code 1: ERROR 1062' } });
     expect(alerts.map((a) => [a.type, a.severity, a.message])).toEqual([['restore-failed', 'critical', 'restore of db1 failed: the SQL client exited with code 1: ERROR 1062 (the new instance was removed)']]);
+  });
+
+  it('a refused restore alerts nobody; its report is kept under a known host', async () => {
+    const { store, tasks, alerts } = await setUp();
+    const request = await tasks.ValidateInput({ host: 'db1', target: { time: at(T0 + 5000) }, execution: 'restore-3' });
+    const error = { Error: 'RestoreRefusedError', Cause: JSON.stringify({ errorMessage: 'outside every restorable window of db1' }) };
+
+    await tasks.ReportFailure({ request, error });
+
+    expect(alerts).toEqual([]);
+    expect(store.json('mysql/db1/restores/restore-3/report.json')).toMatchObject({ status: 'refused', error: { name: 'RestoreRefusedError' } });
+  });
+
+  it('input refused by the first state, a dry run that failed, or a host with nothing shipped: no alert, nothing written', async () => {
+    const { store, tasks, alerts } = await setUp();
+    const before = await store.list('mysql/', {});
+    const storageError = { Error: 'StorageError', Cause: 'cannot reach the object store' };
+
+    await tasks.ReportFailure({ host: 'db1', target: { time: 'yesterday' }, error: { Error: 'InputError', Cause: "'yesterday' is not a time" } });
+    await tasks.ReportFailure({ request: await tasks.ValidateInput({ host: 'db1', target: { latest: true }, dryRun: true }), error: storageError });
+    const nosuch = await tasks.ValidateInput({ host: 'nosuch', target: { latest: true } });
+    await expect(tasks.Plan({ request: nosuch })).rejects.toThrow("no catalog for host 'nosuch'");
+    await tasks.ReportFailure({ request: nosuch, error: { Error: 'RestoreRefusedError', Cause: "no catalog for host 'nosuch'" } });
+
+    expect(alerts).toEqual([]);
+    expect((await store.list('mysql/', { delimiter: '/' })).prefixes).toEqual(['mysql/db1/']);
+    const after = await store.list('mysql/', {});
+    expect(after.keys.filter((k) => k.key.includes('/restores/'))).toEqual(before.keys.filter((k) => k.key.includes('/restores/')));
   });
 });
