@@ -9,9 +9,11 @@ import { eventsOf, type RawEvent } from '../../../helpers/binlog.js';
 import { REAL_BINLOGS } from '../../../helpers/fixtures.js';
 
 /** A CommandIo that keeps what the command prints. */
-const captured = (json: boolean): CommandIo & { lines: string[] } => {
+const captured = (json: boolean): CommandIo & { lines: string[]; errors: string[] } => {
   const lines: string[] = [];
-  return { lines, out: (line) => lines.push(line), err: (line) => lines.push(`stderr: ${line}`), json, verbose: false };
+  const errors: string[] = [];
+  // The results on stdout; progress (JSON lines with --json) and errors on stderr.
+  return { lines, errors, out: (line) => lines.push(line), err: (line) => errors.push(line), json, verbose: false };
 };
 
 describe('binvault verify: the reasons of a badly damaged file', () => {
