@@ -40,10 +40,12 @@ describe('restore --databases', () => {
     expectExit(await runCli(['ship', what], scenario.env), 0);
     await scenario.runtime.idle();
   };
+  /** A restore with --json: the report on stdout; on stderr its progress (JSON lines), kept apart, and the rest. */
   const restore = async (...args: string[]) => {
     const result = await runCli(['restore', ...args, '--json'], scenario.env, { timeoutMs: 180_000 });
     if (result.code === 0) started.push(JSON.parse(result.stdout) as Report);
-    return result;
+    const stderr = result.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('{"type":"progress"')).map((l) => `${l}\n`).join('');
+    return { ...result, stderr };
   };
   const connect = async (report: Report): Promise<Connection> => {
     const o = await readOptionFile(report.instance.defaultsFile);
