@@ -156,7 +156,10 @@ describe('binvault ship dump against a real server and the local endpoint', () =
 
     expect(run.code, run.output).toBe(0);
     expect(run.output).toMatch(/ dump +\[[#.]+\] \d+% +[\d.]+ (B|KiB|MiB) of ~[\d.]+ (KiB|MiB)  ETA /);
-    expect(screenLines(run.output)).toEqual([expect.stringMatching(/^shipped dump [\d.]+ (KiB|MiB) → [\d.]+ (KiB|MiB) in .* consistent with binlog\.\d+:\d+/)]);
+    expect(screenLines(run.output)).toEqual([
+      expect.stringMatching(/^shipped dump [\d.]+ (KiB|MiB) → [\d.]+ (KiB|MiB) in .* consistent with binlog\.\d+:\d+/),
+      expect.stringMatching(/^host: [\d.]+ CPU s .*, peak RSS [\d.]+ MiB; /),
+    ]);
   });
 
   it('a dump of a missing database leaves no object and says so in one line', async () => {
