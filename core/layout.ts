@@ -13,6 +13,7 @@ import { compactStamp } from './time.js';
  * {prefix}/{host}/catalog/{day}.json                         the day's manifest
  * {prefix}/{host}/alerts/state.json                          the alert conditions last announced
  * {prefix}/{host}/restores/{execution}/{plan,report}.json    a restore's plan and report
+ * {prefix}/{host}/drills/{day}/{execution}.json              a drill's record (day: the later dump's)
  * {prefix}/_check/{host}/{stamp}-{token}.txt                 `binvault check`'s probe, removed at once
  * ```
  *
@@ -26,9 +27,9 @@ export interface HostScope {
 }
 
 /** The folders under a host. */
-export type Area = 'binlogs' | 'dumps' | 'staging' | 'records' | 'catalog' | 'alerts' | 'restores';
+export type Area = 'binlogs' | 'dumps' | 'staging' | 'records' | 'catalog' | 'alerts' | 'restores' | 'drills';
 
-const AREAS: readonly Area[] = ['binlogs', 'dumps', 'staging', 'records', 'catalog', 'alerts', 'restores'];
+const AREAS: readonly Area[] = ['binlogs', 'dumps', 'staging', 'records', 'catalog', 'alerts', 'restores', 'drills'];
 
 const join = (...parts: string[]): string => parts.filter((p) => p !== '').join('/');
 
@@ -71,6 +72,9 @@ export const alertStateKey = (scope: HostScope): string => `${areaRoot(scope, 'a
 export const restoreKey = (scope: HostScope, execution: string, file: 'plan.json' | 'report.json'): string =>
   `${areaRoot(scope, 'restores')}${execution}/${file}`;
 
+/** A drill's record: the window it proved (or did not) ends at a dump of `day`. */
+export const drillKey = (scope: HostScope, day: string, execution: string): string => `${areaRoot(scope, 'drills', day)}${execution}.json`;
+
 /**
  * Where `binvault check` writes (and at once removes) its small probe object: beside the hosts, in a
  * folder no host name can take (host names start with a letter or digit), with a suffix that the
@@ -92,6 +96,7 @@ export type KeyRef =
   | (HostScope & { key: string; area: 'staging'; name: string })
   | (HostScope & { key: string; area: 'alerts'; name: string })
   | (HostScope & { key: string; area: 'restores'; execution: string; name: string })
+  | (HostScope & { key: string; area: 'drills'; day: string; execution: string })
   /** `host` is the host that ran the check. */
   | (HostScope & { key: string; area: 'check'; name: string });
 
@@ -136,6 +141,8 @@ export const parseKey = (key: string): KeyRef | undefined => {
       return rest.includes('/') ? undefined : { ...base, area: 'staging', name: rest };
     case 'alerts':
       return rest.includes('/') ? undefined : { ...base, area: 'alerts', name: rest };
+    case 'drills':
+      return dated?.[1] && dated[2]?.endsWith('.json') ? { ...base, area: 'drills', day: dated[1], execution: dated[2].slice(0, -'.json'.length) } : undefined;
     case 'restores': {
       const restore = /^([^/]+)\/([^/]+)$/.exec(rest);
       return restore?.[1] && restore[2] ? { ...base, area: 'restores', execution: restore[1], name: restore[2] } : undefined;

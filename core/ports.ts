@@ -171,3 +171,18 @@ export interface StepStatus {
   /** Where the replay's applier stopped, and the GTID position it recorded (the server's own word). */
   reached?: { binlogFile: string; binlogPosition: number; gtids: string };
 }
+
+/**
+ * What a drill compares of one instance: each table's CHECKSUM TABLE, row count and column
+ * definitions, and the definitions of routines, triggers, events and views — by qualified name.
+ */
+export interface InstanceSnapshot {
+  tables: Record<string, { checksum: string; rows: number; columns: string; primaryKey: boolean }>;
+  /** `procedure db.name`, `trigger db.name`, … → the definition as the server shows it. */
+  definitions: Record<string, string>;
+}
+
+/** Reads an instance's snapshot (drivers/mysql/compare.ts). */
+export interface InstanceReader {
+  snapshot(instance: ProvisionedInstance): Promise<InstanceSnapshot>;
+}

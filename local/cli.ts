@@ -7,5 +7,6 @@
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= 'true';
 
 export { demoCommand } from './demo.js';
+export { runLocalDrill } from './drill-run.js';
 export { runLocalRestore } from './restore-run.js';
 export { localUpCommand } from './up.js';

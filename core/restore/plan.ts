@@ -25,8 +25,11 @@ export interface RestorePlan {
   binlogs: PlannedBinlog[];
   /** Replay starts here in the first binlog (the dump's coordinates). */
   startPosition: number;
-  /** mysqlbinlog/mariadb-binlog stop: the first second not restored (`--stop-datetime`), or a GTID. */
-  stop: { datetime: string } | { gtid: string };
+  /**
+   * Where the replay stops: before the first transaction of the first second not restored, after a
+   * GTID, or (a drill) at a binlog position — another dump's coordinates, a transaction boundary.
+   */
+  stop: { datetime: string } | { gtid: string } | { binlogFile: string; position: number };
   databases?: string[];
   bytes: number;
   estimatedSeconds: number;

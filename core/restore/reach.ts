@@ -71,6 +71,8 @@ const CONTROL = /^(BEGIN|COMMIT|ROLLBACK|XA|SAVEPOINT|RELEASE)\b/i;
 export class ReachTracker {
   private readonly stopAt: number;
   private readonly stopGtid: MariadbGtid | undefined;
+  /** A position stop: the plan's last file, and the position in it. */
+  private readonly stopPlace: BinlogPlace | undefined;
   private readonly mariadb = new Map<number, MariadbGtid>();
   private readonly mysql: MysqlGtidSet;
   private mysqlSeen = false;
@@ -103,6 +105,8 @@ export class ReachTracker {
     this.known = new Set(databases?.known ?? []);
     this.stopAt = 'datetime' in plan.stop ? Date.parse(plan.stop.datetime) / 1000 : Number.POSITIVE_INFINITY;
     this.stopGtid = 'gtid' in plan.stop ? parseMariadbGtids(plan.stop.gtid)[0] : undefined;
+    // A position stop is in the plan's last file (the planner ends the files there).
+    this.stopPlace = 'binlogFile' in plan.stop ? { file: plan.binlogs.length - 1, position: plan.stop.position } : undefined;
     const dumpGtids = plan.dump.gtids ?? '';
     for (const g of parseMariadbGtids(dumpGtids)) this.mariadb.set(g.domain, g);
     this.mysql = /^[0-9a-f]{8}-/i.test(dumpGtids.trim()) ? MysqlGtidSet.parse(dumpGtids) : new MysqlGtidSet();
@@ -119,6 +123,12 @@ export class ReachTracker {
     if (this.stopped) return;
     // The first file is read from the dump's coordinates: what is before them is in the dump.
     if (this.file === 0 && e.position < this.plan.startPosition) return;
+    if (this.stopPlace && this.file === this.stopPlace.file && e.position >= this.stopPlace.position) {
+      // The position is a transaction boundary (another dump's coordinates): what ended before it is applied.
+      this.closeGroup(this.group !== undefined && this.group.end <= this.stopPlace.position);
+      this.stopped = { file: this.file, position: e.position };
+      return;
+    }
     if (BETWEEN.has(e.type)) {
       this.closeGroup(true);
       return;
@@ -155,6 +165,9 @@ export class ReachTracker {
 
   /** The reach once every file was read. A last group not followed by anything may be cut: left out. */
   public finish(): ReplayReach {
+    // A position stop at the very end of its file: the last group ends there, complete.
+    const place = this.stopPlace;
+    if (!this.stopped && this.group && place && this.group.start.file === place.file && this.group.end === place.position) this.closeGroup(true);
     if (!this.stopped && this.group) this.stopped = this.group.start;
     this.group = undefined;
     // Groups follow one another: the first one left out starts where the last applied one ended, or after.

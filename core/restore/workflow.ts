@@ -226,7 +226,7 @@ const checkSelection = async (store: ObjectStore, plan: RestorePlan, selected: s
 };
 
 /** Two GTID positions are the same: MariaDB's per domain in any order, MySQL's as sets (any formatting). */
-const sameGtids = (a: string, b: string): boolean => {
+export const sameGtids = (a: string, b: string): boolean => {
   if (/^[0-9a-f]{8}-/i.test(a.trim()) || /^[0-9a-f]{8}-/i.test(b.trim())) return MysqlGtidSet.parse(a).equals(MysqlGtidSet.parse(b));
   const norm = (s: string): string => parseMariadbGtids(s).map(formatMariadbGtid).sort().join(',');
   return norm(a) === norm(b);

@@ -87,7 +87,7 @@ export const restoreCommand = async (config: Config, args: RestoreArgs, io: Comm
       io.out(`plan: restore ${host} to ${plan.targetTime}`);
       io.out(`  dump     ${plan.dump.key} (completed ${plan.dump.completedAt}, at ${plan.dump.binlogFile}:${plan.dump.binlogPosition})`);
       io.out(`  binlogs  ${plan.binlogs.map((b) => b.name).join(', ')}`);
-      io.out(`  replay   from ${plan.dump.binlogFile}:${plan.startPosition} to ${'datetime' in plan.stop ? `before ${plan.stop.datetime}` : `GTID ${plan.stop.gtid}`}`);
+      io.out(`  replay   from ${plan.dump.binlogFile}:${plan.startPosition} to ${'datetime' in plan.stop ? `before ${plan.stop.datetime}` : 'gtid' in plan.stop ? `GTID ${plan.stop.gtid}` : `${plan.stop.binlogFile}:${plan.stop.position}`}`);
       io.out(`  size     ${formatBytes(plan.bytes)} stored, about ${formatSeconds(plan.estimatedSeconds)}`);
     }
     return 0;

@@ -1,6 +1,7 @@
 import { listHosts, loadCatalog, rebuildDay, recordDays } from '../../core/catalog/manifests.js';
 import { assess, worse, type Assessment, type Finding, type Health, type Thresholds } from '../../core/alerts/conditions.js';
 import type { Catalog } from '../../core/catalog/model.js';
+import { readDrills, type DrillRecord } from '../../core/restore/drill.js';
 import { systemClock } from '../../core/ports.js';
 import type { Config } from '../../core/config.js';
 import { S3Store } from '../../drivers/aws/s3.js';
@@ -16,7 +17,7 @@ export const STATUS_SCHEMA_VERSION = 1;
 export const STATUS_EXIT: Record<Health, number> = { ok: 0, warning: 1, critical: 2 };
 
 /** The design's `status --json` shape for one host, with its health and what makes it so. */
-export const statusJson = (c: Catalog, a: Assessment): Record<string, unknown> => ({
+export const statusJson = (c: Catalog, a: Assessment, drill?: DrillRecord): Record<string, unknown> => ({
   host: c.host,
   windows: c.windows.map((w) => ({ from: w.from, to: w.to })),
   earliestRestorableTime: c.earliestRestorableTime,
@@ -27,8 +28,19 @@ export const statusJson = (c: Catalog, a: Assessment): Record<string, unknown> =
   gaps: c.gaps.map((g) => ({ kind: g.kind, after: g.after, before: g.before, since: g.since, ...(g.missing ? { missing: g.missing } : {}), reason: g.reason })),
   failedObjects: c.failedObjects,
   binlogs: c.chain.length,
+  ...(drill ? { lastDrill: drillSummary(drill) } : {}),
   status: a.health,
   problems: a.findings,
+});
+
+/** The last drill of a host, as status shows it: which window, proven or not, when. */
+const drillSummary = (d: DrillRecord): Record<string, unknown> => ({
+  result: d.result,
+  window: d.window,
+  finishedAt: d.finishedAt,
+  execution: d.execution,
+  ...(d.differences.length > 0 ? { differences: d.differences.map((x) => x.message) } : {}),
+  ...(d.error ? { error: d.error } : {}),
 });
 
 const human = (seconds: number | null): string => {
@@ -38,7 +50,7 @@ const human = (seconds: number | null): string => {
   return `${(seconds / 3600).toFixed(1)} h`;
 };
 
-const describe = (c: Catalog, a: Assessment): string[] => {
+const describe = (c: Catalog, a: Assessment, drill?: DrillRecord): string[] => {
   const lines = [`${c.host}  ${a.health.toUpperCase()}`];
   lines.push(
     c.latestRestorableTime
@@ -54,6 +66,10 @@ const describe = (c: Catalog, a: Assessment): string[] => {
   lines.push(`  gaps         ${open.length === 0 ? 'none' : ''}`.trimEnd());
   for (const g of c.gaps) {
     lines.push(`    ${g.kind.padEnd(8)} ${g.missing?.join(', ') ?? `${g.after ?? '(start)'} → ${g.before ?? '(next)'}`}: ${g.reason}${g.since ? ` (restorable until ${g.since})` : ''}`);
+  }
+  if (drill) {
+    const what = drill.result === 'proven' ? 'proven' : `FAILED (${drill.differences[0]?.message ?? drill.error ?? '?'})`;
+    lines.push(`  last drill   window ${drill.window.from} → ${drill.window.to}: ${what} by the drill at ${drill.finishedAt}`);
   }
   lines.push(`  failed       ${c.failedObjects.length === 0 ? 'none' : ''}`.trimEnd());
   for (const f of c.failedObjects) lines.push(`    ${f.key}: ${f.reasons.join('; ')}`);
@@ -80,18 +96,19 @@ export const statusReport = (
   now: Date,
   thresholds: Thresholds,
   options: { json: boolean; brief: boolean; where: string },
+  drills: Record<string, DrillRecord | undefined> = {},
 ): { lines: string[]; code: number } => {
   const hosts = catalogs.map((catalog) => ({ catalog, assessment: assess(catalog, now, thresholds) }));
   const none: Finding = { severity: 'critical', type: 'nothing-shipped', message: `no hosts under ${options.where} yet` };
   const health = hosts.length === 0 ? 'critical' : hosts.reduce<Health>((h, x) => worse(h, x.assessment.health), 'ok');
   const code = STATUS_EXIT[health];
   if (options.json) {
-    const report = { schemaVersion: STATUS_SCHEMA_VERSION, status: health, ...(hosts.length === 0 ? { problems: [none] } : {}), hosts: hosts.map((h) => statusJson(h.catalog, h.assessment)) };
+    const report = { schemaVersion: STATUS_SCHEMA_VERSION, status: health, ...(hosts.length === 0 ? { problems: [none] } : {}), hosts: hosts.map((h) => statusJson(h.catalog, h.assessment, drills[h.catalog.host])) };
     return { lines: [JSON.stringify(report)], code };
   }
   if (hosts.length === 0) return { lines: [options.brief ? `CRITICAL: ${none.message}` : none.message], code };
   if (options.brief) return { lines: [brief(health, hosts)], code };
-  return { lines: hosts.flatMap((h) => describe(h.catalog, h.assessment)), code };
+  return { lines: hosts.flatMap((h) => describe(h.catalog, h.assessment, drills[h.catalog.host])), code };
 };
 
 /** `binvault status [--host H] [--json] [--brief]`: exit 0 all current, 1 a warning, 2 a problem. */
@@ -99,8 +116,12 @@ export const statusCommand = async (config: Config, args: { host?: string; brief
   const store = S3Store.fromConfig(config);
   const hosts = args.host ? [args.host] : await listHosts(store, config.prefix);
   const catalogs: Catalog[] = [];
-  for (const host of hosts) catalogs.push(await loadCatalog(store, { prefix: config.prefix, host }, systemClock.now()));
-  const { lines, code } = statusReport(catalogs, systemClock.now(), config.thresholds, { json: io.json, brief: args.brief === true, where: `s3://${config.bucket}/${config.prefix}/` });
+  const drills: Record<string, DrillRecord | undefined> = {};
+  for (const host of hosts) {
+    catalogs.push(await loadCatalog(store, { prefix: config.prefix, host }, systemClock.now()));
+    drills[host] = (await readDrills(store, { prefix: config.prefix, host })).at(-1);
+  }
+  const { lines, code } = statusReport(catalogs, systemClock.now(), config.thresholds, { json: io.json, brief: args.brief === true, where: `s3://${config.bucket}/${config.prefix}/` }, drills);
   io.out(lines.join('\n'));
   return code;
 };
@@ -133,6 +154,7 @@ now, the last verified dump and binlog, the breaks in the binlog chain (delayed,
 reset), the objects that failed verification, and the host's health: what the watchdog alerts on
 (a gap, a failed object, a stale restorable time, no dump within the schedule) is critical; a
 binlog still on its way, a lag past half the stale threshold, binlogs with no dump yet are warnings.
+The last restore drill (binvault drill) of each host is shown too: which window it proved, or what differed.
 Thresholds: BINVAULT_STALE_SECONDS, BINVAULT_DUMP_INTERVAL_HOURS, BINVAULT_DUMP_GRACE_MINUTES.
 
   --host H        only this host

@@ -97,4 +97,20 @@ describe('ReachTracker: where a replay to the target stops, and what it will hav
     const reach = track(p, [mysql]);
     expect(reach.expected.gtids).toBe(`${uuid}:1-6`);
   });
+
+  it('stops at a position (another dump’s coordinates): every transaction that ended before it, none after, whatever the times', () => {
+    const at = two.find((e) => e.gtid === '0-1-6') as EventInfo;
+    const reach = track(plan({ binlogFile: 'binlog.000002', position: at.position }), [one, two]);
+
+    expect(reach.until).toEqual({ file: 1, position: at.position });
+    expect(reach.expected).toMatchObject({ gtids: '0-1-5', transactions: 3 });
+  });
+
+  it('a position at the very end of the last file applies its last transaction', () => {
+    const cut = two.slice(0, -1);
+    const last = cut.at(-1) as EventInfo;
+    const reach = track(plan({ binlogFile: 'binlog.000002', position: last.position + last.size }), [one, cut]);
+
+    expect(reach.expected).toMatchObject({ gtids: '0-1-7', transactions: 5 });
+  });
 });
