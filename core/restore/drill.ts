@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { catalogOf, readManifests, summariesOf } from '../catalog/manifests.js';
 import type { BinlogSummary, Catalog, DumpSummary } from '../catalog/model.js';
+import type { Condition } from '../alerts/conditions.js';
+import { reconcileAlerts } from '../alerts/watch.js';
 import { RestoreRefusedError } from '../errors.js';
 import { areaRoot, drillKey, parseKey } from '../layout.js';
 import type { Alerts, Applier, Clock, InstanceReader, InstanceSnapshot, ObjectStore, ProvisionedInstance, Provisioner, StepStatus } from '../ports.js';
@@ -156,7 +158,7 @@ const finished = async (applier: Applier, step: StepStatus, instance: Provisione
  * A restore drill: dump N and the binlogs up to dump N+1's coordinates restored into one new
  * instance, dump N+1 loaded into another, and the two compared. Equal: dump N, every binlog between
  * them and the restore procedure are proven at once. Writes the drill's record (proven or failed),
- * alerts `drill-failed` naming what differs, and removes both instances whatever happens.
+ * alerts `drill-failed` naming what differs (and its clearing when a later drill proves its window), and removes both instances whatever happens.
  * A window that cannot be drilled yet (fewer than two dumps, a binlog not shipped) is refused.
  */
 export const runDrill = async (deps: DrillDeps, request: DrillRequest): Promise<DrillRecord> => {
@@ -238,19 +240,20 @@ export const runDrill = async (deps: DrillDeps, request: DrillRequest): Promise<
     finishedAt: isoSeconds(deps.clock.now().getTime() / 1000),
   };
   await deps.store.put(drillKey(scope, chosen.to.day, execution), JSON.stringify(record, null, 2), { contentType: 'application/json' });
+  // One condition, "the last drill failed": announced when a drill fails, cleared when one proves its window.
+  const conditions: Condition[] = [];
   if (record.result === 'failed') {
     const range = record.binlogs.length > 0 ? `${record.binlogs[0] ?? ''} … ${record.binlogs.at(-1) ?? ''}` : 'no binlog';
     const what = error ?? `${differences.length} difference${differences.length === 1 ? '' : 's'}: ${differences.slice(0, 3).map((d) => d.message).join('; ')}${differences.length > 3 ? '; …' : ''}`;
-    await deps.alerts.publish({
+    conditions.push({
+      id: 'drill-failed',
       type: 'drill-failed',
-      host: request.host,
       severity: 'critical',
       message: `drill of ${request.host} ${record.window.from} → ${record.window.to} (binlogs ${range}) failed: ${what}`,
-      at: deps.clock.now().toISOString(),
-      execution,
-      key: drillKey(scope, chosen.to.day, execution),
+      details: { execution, key: drillKey(scope, chosen.to.day, execution) },
     });
   }
+  await reconcileAlerts(deps, scope, conditions, ['drill-failed']);
   return record;
 };
 

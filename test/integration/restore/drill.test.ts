@@ -103,8 +103,8 @@ describe('binvault drill on a real server and the local runtime', () => {
     const record = recordOf(result.stdout);
     expect(record.result).toBe('failed');
     expect(record.differences).toEqual([expect.objectContaining({ kind: 'table', name: 'shop.orders', message: expect.stringMatching(/^shop\.orders differs: /) })]);
-    const alerts = (await readFile(join(s.stateDir, 'shipper', 'alerts.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; message: string });
-    expect(alerts.filter((a) => a.type === 'drill-failed')).toEqual([expect.objectContaining({ message: expect.stringContaining('shop.orders differs') })]);
+    const alerts = (await readFile(join(s.stateDir, 'shipper', 'alerts.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; message: string; state: string });
+    expect(alerts.filter((a) => a.type === 'drill-failed')).toEqual([expect.objectContaining({ state: 'started', severity: 'critical', message: expect.stringContaining('shop.orders differs') })]);
     expect((await runCli(['status'], s.env)).stdout).toMatch(/ {2}last drill {3}window \S+ → \S+: FAILED \(shop\.orders differs: /);
   });
 
@@ -116,5 +116,8 @@ describe('binvault drill on a real server and the local runtime', () => {
     expectExit(result, 0);
     expect(recordOf(result.stdout)).toMatchObject({ result: 'proven', differences: [] });
     expect(recordOf(result.stdout).dumps.to.endsWith(dumps[1] ?? '?')).toBe(true);
+    // A drill that proves its window clears the failure announced before.
+    const alerts = (await readFile(join(s.stateDir, 'shipper', 'alerts.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; state: string });
+    expect(alerts.filter((a) => a.type === 'drill-failed').map((a) => a.state)).toEqual(['started', 'cleared']);
   });
 });
