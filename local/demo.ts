@@ -12,6 +12,7 @@ import { VERSION } from '../core/version.js';
 import { startInstance, type Instance } from '../drivers/local/instance.js';
 import type { ProvisionedInstance } from '../core/ports.js';
 import { FileAlerts } from '../drivers/local/file-alerts.js';
+import { runLocalDrill } from './drill-run.js';
 import { runLocalRestore } from './restore-run.js';
 import { startLocalRuntime, type LocalRuntime } from './runtime.js';
 import { formatBytes, formatSeconds } from '../shipper/lib/format.js';
@@ -73,7 +74,7 @@ const stopByPidFile = async (pidFile: string): Promise<void> => {
  * checksums equal the source's at T, every closed binlog is in the bucket byte-identical.
  */
 export const demoCommand = async (args: { keep: boolean }, io: CommandIo): Promise<number> => {
-  const step = (n: number, text: string): void => io.err(`[${n}/8] ${text}`);
+  const step = (n: number, text: string): void => io.err(`[${n}/9] ${text}`);
   const work = await mkdtemp(join(tmpdir(), 'binvault-demo-'));
   let source: Instance | undefined;
   let runtime: LocalRuntime | undefined;
@@ -127,7 +128,14 @@ export const demoCommand = async (args: { keep: boolean }, io: CommandIo): Promi
     try {
       const until = Date.now() + 8_000;
       let nextShip = Date.now() + 2_000;
+      // A second dump halfway: the window between the two is what the drill (step 8) proves.
+      let secondDump = Date.now() + 4_000;
       while (Date.now() < until) {
+        if (Date.now() >= secondDump) {
+          const second = await shipDump({ client, store, state, scope, clock: systemClock, shipperVersion: VERSION });
+          io.err(`      a second dump, consistent with ${second.binlogFile ?? '?'}:${second.binlogPosition ?? '?'}, while the application writes`);
+          secondDump = Number.POSITIVE_INFINITY;
+        }
         await app.query('INSERT INTO shop.customers (name) VALUES (?)', [`customer ${orders}`]);
         await app.query('INSERT INTO shop.orders (customer_id, amount, note) VALUES (LAST_INSERT_ID(), ?, RANDOM_BYTES(200))', [
           (Math.random() * 500).toFixed(2),
@@ -207,7 +215,15 @@ export const demoCommand = async (args: { keep: boolean }, io: CommandIo): Promi
     }
     io.err(`      ${files.length - 1} closed binlogs byte-identical in the bucket (${formatBytes(storedBytes)}), the active ${active} not shipped`);
 
-    step(8, 'done');
+    step(8, 'drill: the first dump + the binlogs up to the second dump\'s coordinates restored, compared with the second dump');
+    const drill = await runLocalDrill(
+      { store, prefix: scope.prefix, stateDir: join(work, 'drills'), alerts: new FileAlerts(join(work, 'alerts.jsonl'), () => undefined), clock: systemClock },
+      { host: scope.host },
+    );
+    io.err(`      window ${drill.window.from} → ${drill.window.to}: ${drill.result}; ${drill.tables} tables and ${drill.definitions} definitions compared in ${formatSeconds(drill.timings.totalSeconds)}`);
+    if (drill.result !== 'proven') throw new BinvaultError(`proof failed: the drill found ${drill.differences.map((d) => d.message).join('; ') || drill.error || 'a difference'}`);
+
+    step(9, 'done');
     const summary = {
       orders,
       objectsVerified: verified,
@@ -217,6 +233,7 @@ export const demoCommand = async (args: { keep: boolean }, io: CommandIo): Promi
       binlogsShipped: shippedCount,
       binlogsVerified: files.length - 1,
       storedBytes,
+      drill: { result: drill.result, window: drill.window, tables: drill.tables },
       instance: { host: restoredInstance.host, port: restoredInstance.port, socket: restoredInstance.socket, defaultsFile: restoredInstance.defaultsFile },
       proof: 'the restored tables equal the source at T; every closed binlog is in the bucket byte-identical to the file on disk; the active one is not',
       ...(args.keep ? { kept: kept(work, source, restoredInstance) } : {}),

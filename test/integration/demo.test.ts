@@ -21,6 +21,7 @@ describe('binvault demo', () => {
       restoredTo: string;
       checksums: { source: Record<string, string>; restored: Record<string, string> };
       kept: { restored: string; source: string; bucket: string; stop: string };
+      drill: { result: string; tables: number };
     };
     expect(summary.orders).toBeGreaterThan(100);
     expect(summary.objectsVerified).toBeGreaterThanOrEqual(summary.binlogsVerified + 1);
@@ -28,7 +29,8 @@ describe('binvault demo', () => {
     expect(Date.parse(summary.restoredTo)).toBeLessThanOrEqual(Date.parse(summary.window.to));
     expect(Object.keys(summary.checksums.source)).toEqual(['shop.customers', 'shop.orders']);
     expect(summary.checksums.restored).toEqual(summary.checksums.source);
-    expect(run.stderr).toContain('[8/8] done');
+    expect(run.stderr).toContain('[9/9] done');
+    expect(summary.drill).toMatchObject({ result: 'proven', tables: 2 });
     expect(run.stderr).toContain(`  the restored instance, running:  ${summary.kept.restored}\n`);
     expect(run.stderr).toContain(`  stop and remove it all:          ${summary.kept.stop}\n`);
 
