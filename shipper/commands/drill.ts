@@ -1,6 +1,4 @@
 import { join } from 'node:path';
-import { listHosts } from '../../core/catalog/manifests.js';
-import { ConfigurationError } from '../../core/errors.js';
 import { systemClock } from '../../core/ports.js';
 import type { DrillRecord } from '../../core/restore/drill.js';
 import { S3Store } from '../../drivers/aws/s3.js';
@@ -9,6 +7,7 @@ import { formatSeconds } from '../lib/format.js';
 import type { Command } from './command.js';
 import type { CommandIo } from './io.js';
 import { progressView } from './progress.js';
+import { chooseHost } from './restore.js';
 
 const show = (record: DrillRecord, io: CommandIo): void => {
   if (io.json) {
@@ -50,12 +49,7 @@ Exit codes: 0 proven, 1 failed (what differs is printed) or could not run, 2 usa
   run: async ({ values, config: readConfig, io }) => {
     const config = await readConfig();
     const store = S3Store.fromConfig(config);
-    let host = typeof values.host === 'string' ? values.host : undefined;
-    if (!host) {
-      const hosts = await listHosts(store, config.prefix);
-      if (hosts.length !== 1 || !hosts[0]) throw new ConfigurationError(hosts.length === 0 ? 'no host in the bucket to drill' : `several hosts (${hosts.join(', ')}): say which with --host`);
-      host = hosts[0];
-    }
+    const host = await chooseHost(store, config, typeof values.host === 'string' ? values.host : undefined);
     const { runLocalDrill } = await import('../../local/cli.js');
     const progress = progressView(io);
     let record: DrillRecord;

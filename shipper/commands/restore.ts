@@ -26,7 +26,8 @@ export interface RestoreArgs {
   dryRun: boolean;
 }
 
-const chooseHost = async (store: S3Store, config: Config, host: string | undefined): Promise<string> => {
+/** The host named, or the only host in the bucket. */
+export const chooseHost = async (store: S3Store, config: Config, host: string | undefined): Promise<string> => {
   if (host) return host;
   const hosts = await listHosts(store, config.prefix);
   if (hosts.length === 1 && hosts[0]) return hosts[0];
