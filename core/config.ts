@@ -121,6 +121,12 @@ const SCHEMA = z.object({
   BINVAULT_STALE_SECONDS: z.optional(positive('BINVAULT_STALE_SECONDS')),
   BINVAULT_DUMP_INTERVAL_HOURS: z.optional(positive('BINVAULT_DUMP_INTERVAL_HOURS')),
   BINVAULT_DUMP_GRACE_MINUTES: z.optional(positive('BINVAULT_DUMP_GRACE_MINUTES')),
+  BINVAULT_DRILL_INTERVAL_DAYS: z.optional(
+    z.pipe(
+      checked('BINVAULT_DRILL_INTERVAL_DAYS', (v) => v.trim() !== '' && Number.isFinite(Number(v)) && Number(v) >= 0, 'is not a number of days (0: no drills are scheduled)'),
+      z.transform((v: string) => Number(v)),
+    ),
+  ),
   BINVAULT_DELAY_GRACE_SECONDS: z._default(positive('BINVAULT_DELAY_GRACE_SECONDS'), 600),
   BINVAULT_RECOVERY_WINDOW_DAYS: z._default(positive('BINVAULT_RECOVERY_WINDOW_DAYS'), 7),
   BINVAULT_KEEP_WEEKLY_DUMPS: z._default(count('BINVAULT_KEEP_WEEKLY_DUMPS'), 0),
@@ -169,6 +175,7 @@ export const parseConfig = (values: Readonly<Record<string, string | undefined>>
       staleSeconds: v.BINVAULT_STALE_SECONDS ?? DEFAULT_THRESHOLDS.staleSeconds,
       dumpIntervalSeconds: v.BINVAULT_DUMP_INTERVAL_HOURS !== undefined ? v.BINVAULT_DUMP_INTERVAL_HOURS * 3600 : DEFAULT_THRESHOLDS.dumpIntervalSeconds,
       dumpGraceSeconds: v.BINVAULT_DUMP_GRACE_MINUTES !== undefined ? v.BINVAULT_DUMP_GRACE_MINUTES * 60 : DEFAULT_THRESHOLDS.dumpGraceSeconds,
+      drillIntervalSeconds: v.BINVAULT_DRILL_INTERVAL_DAYS !== undefined ? v.BINVAULT_DRILL_INTERVAL_DAYS * 86_400 : DEFAULT_THRESHOLDS.drillIntervalSeconds,
     },
     delayGraceSeconds: v.BINVAULT_DELAY_GRACE_SECONDS,
     retention: {
@@ -216,6 +223,7 @@ const POLICY_PARAMETER = z.partial(
     staleSeconds: z.number().check(z.positive()),
     dumpIntervalHours: z.number().check(z.positive()),
     dumpGraceMinutes: z.number().check(z.positive()),
+    drillIntervalDays: z.number().check(z.nonnegative()),
   }),
 );
 
@@ -251,6 +259,7 @@ export const settingsFor = async (host: string, read: ParameterReader | undefine
         staleSeconds: p.staleSeconds ?? settings.thresholds.staleSeconds,
         dumpIntervalSeconds: p.dumpIntervalHours !== undefined ? p.dumpIntervalHours * 3600 : settings.thresholds.dumpIntervalSeconds,
         dumpGraceSeconds: p.dumpGraceMinutes !== undefined ? p.dumpGraceMinutes * 60 : settings.thresholds.dumpGraceSeconds,
+        drillIntervalSeconds: p.drillIntervalDays !== undefined ? p.drillIntervalDays * 86_400 : settings.thresholds.drillIntervalSeconds,
       },
       policy: {
         recoveryWindowSeconds: p.recoveryWindowDays !== undefined ? p.recoveryWindowDays * 86_400 : settings.policy.recoveryWindowSeconds,

@@ -81,7 +81,8 @@ export type AlertType =
   | 'retention-blocked'
   | 'restore-failed'
   | 'restore-succeeded'
-  | 'drill-failed';
+  | 'drill-failed'
+  | 'drill-stale';
 
 export interface Alert {
   type: AlertType;

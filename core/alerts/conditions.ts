@@ -9,9 +9,16 @@ export interface Thresholds {
   dumpIntervalSeconds: number;
   /** … plus this grace. @default 1 h */
   dumpGraceSeconds: number;
+  /** drill-stale when no drill proved a window within this (plus the dump grace); 0: drills are not scheduled. @default 7 days */
+  drillIntervalSeconds: number;
 }
 
-export const DEFAULT_THRESHOLDS: Thresholds = { staleSeconds: 600, dumpIntervalSeconds: 86_400, dumpGraceSeconds: 3_600 };
+export const DEFAULT_THRESHOLDS: Thresholds = { staleSeconds: 600, dumpIntervalSeconds: 86_400, dumpGraceSeconds: 3_600, drillIntervalSeconds: 7 * 86_400 };
+
+/** What the drill records of a host say, for drill-stale: when the last drill that proved its window finished. */
+export interface DrillHistory {
+  lastProvenAt?: string;
+}
 
 /** A condition that holds now; its id stays the same for as long as it holds. */
 export interface Condition {
@@ -24,8 +31,34 @@ export interface Condition {
 
 const seconds = (iso: string): number => Date.parse(iso) / 1000;
 
-/** What is wrong with a host now, from its catalog. Pure. */
-export const evaluate = (catalog: Catalog, now: Date, thresholds: Thresholds = DEFAULT_THRESHOLDS): Condition[] => {
+/**
+ * drill-stale: the host has a window a drill can prove (a verified dump after the earliest one), and
+ * no drill proved one within the drill interval (plus the dump grace) — counted from the last proven
+ * drill, or, before any, from the earliest restorable time (since when there are backups to prove). Pure.
+ */
+export const drillStale = (catalog: Catalog, drills: DrillHistory, now: Date, thresholds: Thresholds = DEFAULT_THRESHOLDS): Condition | undefined => {
+  if (thresholds.drillIntervalSeconds <= 0) return undefined;
+  const since = catalog.earliestRestorableTime;
+  const lastDump = catalog.lastDump?.completedAt;
+  if (since === null || lastDump === undefined || seconds(lastDump) <= seconds(since)) return undefined;
+  const reference = drills.lastProvenAt ?? since;
+  const age = now.getTime() / 1000 - seconds(reference);
+  if (age <= thresholds.drillIntervalSeconds + thresholds.dumpGraceSeconds) return undefined;
+  const days = (s: number): string => `${Math.round((s / 86_400) * 10) / 10} days`;
+  const due = `drills are due every ${days(thresholds.drillIntervalSeconds)}`;
+  return {
+    id: 'drill-stale',
+    type: 'drill-stale',
+    severity: 'warning',
+    message: drills.lastProvenAt
+      ? `no drill has proven a window of ${catalog.host} since ${drills.lastProvenAt} (${days(age)} ago; ${due}): run binvault drill, or check its schedule`
+      : `no drill has ever proven a window of ${catalog.host}, restorable since ${since} (${days(age)} ago; ${due}): run binvault drill, or check its schedule`,
+    details: { lastProvenAt: drills.lastProvenAt ?? null, restorableSince: since },
+  };
+};
+
+/** What is wrong with a host now, from its catalog (and its drill records, where given). Pure. */
+export const evaluate = (catalog: Catalog, now: Date, thresholds: Thresholds = DEFAULT_THRESHOLDS, drills?: DrillHistory): Condition[] => {
   const t = now.getTime() / 1000;
   const conditions: Condition[] = [];
   for (const gap of catalog.gaps) {
@@ -71,6 +104,8 @@ export const evaluate = (catalog: Catalog, now: Date, thresholds: Thresholds = D
       details: { latestRestorableTime: restorable },
     });
   }
+  const stale = drills ? drillStale(catalog, drills, now, thresholds) : undefined;
+  if (stale) conditions.push(stale);
   return conditions;
 };
 
@@ -94,14 +129,15 @@ export interface Assessment {
 export const worse = (a: Health, b: Health): Health => (a === 'critical' || b === 'critical' ? 'critical' : a === 'warning' || b === 'warning' ? 'warning' : 'ok');
 
 /**
- * What `status` reports of a host: every condition the watchdog alerts on is critical (so the two
+ * What `status` reports of a host: every condition the watchdog alerts on is critical but a stale
+ * drill, a warning: the windows are restorable, only not proven lately (so the two
  * never disagree on what a gap, a stale window or a missed dump is), plus the warnings that come
  * before one — a binlog still on its way (`delayed`), a lag past half the stale threshold, a host
  * with binlogs but no dump yet. A host with nothing at all shipped is critical. Pure.
  */
-export const assess = (catalog: Catalog, now: Date, thresholds: Thresholds = DEFAULT_THRESHOLDS): Assessment => {
+export const assess = (catalog: Catalog, now: Date, thresholds: Thresholds = DEFAULT_THRESHOLDS, drills?: DrillHistory): Assessment => {
   const t = now.getTime() / 1000;
-  const findings: Finding[] = evaluate(catalog, now, thresholds).map((c) => ({ severity: 'critical', type: c.type, message: c.message }));
+  const findings: Finding[] = evaluate(catalog, now, thresholds, drills).map((c) => ({ severity: c.type === 'drill-stale' ? 'warning' : 'critical', type: c.type, message: c.message }));
   const has = (type: Finding['type']): boolean => findings.some((f) => f.type === type);
   if (catalog.chain.length === 0 && !catalog.lastDump) {
     findings.push({ severity: 'critical', type: 'nothing-shipped', message: `nothing shipped for ${catalog.host}: no verified binlog and no verified dump` });

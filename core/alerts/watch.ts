@@ -2,7 +2,7 @@ import { listHosts, loadCatalog, type CatalogOptions } from '../catalog/manifest
 import { alertStateKey } from '../layout.js';
 import { updateJson } from '../update-json.js';
 import type { Alerts, Clock, ObjectStore } from '../ports.js';
-import { evaluate, type Condition, type Thresholds } from './conditions.js';
+import { evaluate, type Condition, type DrillHistory, type Thresholds } from './conditions.js';
 
 /** `{prefix}/{host}/alerts/state.json`: the conditions that hold, as last announced. */
 interface AlertState {
@@ -58,12 +58,19 @@ export const reconcileAlerts = async (
   return { started: changes.started.map((c) => c.id), cleared: changes.cleared, active: conditions.map((c) => c.id) };
 };
 
-const WATCHED: Condition['type'][] = ['gap', 'verification-failed', 'dump-missed', 'shipping-stale'];
+const WATCHED: Condition['type'][] = ['gap', 'verification-failed', 'dump-missed', 'shipping-stale', 'drill-stale'];
 
 /** The watchdog's pass: every host's catalog, its conditions, announced by reconcileAlerts. */
 export const watch = async (
   deps: { store: ObjectStore; alerts: Alerts; clock: Clock },
-  options: { prefix: string; thresholds: Thresholds; hosts?: string[]; thresholdsFor?: (host: string) => Promise<Thresholds> } & CatalogOptions,
+  options: {
+    prefix: string;
+    thresholds: Thresholds;
+    hosts?: string[];
+    thresholdsFor?: (host: string) => Promise<Thresholds>;
+    /** The host's drill records (for drill-stale); without it, drill-stale is not evaluated. */
+    drillHistory?: (scope: { prefix: string; host: string }) => Promise<DrillHistory>;
+  } & CatalogOptions,
 ): Promise<WatchResult[]> => {
   const results: WatchResult[] = [];
   for (const host of options.hosts ?? (await listHosts(deps.store, options.prefix))) {
@@ -71,7 +78,8 @@ export const watch = async (
     const now = deps.clock.now();
     const catalog = await loadCatalog(deps.store, scope, now, options);
     const thresholds = options.thresholdsFor ? await options.thresholdsFor(host) : options.thresholds;
-    const conditions = evaluate(catalog, now, thresholds);
+    const drills = options.drillHistory ? await options.drillHistory(scope) : undefined;
+    const conditions = evaluate(catalog, now, thresholds, drills);
     results.push({ host, ...(await reconcileAlerts(deps, scope, conditions, WATCHED)) });
   }
   return results;

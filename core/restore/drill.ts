@@ -257,12 +257,23 @@ export const runDrill = async (deps: DrillDeps, request: DrillRequest): Promise<
   return record;
 };
 
-/** The drill records of a host, oldest first. */
-export const readDrills = async (store: ObjectStore, scope: { prefix: string; host: string }): Promise<DrillRecord[]> => {
+/**
+ * The newest drill record of a host and the newest that proved its window: listed, then read newest
+ * first and no further than the first proven one (the watchdog reads this every pass).
+ */
+export const drillHistory = async (store: ObjectStore, scope: { prefix: string; host: string }): Promise<{ last?: DrillRecord; lastProven?: DrillRecord; lastProvenAt?: string }> => {
+  const listed = (await store.list(areaRoot(scope, 'drills'))).keys.filter((k) => parseKey(k.key)?.area === 'drills');
+  // Newest written first (a record is written when its drill finishes; an earlier window drilled
+  // again is newer than its day says), read until one proved its window.
+  listed.sort((a, b) => (b.lastModified?.getTime() ?? 0) - (a.lastModified?.getTime() ?? 0) || b.key.localeCompare(a.key));
   const records: DrillRecord[] = [];
-  for (const { key } of (await store.list(areaRoot(scope, 'drills'))).keys) {
-    if (parseKey(key)?.area !== 'drills') continue;
-    records.push(JSON.parse((await store.getBytes(key)).toString('utf8')) as DrillRecord);
+  for (const { key } of listed) {
+    const record = JSON.parse((await store.getBytes(key)).toString('utf8')) as DrillRecord;
+    records.push(record);
+    if (record.result === 'proven') break;
   }
-  return records.sort((a, b) => a.finishedAt.localeCompare(b.finishedAt));
+  const byFinish = records.sort((a, b) => b.finishedAt.localeCompare(a.finishedAt));
+  const lastProven = byFinish.find((r) => r.result === 'proven');
+  return { ...(byFinish[0] ? { last: byFinish[0] } : {}), ...(lastProven ? { lastProven, lastProvenAt: lastProven.finishedAt } : {}) };
 };
+

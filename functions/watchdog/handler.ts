@@ -1,6 +1,7 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { watch, type WatchResult } from '../../core/alerts/watch.js';
 import { settingsFor } from '../../core/config.js';
+import { drillHistory } from '../../core/restore/drill.js';
 import { lambdaDeps, type FunctionDeps } from '../commons/deps.js';
 import { addMetric, lambdaTelemetry, withTelemetry, type Telemetry } from '../commons/powertools.js';
 
@@ -14,6 +15,7 @@ export const runWatchdog = async (deps: FunctionDeps, telemetry: Telemetry): Pro
       thresholds: config.thresholds,
       thresholdsFor: async (host) => (await settingsFor(host, deps.parameters, config)).thresholds,
       delayGraceSeconds: config.delayGraceSeconds,
+      drillHistory: (scope) => drillHistory(deps.store(config.bucket), scope),
     },
   );
   for (const r of results) {

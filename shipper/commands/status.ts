@@ -1,7 +1,7 @@
 import { listHosts, loadCatalog, rebuildDay, recordDays } from '../../core/catalog/manifests.js';
 import { assess, worse, type Assessment, type Finding, type Health, type Thresholds } from '../../core/alerts/conditions.js';
 import type { Catalog } from '../../core/catalog/model.js';
-import { readDrills, type DrillRecord } from '../../core/restore/drill.js';
+import { drillHistory, type DrillRecord } from '../../core/restore/drill.js';
 import { systemClock } from '../../core/ports.js';
 import type { Config } from '../../core/config.js';
 import { S3Store } from '../../drivers/aws/s3.js';
@@ -96,19 +96,19 @@ export const statusReport = (
   now: Date,
   thresholds: Thresholds,
   options: { json: boolean; brief: boolean; where: string },
-  drills: Record<string, DrillRecord | undefined> = {},
+  drills: Record<string, { last?: DrillRecord; lastProvenAt?: string } | undefined> = {},
 ): { lines: string[]; code: number } => {
-  const hosts = catalogs.map((catalog) => ({ catalog, assessment: assess(catalog, now, thresholds) }));
+  const hosts = catalogs.map((catalog) => ({ catalog, assessment: assess(catalog, now, thresholds, drills[catalog.host] ?? {}) }));
   const none: Finding = { severity: 'critical', type: 'nothing-shipped', message: `no hosts under ${options.where} yet` };
   const health = hosts.length === 0 ? 'critical' : hosts.reduce<Health>((h, x) => worse(h, x.assessment.health), 'ok');
   const code = STATUS_EXIT[health];
   if (options.json) {
-    const report = { schemaVersion: STATUS_SCHEMA_VERSION, status: health, ...(hosts.length === 0 ? { problems: [none] } : {}), hosts: hosts.map((h) => statusJson(h.catalog, h.assessment, drills[h.catalog.host])) };
+    const report = { schemaVersion: STATUS_SCHEMA_VERSION, status: health, ...(hosts.length === 0 ? { problems: [none] } : {}), hosts: hosts.map((h) => statusJson(h.catalog, h.assessment, drills[h.catalog.host]?.last)) };
     return { lines: [JSON.stringify(report)], code };
   }
   if (hosts.length === 0) return { lines: [options.brief ? `CRITICAL: ${none.message}` : none.message], code };
   if (options.brief) return { lines: [brief(health, hosts)], code };
-  return { lines: hosts.flatMap((h) => describe(h.catalog, h.assessment, drills[h.catalog.host])), code };
+  return { lines: hosts.flatMap((h) => describe(h.catalog, h.assessment, drills[h.catalog.host]?.last)), code };
 };
 
 /** `binvault status [--host H] [--json] [--brief]`: exit 0 all current, 1 a warning, 2 a problem. */
@@ -116,10 +116,10 @@ export const statusCommand = async (config: Config, args: { host?: string; brief
   const store = S3Store.fromConfig(config);
   const hosts = args.host ? [args.host] : await listHosts(store, config.prefix);
   const catalogs: Catalog[] = [];
-  const drills: Record<string, DrillRecord | undefined> = {};
+  const drills: Record<string, { last?: DrillRecord; lastProvenAt?: string }> = {};
   for (const host of hosts) {
     catalogs.push(await loadCatalog(store, { prefix: config.prefix, host }, systemClock.now()));
-    drills[host] = (await readDrills(store, { prefix: config.prefix, host })).at(-1);
+    drills[host] = await drillHistory(store, { prefix: config.prefix, host });
   }
   const { lines, code } = statusReport(catalogs, systemClock.now(), config.thresholds, { json: io.json, brief: args.brief === true, where: `s3://${config.bucket}/${config.prefix}/` }, drills);
   io.out(lines.join('\n'));

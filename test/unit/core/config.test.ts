@@ -21,7 +21,7 @@ describe('parseConfig: one parser for the CLI and the functions', () => {
       mysqlDefaultsFile: '/home/ops/.my.cnf',
       timeZone: 'UTC',
       stateDir: '/var/lib/binvault',
-      thresholds: { staleSeconds: 600, dumpIntervalSeconds: 86_400, dumpGraceSeconds: 3600 },
+      thresholds: { staleSeconds: 600, dumpIntervalSeconds: 86_400, dumpGraceSeconds: 3600, drillIntervalSeconds: 604_800 },
       delayGraceSeconds: 600,
       retention: { recoveryWindowSeconds: 7 * 86_400, weeklyDumps: 0, monthlyDumps: 0 },
       localWatchdogSeconds: 10,
