@@ -1,4 +1,5 @@
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { crc32 } from 'node:zlib';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DrillRecord } from '../../../core/restore/drill.js';
@@ -119,5 +120,46 @@ describe('binvault drill on a real server and the local runtime', () => {
     // A drill that proves its window clears the failure announced before.
     const alerts = (await readFile(join(s.stateDir, 'shipper', 'alerts.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; state: string });
     expect(alerts.filter((a) => a.type === 'drill-failed').map((a) => a.state)).toEqual(['started', 'cleared']);
+  });
+
+  it('a binlog altered before it was shipped (sealed and verified as read, as a buggy or malicious writer would leave it) fails the drill, naming the table', async () => {
+    await workload(6);
+    await sleep(1100);
+    await ship('dump');
+    await s.admin.query('FLUSH BINARY LOGS');
+    await s.admin.query('UPDATE shop.orders SET amount = amount + 11 WHERE id = 1');
+    const [rows] = await s.admin.query('SHOW MASTER STATUS');
+    const file = join(s.server.dataDir, (rows as { File: string }[])[0]?.File ?? '?');
+    await s.admin.query('FLUSH BINARY LOGS');
+    // The closed binlog's statement changed (+ 11 → + 12) and its event's CRC32 made to match, so
+    // that verification has nothing to find: only a restore compared with the source can tell.
+    const bytes = await readFile(file);
+    const at = bytes.indexOf('amount = amount + 11');
+    expect(at).toBeGreaterThan(0);
+    expect(bytes.indexOf('amount = amount + 11', at + 1)).toBe(-1);
+    let start = 4;
+    while (start + bytes.readUInt32LE(start + 9) <= at) start += bytes.readUInt32LE(start + 9);
+    const size = bytes.readUInt32LE(start + 9);
+    expect(crc32(bytes.subarray(start, start + size - 4))).toBe(bytes.readUInt32LE(start + size - 4));
+    bytes.write('amount = amount + 12', at, 'latin1');
+    bytes.writeUInt32LE(crc32(bytes.subarray(start, start + size - 4)), start + size - 4);
+    await writeFile(file, bytes);
+    await workload(7);
+    await sleep(1100);
+    await ship('dump');
+    await workload(8);
+    await ship('binlogs');
+    const failedObjects = JSON.parse((await runCli(['status', '--json'], s.env)).stdout) as { hosts: { failedObjects: unknown[] }[] };
+    expect(failedObjects.hosts[0]?.failedObjects).toEqual([]);
+
+    const result = await drill();
+
+    expectExit(result, 1);
+    const record = recordOf(result.stdout);
+    expect(record.result).toBe('failed');
+    expect(record.differences).toEqual([expect.objectContaining({ kind: 'table', name: 'shop.orders', message: expect.stringMatching(/^shop\.orders differs: /) })]);
+    const alerts = (await readFile(join(s.stateDir, 'shipper', 'alerts.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; state: string; message: string });
+    expect(alerts.filter((a) => a.type === 'drill-failed').map((a) => a.state)).toEqual(['started', 'cleared', 'started']);
+    expect(alerts.at(-1)?.message).toMatch(/binlogs \S+ … \S+\) failed: 1 difference: shop\.orders differs/);
   });
 });
