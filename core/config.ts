@@ -40,6 +40,12 @@ export interface Config extends HostScope {
   verifyBytesPerSecond: number;
   /** How the shipper compresses, and how much of the host it may take. */
   shipping: ShippingSettings;
+  /**
+   * When drills run: `scheduled` (by binvault-drill.timer or cron), `every-dump` (also `ship dump`
+   * drills the window its dump closes, once it is verified), `off` (none, and no drill-stale).
+   * @default 'scheduled'
+   */
+  drill: 'scheduled' | 'every-dump' | 'off';
 }
 
 /**
@@ -121,6 +127,7 @@ const SCHEMA = z.object({
   BINVAULT_STALE_SECONDS: z.optional(positive('BINVAULT_STALE_SECONDS')),
   BINVAULT_DUMP_INTERVAL_HOURS: z.optional(positive('BINVAULT_DUMP_INTERVAL_HOURS')),
   BINVAULT_DUMP_GRACE_MINUTES: z.optional(positive('BINVAULT_DUMP_GRACE_MINUTES')),
+  BINVAULT_DRILL: z._default(checked('BINVAULT_DRILL', (v) => ['scheduled', 'every-dump', 'off'].includes(v), 'is not one of scheduled, every-dump, off'), 'scheduled'),
   BINVAULT_DRILL_INTERVAL_DAYS: z.optional(
     z.pipe(
       checked('BINVAULT_DRILL_INTERVAL_DAYS', (v) => v.trim() !== '' && Number.isFinite(Number(v)) && Number(v) >= 0, 'is not a number of days (0: no drills are scheduled)'),
@@ -175,7 +182,8 @@ export const parseConfig = (values: Readonly<Record<string, string | undefined>>
       staleSeconds: v.BINVAULT_STALE_SECONDS ?? DEFAULT_THRESHOLDS.staleSeconds,
       dumpIntervalSeconds: v.BINVAULT_DUMP_INTERVAL_HOURS !== undefined ? v.BINVAULT_DUMP_INTERVAL_HOURS * 3600 : DEFAULT_THRESHOLDS.dumpIntervalSeconds,
       dumpGraceSeconds: v.BINVAULT_DUMP_GRACE_MINUTES !== undefined ? v.BINVAULT_DUMP_GRACE_MINUTES * 60 : DEFAULT_THRESHOLDS.dumpGraceSeconds,
-      drillIntervalSeconds: v.BINVAULT_DRILL_INTERVAL_DAYS !== undefined ? v.BINVAULT_DRILL_INTERVAL_DAYS * 86_400 : DEFAULT_THRESHOLDS.drillIntervalSeconds,
+      drillIntervalSeconds:
+        v.BINVAULT_DRILL === 'off' ? 0 : v.BINVAULT_DRILL_INTERVAL_DAYS !== undefined ? v.BINVAULT_DRILL_INTERVAL_DAYS * 86_400 : DEFAULT_THRESHOLDS.drillIntervalSeconds,
     },
     delayGraceSeconds: v.BINVAULT_DELAY_GRACE_SECONDS,
     retention: {
@@ -194,6 +202,7 @@ export const parseConfig = (values: Readonly<Record<string, string | undefined>>
       maxCores: v.BINVAULT_MAX_CORES ?? Math.max(1, Math.floor((defaults.cores ?? 2) / 2)),
       nice: v.BINVAULT_NICE,
     },
+    drill: v.BINVAULT_DRILL as Config['drill'],
   };
 };
 

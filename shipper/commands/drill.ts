@@ -1,4 +1,6 @@
 import { join } from 'node:path';
+import type { Config } from '../../core/config.js';
+import { RestoreRefusedError } from '../../core/errors.js';
 import { systemClock } from '../../core/ports.js';
 import type { DrillRecord } from '../../core/restore/drill.js';
 import { S3Store } from '../../drivers/aws/s3.js';
@@ -40,6 +42,10 @@ naming what differs, and removes both instances. Runs on this machine (the serve
   --window DUMP   the later dump of the window (its file name); default: the newest window whose
                   binlogs are all shipped
 
+BINVAULT_DRILL=every-dump makes \`ship dump\` drill the window its dump closes, once the dump and the
+binlogs up to its coordinates are verified (it waits up to 15 minutes); the timer or cron line runs
+the weekly drill. BINVAULT_DRILL=off: no drills are expected (no drill-stale alert).
+
 Exit codes: 0 proven, 1 failed (what differs is printed) or could not run, 2 usage.
 `,
   options: {
@@ -50,27 +56,49 @@ Exit codes: 0 proven, 1 failed (what differs is printed) or could not run, 2 usa
     const config = await readConfig();
     const store = S3Store.fromConfig(config);
     const host = await chooseHost(store, config, typeof values.host === 'string' ? values.host : undefined);
-    const { runLocalDrill } = await import('../../local/cli.js');
-    const progress = progressView(io);
-    let record: DrillRecord;
-    try {
-      record = await runLocalDrill(
-        {
-          store,
-          prefix: config.prefix,
-          stateDir: config.stateDir,
-          alerts: new FileAlerts(join(config.stateDir, 'alerts.jsonl'), (line) => io.verbose && progress.line(line, io.err)),
-          clock: systemClock,
-          onProgress: (p) => {
-            if (p.total) progress.update({ phase: p.phase, done: p.bytes, total: p.total });
-          },
-        },
-        { host, ...(typeof values.window === 'string' ? { window: values.window } : {}) },
-      );
-    } finally {
-      progress.done();
-    }
-    show(record, io);
-    return record.result === 'proven' ? 0 : 1;
+    return drillCommand(config, { host, ...(typeof values.window === 'string' ? { window: values.window } : {}) }, io);
   },
 };
+
+/**
+ * One drill, shown; exit 0 proven, 1 failed. With `waitSeconds`, a window that cannot be drilled
+ * yet (its later dump or a binlog before its coordinates not verified and catalogued) is tried again
+ * every few seconds until it can, or the time is up (then the last refusal is the error).
+ */
+export const drillCommand = async (config: Config, args: { host: string; window?: string; waitSeconds?: number }, io: CommandIo): Promise<number> => {
+  const store = S3Store.fromConfig(config);
+  const { runLocalDrill } = await import('../../local/cli.js');
+  const deadline = Date.now() + (args.waitSeconds ?? 0) * 1000;
+  const progress = progressView(io);
+  let record: DrillRecord;
+  try {
+    for (;;) {
+      try {
+        record = await runLocalDrill(
+          {
+            store,
+            prefix: config.prefix,
+            stateDir: config.stateDir,
+            alerts: new FileAlerts(join(config.stateDir, 'alerts.jsonl'), (line) => io.verbose && progress.line(line, io.err)),
+            clock: systemClock,
+            onProgress: (p) => {
+              if (p.total) progress.update({ phase: p.phase, done: p.bytes, total: p.total });
+            },
+          },
+          { host: args.host, ...(args.window ? { window: args.window } : {}) },
+        );
+        break;
+      } catch (error) {
+        if (!(error instanceof RestoreRefusedError) || Date.now() + DRILL_RETRY_MS > deadline) throw error;
+        await new Promise((resolve) => setTimeout(resolve, DRILL_RETRY_MS));
+      }
+    }
+  } finally {
+    progress.done();
+  }
+  show(record, io);
+  return record.result === 'proven' ? 0 : 1;
+};
+
+/** How often a drill that waits for its window tries again. */
+const DRILL_RETRY_MS = 5000;

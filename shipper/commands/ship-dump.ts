@@ -1,4 +1,6 @@
+import { areaRoot, parseKey } from '../../core/layout.js';
 import { systemClock } from '../../core/ports.js';
+import { S3Store } from '../../drivers/aws/s3.js';
 import { VERSION } from '../../core/version.js';
 import type { Config } from '../../core/config.js';
 import { selectCompressor } from '../lib/compress.js';
@@ -20,8 +22,9 @@ export interface ShipDumpArgs {
 
 /** `binvault ship dump [--databases a,b] [--lock-wait-timeout S]` */
 export const shipDumpCommand = async (config: Config, args: ShipDumpArgs, io: CommandIo): Promise<number> => {
+  let shipped: string | undefined;
   // Two dumps never overlap: the first users once found eleven stuck behind one read lock.
-  return underLock(config, 'dump', 'ship dump', async ({ state, store, signal }) => {
+  const code = await underLock(config, 'dump', 'ship dump', async ({ state, store, signal }) => {
     // The host runs the application and its database: the shipper is a guest there.
     const priority = lowerPriority(config.shipping.nice);
     const impact = startImpact();
@@ -68,8 +71,30 @@ export const shipDumpCommand = async (config: Config, args: ShipDumpArgs, io: Co
     const cost = impact.finish({ bytesRead: result.rawBytes, bytesSent: result.storedBytes, childPeakRss: result.childPeakRss, compressor: result.compressor, priority });
     if (io.json) io.out(JSON.stringify({ type: 'result', ...result, childPeakRss: undefined, compressor: undefined, impact: cost }));
     else io.out(describeImpact(cost, 'the dump tool'));
+    shipped = result.key;
     return 0;
   });
+  if (code !== 0 || shipped === undefined || config.drill !== 'every-dump') return code;
+  return drillAfterDump(config, shipped, io);
+};
+
+/** How long `ship dump` waits, with BINVAULT_DRILL=every-dump, for its dump's window to be drillable. */
+const DRILL_WAIT_SECONDS = 900;
+
+/**
+ * BINVAULT_DRILL=every-dump: the window this dump closes, drilled once the dump and the binlogs up to
+ * its coordinates are verified (after the dump lock is released). The first dump closes no window.
+ */
+const drillAfterDump = async (config: Config, key: string, io: CommandIo): Promise<number> => {
+  const store = S3Store.fromConfig(config);
+  const dumps = (await store.list(areaRoot(config, 'dumps'))).keys.filter((k) => parseKey(k.key)?.area === 'dumps');
+  const name = key.split('/').pop() ?? key;
+  if (dumps.length < 2) {
+    io.out(io.json ? JSON.stringify({ type: 'drill', skipped: 'the first dump of the host closes no window' }) : `no drill: the first dump of ${config.host} closes no window yet`);
+    return 0;
+  }
+  const { drillCommand } = await import('./drill.js');
+  return drillCommand(config, { host: config.host, window: name, waitSeconds: DRILL_WAIT_SECONDS }, io);
 };
 
 /** One line: what the run cost the host. */
@@ -94,6 +119,10 @@ line: the object, and what the run cost the host (CPU seconds, bytes read and se
   --lock-wait-timeout S    cancel the dump, and kill its server session, when it has waited S
                            seconds for a lock (FLUSH TABLES WITH READ LOCK behind a long query, a
                            metadata lock); the error names the blocking query (default 60)
+
+With BINVAULT_DRILL=every-dump, the window this dump closes is then drilled (binvault drill), once
+the dump and the binlogs up to its coordinates are verified (up to 15 minutes); exit 1 when that
+drill fails.
 
 exit: 0 done, 1 error, 2 usage
 `,

@@ -162,4 +162,27 @@ describe('binvault drill on a real server and the local runtime', () => {
     expect(alerts.filter((a) => a.type === 'drill-failed').map((a) => a.state)).toEqual(['started', 'cleared', 'started']);
     expect(alerts.at(-1)?.message).toMatch(/binlogs \S+ … \S+\) failed: 1 difference: shop\.orders differs/);
   });
+
+  it('BINVAULT_DRILL=every-dump: ship dump drills the window its dump closes, once the binlogs up to its coordinates are shipped', async () => {
+    await workload(9);
+    await sleep(1100);
+    const dumping = runCli(['ship', 'dump'], { ...s.env, BINVAULT_DRILL: 'every-dump' }, { timeoutMs: 240_000 });
+    // The dump waits for its window: the binlog that holds its coordinates is shipped after it.
+    await sleep(4000);
+    await workload(10);
+    await ship('binlogs');
+
+    const result = await dumping;
+
+    expectExit(result, 0);
+    const lines = result.stdout.trim().split('\n');
+    expect(lines[0]).toMatch(/^shipped dump /);
+    const dumps = (await s.store.list('mysql/db1/dumps/')).keys.map((k) => k.key.split('/').pop() ?? '').sort();
+    expect(lines).toContainEqual(expect.stringMatching(/^drill of db1, window \S+ → \S+: proven$/));
+    const record = (await s.store.list('mysql/db1/drills/')).keys.map((k) => k.key).sort();
+    expect(record.length).toBe(5);
+    const alerts = (await readFile(join(s.stateDir, 'shipper', 'alerts.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; state: string });
+    expect(alerts.filter((a) => a.type === 'drill-failed').map((a) => a.state)).toEqual(['started', 'cleared', 'started', 'cleared']);
+    expect(lines.some((l) => l.includes(dumps.at(-1) ?? '?'))).toBe(true);
+  });
 });

@@ -27,7 +27,15 @@ describe('parseConfig: one parser for the CLI and the functions', () => {
       localWatchdogSeconds: 10,
       verifyBytesPerSecond: 40e6,
       shipping: { compressor: 'auto', maxCores: 1, nice: 10 },
+      drill: 'scheduled',
     });
+  });
+
+  it('drills: every-dump, a drill interval, or off (no drill-stale then)', () => {
+    expect(parseConfig({ BINVAULT_DRILL: 'every-dump', BINVAULT_DRILL_INTERVAL_DAYS: '1.5' }, DEFAULTS)).toMatchObject({ drill: 'every-dump', thresholds: { drillIntervalSeconds: 1.5 * 86_400 } });
+    expect(parseConfig({ BINVAULT_DRILL: 'off', BINVAULT_DRILL_INTERVAL_DAYS: '3' }, DEFAULTS)).toMatchObject({ drill: 'off', thresholds: { drillIntervalSeconds: 0 } });
+    expect(() => parseConfig({ BINVAULT_DRILL: 'weekly' }, DEFAULTS)).toThrow("BINVAULT_DRILL 'weekly' is not one of scheduled, every-dump, off");
+    expect(() => parseConfig({ BINVAULT_DRILL_INTERVAL_DAYS: '-1' }, DEFAULTS)).toThrow("BINVAULT_DRILL_INTERVAL_DAYS '-1' is not a number of days (0: no drills are scheduled)");
   });
 
   it('reads every setting, an empty value counting as unset', () => {
