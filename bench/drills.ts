@@ -28,7 +28,7 @@ const results: Record<string, unknown>[] = [];
 for (const format of ['STATEMENT', 'MIXED', 'ROW'] as const) {
   const work = await mkdtemp(join(tmpdir(), 'binvault-bench-drills-'));
   const source = await startInstance({ baseDir: join(work, 'source'), binlogFormat: format, extraArgs: ['--event-scheduler=ON'] });
-  const runtime = await startLocalRuntime({ stateDir: join(work, 'runtime'), bucket: 'binvault', endpoint: 'http://127.0.0.1:0' });
+  const runtime = await startLocalRuntime({ stateDir: join(work, 'runtime'), bucket: 'bench', endpoint: 'http://127.0.0.1:0' });
   const env = cliEnv(runtime.endpoint.url, source.defaultsFile, 'db1', join(work, 'state'));
   const client = await readOptionFile(source.defaultsFile);
   const admin = await createConnection({ socketPath: source.socket, user: 'root', ...(client.password ? { password: client.password } : {}), multipleStatements: true });
