@@ -51,6 +51,24 @@ export interface WorkloadOptions {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
+/**
+ * Waits for a fresh second of the source in which nothing is written (the caller writes nothing
+ * meanwhile), reads the source's snapshot and GTID position in it, and returns once that second is over.
+ */
+export const quietCheckpoint = async (source: Instance, admin: Connection): Promise<Checkpoint> => {
+  const now = async (): Promise<{ second: string; ms: number }> => {
+    const [[row]] = (await admin.query("SELECT DATE_FORMAT(UTC_TIMESTAMP(3), '%Y-%m-%dT%H:%i:%sZ') AS second, MICROSECOND(UTC_TIMESTAMP(3)) DIV 1000 AS ms")) as unknown as [RowDataPacket[]];
+    return { second: String(row?.second), ms: Number(row?.ms) };
+  };
+  const before = await now();
+  await sleep(1000 - before.ms + 20);
+  const { second } = await now();
+  const [[position]] = (await admin.query('SELECT @@gtid_binlog_pos AS gtid')) as unknown as [RowDataPacket[]];
+  const snapshot = await new MysqlInstanceReader().snapshot({ id: 'source', kind: 'local', host: 'localhost', port: source.port, socket: source.socket, user: source.user, defaultsFile: source.defaultsFile });
+  for (let later = await now(); later.second === second; later = await now()) await sleep(1000 - later.ms + 20);
+  return { time: second, gtid: String(position?.gtid), snapshot };
+};
+
 /** Text an application stores: 4-byte UTF-8 (emoji, musical symbols), quotes, backslashes, CR LF. */
 const TEXTS = ['plain', 'caf\u00e9', '\u{1F980} crab', '\u{1D11E} clef', "it's", 'back\\slash', 'cr\r\nlf', '\u{1F600}\u{1F680}', '\u4e2d\u6587'];
 
@@ -166,22 +184,9 @@ export class Workload {
     for (const s of [...this.sessions, ...(this.keeper ? [this.keeper] : [])]) await s.end().catch(() => undefined);
   }
 
-  /**
-   * Waits for a fresh second in which nothing is written, reads the source's snapshot and GTID
-   * position in it, and returns once that second is over.
-   */
-  public async checkpoint(): Promise<Checkpoint> {
-    const now = async (): Promise<{ second: string; ms: number }> => {
-      const [[row]] = (await this.admin.query("SELECT DATE_FORMAT(UTC_TIMESTAMP(3), '%Y-%m-%dT%H:%i:%sZ') AS second, MICROSECOND(UTC_TIMESTAMP(3)) DIV 1000 AS ms")) as unknown as [RowDataPacket[]];
-      return { second: String(row?.second), ms: Number(row?.ms) };
-    };
-    const before = await now();
-    await sleep(1000 - before.ms + 20);
-    const { second } = await now();
-    const [[position]] = (await this.admin.query('SELECT @@gtid_binlog_pos AS gtid')) as unknown as [RowDataPacket[]];
-    const snapshot = await new MysqlInstanceReader().snapshot({ id: 'source', kind: 'local', host: 'localhost', port: this.source.port, socket: this.source.socket, user: this.source.user, defaultsFile: this.source.defaultsFile });
-    for (let later = await now(); later.second === second; later = await now()) await sleep(1000 - later.ms + 20);
-    return { time: second, gtid: String(position?.gtid), snapshot };
+  /** A quiet second of the source now (see `quietCheckpoint`). */
+  public checkpoint(): Promise<Checkpoint> {
+    return quietCheckpoint(this.source, this.admin);
   }
 
   private async statement(session: Connection): Promise<void> {
