@@ -208,6 +208,7 @@ export const replayBinlogs = async (
       reachedPlace = await waitForApplier(admin, dialect, names, sizes, reach, (done) => onProgress?.({ phase: 'replay', bytes: done, total }));
     }
     await restoreEventStates(admin, reach.eventStates);
+    if (dialect.flavor === 'mariadb') await completeDueEvents(admin, plan, reach.expected.time);
     const [gtidRow] = await admin.query<RowDataPacket>(dialect.flavor === 'mariadb' ? 'SELECT @@gtid_slave_pos AS gtids' : 'SELECT @@gtid_executed AS gtids');
     const reached = {
       binlogFile: plan.binlogs[reachedPlace.file]?.name ?? '',
@@ -279,6 +280,33 @@ const restoreEventStates = async (admin: MysqlSession, states: ReplayReach['even
   for (const e of states) {
     if (!disabled.has(`${e.database}.${e.name}`)) continue;
     await admin.query(`ALTER EVENT ${ident(e.database)}.${ident(e.name)} ${e.state}`);
+  }
+  await admin.query('SET SESSION sql_log_bin = 1');
+};
+
+/**
+ * A one-time event (or one whose ENDS passed) kept ON COMPLETION PRESERVE is disabled by the source's
+ * scheduler once done — in its `mysql.event`, not in its binlog. Those due after the dump and by the
+ * restore's target are disabled here as the source had them (the dump shows the earlier ones as
+ * they were). MariaDB: `mysql.event` holds the times in UTC.
+ */
+const completeDueEvents = async (admin: MysqlSession, plan: Pick<RestorePlan, 'stop' | 'dump'>, reachedTime: string | undefined): Promise<void> => {
+  const sqlTime = (iso: string): string => quote(iso.replace('T', ' ').replace(/(\.\d+)?Z$/, ''));
+  // A time stop excludes its own second onward; otherwise the last applied event is the target.
+  const due = 'datetime' in plan.stop ? `< ${sqlTime(plan.stop.datetime)}` : reachedTime ? `<= ${sqlTime(reachedTime)}` : undefined;
+  if (!due) return;
+  const after = `> ${sqlTime(plan.dump.completedAt)}`;
+  const rows = await admin.query<RowDataPacket>(
+    `SELECT db, name, definer FROM mysql.event WHERE status = 'ENABLED' AND on_completion = 'PRESERVE' AND ((execute_at IS NOT NULL AND execute_at ${due} AND execute_at ${after}) OR (ends IS NOT NULL AND ends ${due} AND ends ${after}))`,
+  );
+  if (rows.length === 0) return;
+  const ident = (name: string): string => `\`${name.replace(/`/g, '``')}\``;
+  await admin.query('SET SESSION sql_log_bin = 0');
+  for (const r of rows) {
+    // ALTER EVENT makes its user the definer unless told: the source's is kept.
+    const definer = /^(.*)@([^@]*)$/.exec(String(r.definer));
+    const as = definer ? `DEFINER = ${quote(definer[1] ?? '')}@${quote(definer[2] ?? '')} ` : '';
+    await admin.query(`ALTER ${as}EVENT ${ident(String(r.db))}.${ident(String(r.name))} DISABLE`);
   }
   await admin.query('SET SESSION sql_log_bin = 1');
 };
