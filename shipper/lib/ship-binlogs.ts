@@ -53,6 +53,8 @@ export interface ShipBinlogsOptions {
 
 export interface ShipBinlogsResult {
   active: string;
+  /** The active binlog's file on this host (what `--loop` watches for size). */
+  activePath: string;
   shipped: string[];
   skipped: string[];
   missing: string[];
@@ -203,7 +205,7 @@ export const shipBinlogs = async (options: ShipBinlogsOptions): Promise<ShipBinl
   }
 
   const missing = await findMissing(files, closed, cache);
-  const result: ShipBinlogsResult = { active, shipped: [], skipped: [], missing, bytesRead: 0, bytesSent: 0, childPeakRss: 0 };
+  const result: ShipBinlogsResult = { active, activePath: binlogPath(server, active), shipped: [], skipped: [], missing, bytesRead: 0, bytesSent: 0, childPeakRss: 0 };
   let gapRecordKey: string | undefined;
   if (missing.length > 0) {
     gapRecordKey = await recordGap(options, server, cache, missing, files[0]?.name ?? active);
