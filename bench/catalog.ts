@@ -11,7 +11,7 @@
  * then one whole hour of records (objects/day ÷ 24) taken in, and the first record of the next hour,
  * which seals it: the cost per object includes the sealing.
  *
- *   npm run bench:catalog        # BENCH_BASELINE=0 skips the baseline; BENCH_SEGMENT_LINES (default 42)
+ *   npm run bench:catalog        # BENCH_BASELINE=0 / BENCH_NEW=0 skip a side; BENCH_SEGMENT_LINES (default 42)
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -96,6 +96,8 @@ const configs: { perDay: number; days: number }[] = [
 ];
 /** Where the baseline's history can be seeded here (its manifests hold the whole chain each). */
 const baselineConfigs = process.env.BENCH_BASELINE === '0' ? [] : [{ perDay: 100, days: 30 }, { perDay: 1000, days: 30 }];
+/** BENCH_NEW=0 runs the baseline alone. */
+const newConfigs = process.env.BENCH_NEW === '0' ? [] : configs;
 
 const withStore = async <T>(run: (store: S3Store) => Promise<T>): Promise<T> => {
   const directory = await mkdtemp(join(tmpdir(), 'bv-bench-catalog-'));
@@ -180,7 +182,8 @@ const measureNew = async (perDay: number, days: number): Promise<Cost & { seeded
 const measureBaseline = async (perDay: number, days: number): Promise<Cost> =>
   withStore(async (s3) => {
     const span = Math.floor(86_400 / perDay);
-    const all = binlogSeries({ count: (days + 1) * perDay, span });
+    // Exactly perDay binlogs in each day, the chain continuous across days.
+    const all = Array.from({ length: days + 1 }, (_, d) => binlogSeries({ count: perDay, from: d * perDay + 1, start: T0 + d * 86_400, span, seq0: d * perDay * 10 })).flat();
     const dumps = Array.from({ length: days + 1 }, (_, d) => dumpAt(T0 + d * 86_400 + 30, all[d * perDay]?.name ?? ''));
     // History: the day manifests the old catalog function left, each with the host's catalog as of its day.
     for (let d = 0; d < days; d++) {
@@ -229,7 +232,7 @@ for (const { perDay, days } of baselineConfigs) {
   results.push(line);
   console.log(JSON.stringify(line));
 }
-for (const { perDay, days } of configs) {
+for (const { perDay, days } of newConfigs) {
   const cost = await measureNew(perDay, days);
   const line = { bench: 'catalog', catalog: 'head + hour segments', perDay, days, ...cost };
   results.push(line);

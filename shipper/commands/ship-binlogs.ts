@@ -73,6 +73,7 @@ export const shipBinlogsCommand = async (config: Config, args: ShipBinlogsArgs, 
     const compressor = await selectCompressor(config.shipping);
     if (compressor.fallback) io.err(`binvault: ${compressor.fallback}; compressing with zlib instead`);
     let activePath: string | undefined;
+    let runs = 0;
     const runOnce = async (): Promise<void> => {
       const impact = startImpact();
       const client = await readOptionFile(config.mysqlDefaultsFile);
@@ -89,6 +90,7 @@ export const shipBinlogsCommand = async (config: Config, args: ShipBinlogsArgs, 
           shipperVersion: VERSION,
           compressor,
           signal,
+          cleanUploads: runs++ === 0,
           listener: (event) => {
             if (event.type === 'progress') {
               progress.update({ phase: 'binlogs', done: event.rawBytes, total: event.totalBytes });

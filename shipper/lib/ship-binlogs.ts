@@ -49,6 +49,11 @@ export interface ShipBinlogsOptions {
    * @default 300
    */
   idleRotateSeconds?: number;
+  /**
+   * Look for multipart uploads a killed run left (one ListMultipartUploads). A `--loop` does it on
+   * its first run only: its own failed uploads leave nothing behind. @default true
+   */
+  cleanUploads?: boolean;
 }
 
 export interface ShipBinlogsResult {
@@ -191,7 +196,7 @@ export const shipBinlogs = async (options: ShipBinlogsOptions): Promise<ShipBinl
 
   await finishIntent(options, cache);
   // We hold the lock: any multipart upload still open under our prefix is a killed run's.
-  for (const upload of await store.listMultipartUploads(binlogsRoot(scope))) {
+  for (const upload of options.cleanUploads === false ? [] : await store.listMultipartUploads(binlogsRoot(scope))) {
     await store.abortMultipartUpload(upload.key, upload.uploadId);
     emit({ type: 'cleaned', key: upload.key, uploadId: upload.uploadId });
   }
