@@ -13,6 +13,7 @@ import { compactStamp } from './time.js';
  * {prefix}/{host}/catalog/head.jsonl                         the host's catalog head (conditional writes)
  * {prefix}/{host}/catalog/open/{hour}/{day}.{object}.jsonl   a record's summary, until its hour is sealed
  * {prefix}/{host}/catalog/segments/{hour}.jsonl              an hour's summaries, sealed when the hour is over
+ * {prefix}/{host}/catalog/segments/{day}.jsonl               a day's, its hour segments merged once it is over
  * {prefix}/{host}/catalog/{day}.json                         a day manifest of the old layout (read, removed by rebuild)
  * {prefix}/{host}/alerts/state.json                          the alert conditions last announced
  * {prefix}/{host}/restores/{execution}/{plan,report}.json    a restore's plan and report
@@ -88,7 +89,10 @@ export const openSummariesRoot = (scope: HostScope, hour: string): string => `${
 /** A record's summary (`…/records/{day}/{name}.json`), written by the catalog function into the hour it ran in. */
 export const summaryKey = (scope: HostScope, hour: string, day: string, recordName: string): string => `${openSummariesRoot(scope, hour)}${day}.${recordName}.jsonl`;
 
-export const segmentKey = (scope: HostScope, hour: string): string => `${areaRoot(scope, 'catalog')}segments/${hour}.jsonl`;
+/** A segment of the catalog: an hour's (`2026-11-20T15`) or a whole day's (`2026-11-20`) summaries. */
+export const segmentKey = (scope: HostScope, period: string): string => `${areaRoot(scope, 'catalog')}segments/${period}.jsonl`;
+
+export const segmentsRoot = (scope: HostScope): string => `${areaRoot(scope, 'catalog')}segments/`;
 
 export const alertStateKey = (scope: HostScope): string => `${areaRoot(scope, 'alerts')}state.json`;
 
@@ -117,7 +121,8 @@ export type KeyRef =
   | (HostScope & { key: string; area: 'records'; day: string; name: string; of: 'gap' | 'object' })
   | (HostScope & { key: string; area: 'catalog'; kind: 'day'; day: string })
   | (HostScope & { key: string; area: 'catalog'; kind: 'head' })
-  | (HostScope & { key: string; area: 'catalog'; kind: 'segment'; hour: string })
+  /** `period`: an hour (`2026-11-20T15`) or a day (`2026-11-20`). */
+  | (HostScope & { key: string; area: 'catalog'; kind: 'segment'; period: string })
   | (HostScope & { key: string; area: 'catalog'; kind: 'summary'; hour: string; day: string; name: string })
   | (HostScope & { key: string; area: 'staging'; name: string })
   | (HostScope & { key: string; area: 'alerts'; name: string })
@@ -163,8 +168,8 @@ export const parseKey = (key: string): KeyRef | undefined => {
       const day = new RegExp(`^(${DAY})\\.json$`).exec(rest)?.[1];
       if (day) return { ...base, area: 'catalog', kind: 'day', day };
       if (rest === 'head.jsonl') return { ...base, area: 'catalog', kind: 'head' };
-      const segment = new RegExp(`^segments/(${DAY}T\\d{2})\\.jsonl$`).exec(rest);
-      if (segment?.[1]) return { ...base, area: 'catalog', kind: 'segment', hour: segment[1] };
+      const segment = new RegExp(`^segments/(${DAY}(?:T\\d{2})?)\\.jsonl$`).exec(rest);
+      if (segment?.[1]) return { ...base, area: 'catalog', kind: 'segment', period: segment[1] };
       const summary = new RegExp(`^open/(${DAY}T\\d{2})/(${DAY})\\.([^/]+)\\.jsonl$`).exec(rest);
       if (summary?.[1] && summary[2] && summary[3]) return { ...base, area: 'catalog', kind: 'summary', hour: summary[1], day: summary[2], name: summary[3] };
       return undefined;

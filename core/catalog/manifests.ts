@@ -8,6 +8,7 @@ import {
   openSummariesRoot,
   parseKey,
   segmentKey,
+  segmentsRoot,
   summaryKey,
   type HostScope,
 } from '../layout.js';
@@ -217,8 +218,8 @@ export const sealHour = async (store: ObjectStore, scope: HostScope, hour: strin
 };
 
 /** Rewrites a segment from what it holds now (conditional on the version read); an empty one is removed. */
-const writeSegment = async (store: ObjectStore, scope: HostScope, hour: string, next: (current: CatalogLine[]) => CatalogLine[]): Promise<void> => {
-  const key = segmentKey(scope, hour);
+const writeSegment = async (store: ObjectStore, scope: HostScope, period: string, next: (current: CatalogLine[]) => CatalogLine[]): Promise<void> => {
+  const key = segmentKey(scope, period);
   for (let attempt = 1; ; attempt++) {
     const current = await store.getVersioned(key);
     const before = current ? parseLines(current.body.toString()) : [];
@@ -250,6 +251,36 @@ const updateHead = async (store: ObjectStore, scope: HostScope, clock: Clock, ch
     { compact: true },
   );
 
+/**
+ * Merges the hour segments of every day that is over (no open hour left, the day ended
+ * {@link SEAL_GRACE_SECONDS} ago) into one day segment, then removes them: a reader reads a segment
+ * a day, not 24. One listing of the segments per sealed hour; a union, so safe to repeat.
+ */
+export const compactDays = async (store: ObjectStore, scope: HostScope, head: CatalogHead, now: Date): Promise<string[]> => {
+  const hourly = new Map<string, string[]>();
+  for (const o of (await store.list(segmentsRoot(scope))).keys) {
+    const ref = parseKey(o.key);
+    if (ref?.area === 'catalog' && ref.kind === 'segment' && ref.period.length === 13) {
+      const day = ref.period.slice(0, 10);
+      hourly.set(day, [...(hourly.get(day) ?? []), o.key]);
+    }
+  }
+  const done: string[] = [];
+  for (const [day, keys] of [...hourly].sort()) {
+    const over = Date.parse(`${day}T00:00:00Z`) + 86_400_000 + SEAL_GRACE_SECONDS * 1000 <= now.getTime();
+    if (!over || head.open.some((h) => h.startsWith(day))) continue;
+    const lines: CatalogLine[] = [];
+    for (const key of keys) {
+      const body = await store.getVersioned(key);
+      if (body) lines.push(...parseLines(body.body.toString()));
+    }
+    await writeSegment(store, scope, day, (current) => [...current, ...lines]);
+    for (const key of keys) await store.delete(key);
+    done.push(day);
+  }
+  return done;
+};
+
 export interface CatalogUpdate {
   host: string;
   record: string;
@@ -257,6 +288,8 @@ export interface CatalogUpdate {
   hour: string;
   /** Hours sealed by this update. */
   sealed: string[];
+  /** Days whose hour segments this update merged into one. */
+  compacted: string[];
   head: CatalogHead;
 }
 
@@ -289,7 +322,8 @@ export const catalogRecord = async (store: ObjectStore, key: string, clock: Cloc
     head = await sealHour(store, ref, due, clock);
     sealed.push(due);
   }
-  return { host: ref.host, record: key, hour, sealed, head };
+  const compacted = sealed.length > 0 ? await compactDays(store, ref, head, now) : [];
+  return { host: ref.host, record: key, hour, sealed, compacted, head };
 };
 
 /**
@@ -302,7 +336,7 @@ export const forgetRecords = async (store: ObjectStore, scope: HostScope, record
     if (!holds) continue;
     const ref = parseKey(part.source);
     if (ref?.area !== 'catalog') continue;
-    if (ref.kind === 'segment') await writeSegment(store, scope, ref.hour, (lines) => lines.filter((l) => !records.has(l.record)));
+    if (ref.kind === 'segment') await writeSegment(store, scope, ref.period, (lines) => lines.filter((l) => !records.has(l.record)));
     else if (ref.kind === 'summary') await store.delete(part.source);
     else if (ref.kind === 'day') {
       await updateJson<CatalogEntries & Record<string, unknown>, void>(store, part.source, (manifest) => {
@@ -352,7 +386,7 @@ export const rebuildHost = async (store: ObjectStore, scope: HostScope, clock: C
   for (const [hour, lines] of hours) await writeSegment(store, scope, hour, () => lines);
   for (const ref of existing) {
     if (ref?.area !== 'catalog') continue;
-    if (ref.kind === 'segment' && !hours.has(ref.hour)) await store.delete(ref.key);
+    if (ref.kind === 'segment' && !hours.has(ref.period)) await store.delete(ref.key);
     if (ref.kind === 'day') await store.delete(ref.key);
     if (ref.kind === 'summary' && taken.has(`${areaRoot(scope, 'records', ref.day)}${ref.name}.json`)) await store.delete(ref.key);
   }

@@ -14,6 +14,8 @@ export interface CatalogOutcome {
   hour: string;
   /** Hours sealed into segments by this event. */
   sealed: string[];
+  /** Days whose hour segments were merged into one. */
+  compacted: string[];
   /** Hours still open in the host's head. */
   open: string[];
 }
@@ -33,7 +35,7 @@ export const catalogEvent = async (deps: FunctionDeps, telemetry: Telemetry, eve
     if (!update) continue;
     addMetric(telemetry, 'records', MetricUnit.Count, 1);
     if (update.sealed.length > 0) addMetric(telemetry, 'segments', MetricUnit.Count, update.sealed.length);
-    const outcome: CatalogOutcome = { host: ref.host, day: ref.day, record: object.key, hour: update.hour, sealed: update.sealed, open: update.head.open };
+    const outcome: CatalogOutcome = { host: ref.host, day: ref.day, record: object.key, hour: update.hour, sealed: update.sealed, compacted: update.compacted, open: update.head.open };
     telemetry.logger.info('catalog updated', { ...outcome });
     outcomes.push(outcome);
   }

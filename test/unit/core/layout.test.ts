@@ -62,7 +62,8 @@ describe('object layout', () => {
     expect(parseKey(recordKey(s, day, gapRecordName(['binlog.000004'])))).toMatchObject({ ...s, area: 'records', of: 'gap' });
     expect(parseKey(manifestKey(s, day))).toMatchObject({ ...s, area: 'catalog', kind: 'day', day });
     expect(parseKey(catalogHeadKey(s))).toMatchObject({ ...s, area: 'catalog', kind: 'head' });
-    expect(parseKey(segmentKey(s, '2026-11-20T15'))).toMatchObject({ ...s, area: 'catalog', kind: 'segment', hour: '2026-11-20T15' });
+    expect(parseKey(segmentKey(s, '2026-11-20T15'))).toMatchObject({ ...s, area: 'catalog', kind: 'segment', period: '2026-11-20T15' });
+    expect(parseKey(segmentKey(s, day))).toMatchObject({ ...s, area: 'catalog', kind: 'segment', period: day });
     expect(parseKey(summaryKey(s, '2026-11-20T15', day, 'binlog.000123.gz'))).toMatchObject({ ...s, area: 'catalog', kind: 'summary', hour: '2026-11-20T15', day, name: 'binlog.000123.gz' });
     expect(parseKey(alertStateKey(s))).toMatchObject({ ...s, area: 'alerts', name: 'state.json' });
     expect(parseKey(restoreKey(s, 'restore-1', 'report.json'))).toMatchObject({ ...s, area: 'restores', execution: 'restore-1', name: 'report.json' });

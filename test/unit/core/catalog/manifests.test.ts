@@ -114,6 +114,29 @@ describe('the catalog, with the ObjectStore port in memory', () => {
     expect(Object.entries(store.requests).reduce((sum, [k, v]) => sum + v - before[k as keyof typeof before], 0)).toBe(4);
   });
 
+  it('merges the hour segments of a day that is over into one day segment, with the same catalog', async () => {
+    const store = new MemoryStore();
+    const c = movable(T0 + 3600);
+    await ship(store, dumpRecord());
+    await catalogRecord(store, recordOf(dumpRecord()), c);
+    for (let n = 1; n <= 4; n++) {
+      await ship(store, binlogRecord(n));
+      c.set(T0 + 3600 * (2 * n) + 400);
+      await catalogRecord(store, recordOf(binlogRecord(n)), c);
+    }
+    expect(store.keys('mysql/db1/catalog/segments/').length).toBeGreaterThan(1);
+    const before = await loadCatalog(store, scope, clock.now());
+
+    c.set(T0 + 86_400 + 3600 + 301);
+    await ship(store, binlogRecord(5));
+    const update = await catalogRecord(store, recordOf(binlogRecord(5)), c);
+
+    expect(update?.compacted).toEqual([DAY]);
+    expect(store.keys('mysql/db1/catalog/segments/')).toEqual([`mysql/db1/catalog/segments/${DAY}.jsonl`]);
+    const after = await loadCatalog(store, scope, clock.now());
+    expect(after.chain.map((l) => l.name)).toEqual([...before.chain.map((l) => l.name), 'binlog.000005']);
+  });
+
   it('takes a duplicate event in without change', async () => {
     const store = new MemoryStore();
     const c = movable(T0 + 3600);
