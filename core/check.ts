@@ -66,7 +66,7 @@ export interface CheckFacts {
   /** The dump tool on PATH, or why there is none. */
   dumpTool?: DumpToolFacts | { missing: string };
   bucket: BucketFacts;
-  /** Seconds between shipping runs (the service's `--interval`). @default 60 */
+  /** Seconds between shipping runs (`BINVAULT_SHIP_INTERVAL`, the service's `--interval`). @default 5 */
   shipIntervalSeconds: number;
 }
 

@@ -59,6 +59,13 @@ export interface ShippingSettings {
   maxCores: number;
   /** The nice value the shipper lowers itself (and its children) to; 0 leaves it as started. @default 10 */
   nice: number;
+  /**
+   * `ship binlogs --loop`: seconds between runs (`BINVAULT_SHIP_INTERVAL`), the setting that trades
+   * RPO for requests: every run that finds changes ships one binlog. @default 5
+   */
+  intervalSeconds: number;
+  /** `ship binlogs --loop`: a run starts at once when the active binlog passes this size (`BINVAULT_SHIP_ROTATE_MB`). @default 32 MiB */
+  rotateBytes: number;
 }
 
 /** What the defaults depend on, found by the caller (the edge), not here: core reads no environment. */
@@ -147,6 +154,8 @@ const SCHEMA = z.object({
   BINVAULT_COMPRESSOR: z._default(checked('BINVAULT_COMPRESSOR', (v) => ['auto', 'zlib', 'igzip'].includes(v), 'is not one of auto, zlib, igzip'), 'auto'),
   BINVAULT_MAX_CORES: z.optional(whole('BINVAULT_MAX_CORES', 1, 1024)),
   BINVAULT_NICE: z._default(whole('BINVAULT_NICE', 0, 19), 10),
+  BINVAULT_SHIP_INTERVAL: z._default(positive('BINVAULT_SHIP_INTERVAL'), 5),
+  BINVAULT_SHIP_ROTATE_MB: z._default(positive('BINVAULT_SHIP_ROTATE_MB'), 32),
 });
 
 /** The settings binvault reads, by name (README's configuration table lists the same). */
@@ -201,6 +210,8 @@ export const parseConfig = (values: Readonly<Record<string, string | undefined>>
       compressor: v.BINVAULT_COMPRESSOR as ShippingSettings['compressor'],
       maxCores: v.BINVAULT_MAX_CORES ?? Math.max(1, Math.floor((defaults.cores ?? 2) / 2)),
       nice: v.BINVAULT_NICE,
+      intervalSeconds: v.BINVAULT_SHIP_INTERVAL,
+      rotateBytes: Math.round(v.BINVAULT_SHIP_ROTATE_MB * 1024 * 1024),
     },
     drill: v.BINVAULT_DRILL as Config['drill'],
   };

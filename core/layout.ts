@@ -10,7 +10,11 @@ import { compactStamp } from './time.js';
  * {prefix}/{host}/staging/{name}                             a dump being written (outside what is verified)
  * {prefix}/{host}/records/{day}/{object}.json                an object's verification record (immutable)
  * {prefix}/{host}/records/{day}/gap.{first}.{last}.json      binlogs purged before they were shipped
- * {prefix}/{host}/catalog/{day}.json                         the day's manifest
+ * {prefix}/{host}/catalog/head.jsonl                         the host's catalog head (conditional writes)
+ * {prefix}/{host}/catalog/open/{hour}/{day}.{object}.jsonl   a record's summary, until its hour is sealed
+ * {prefix}/{host}/catalog/segments/{hour}.jsonl              an hour's summaries, sealed when the hour is over
+ * {prefix}/{host}/catalog/segments/{day}.jsonl               a day's, its hour segments merged once it is over
+ * {prefix}/{host}/catalog/{day}.json                         a day manifest of the old layout (read, removed by rebuild)
  * {prefix}/{host}/alerts/state.json                          the alert conditions last announced
  * {prefix}/{host}/restores/{execution}/{plan,report}.json    a restore's plan and report
  * {prefix}/{host}/drills/{day}/{execution}.json              a drill's record (day: the later dump's)
@@ -65,7 +69,30 @@ export const recordKey = (scope: HostScope, day: string, objectFileName: string)
 /** The name of a gap record's object: `gap.{first missing}.{last missing}`. */
 export const gapRecordName = (missing: string[]): string => `gap.${missing[0] ?? ''}.${missing[missing.length - 1] ?? ''}`;
 
+/** A day manifest of the old layout: still read, removed by `catalog rebuild`. */
 export const manifestKey = (scope: HostScope, day: string): string => `${areaRoot(scope, 'catalog')}${day}.json`;
+
+/**
+ * The catalog's own objects end in `.jsonl`, not `.json`: the stack's S3 notification to the
+ * catalog function is the suffix `.json`, so the catalog's writes invoke no function.
+ */
+export const catalogHeadKey = (scope: HostScope): string => `${areaRoot(scope, 'catalog')}head.jsonl`;
+
+/** An hour of the catalog, in UTC: `2026-11-20T15`. */
+export const hourOf = (instant: Date): string => instant.toISOString().slice(0, 13);
+
+/** When an hour (`2026-11-20T15`) ends. */
+export const hourEnd = (hour: string): Date => new Date(Date.parse(`${hour}:00:00Z`) + 3600_000);
+
+export const openSummariesRoot = (scope: HostScope, hour: string): string => `${areaRoot(scope, 'catalog')}open/${hour}/`;
+
+/** A record's summary (`…/records/{day}/{name}.json`), written by the catalog function into the hour it ran in. */
+export const summaryKey = (scope: HostScope, hour: string, day: string, recordName: string): string => `${openSummariesRoot(scope, hour)}${day}.${recordName}.jsonl`;
+
+/** A segment of the catalog: an hour's (`2026-11-20T15`) or a whole day's (`2026-11-20`) summaries. */
+export const segmentKey = (scope: HostScope, period: string): string => `${areaRoot(scope, 'catalog')}segments/${period}.jsonl`;
+
+export const segmentsRoot = (scope: HostScope): string => `${areaRoot(scope, 'catalog')}segments/`;
 
 export const alertStateKey = (scope: HostScope): string => `${areaRoot(scope, 'alerts')}state.json`;
 
@@ -92,7 +119,11 @@ export type KeyRef =
   | (HostScope & { key: string; area: 'binlogs'; day: string; name: string; binlog: string; lineage?: string })
   | (HostScope & { key: string; area: 'dumps'; day: string; name: string })
   | (HostScope & { key: string; area: 'records'; day: string; name: string; of: 'gap' | 'object' })
-  | (HostScope & { key: string; area: 'catalog'; day: string })
+  | (HostScope & { key: string; area: 'catalog'; kind: 'day'; day: string })
+  | (HostScope & { key: string; area: 'catalog'; kind: 'head' })
+  /** `period`: an hour (`2026-11-20T15`) or a day (`2026-11-20`). */
+  | (HostScope & { key: string; area: 'catalog'; kind: 'segment'; period: string })
+  | (HostScope & { key: string; area: 'catalog'; kind: 'summary'; hour: string; day: string; name: string })
   | (HostScope & { key: string; area: 'staging'; name: string })
   | (HostScope & { key: string; area: 'alerts'; name: string })
   | (HostScope & { key: string; area: 'restores'; execution: string; name: string })
@@ -135,7 +166,13 @@ export const parseKey = (key: string): KeyRef | undefined => {
         : undefined;
     case 'catalog': {
       const day = new RegExp(`^(${DAY})\\.json$`).exec(rest)?.[1];
-      return day ? { ...base, area: 'catalog', day } : undefined;
+      if (day) return { ...base, area: 'catalog', kind: 'day', day };
+      if (rest === 'head.jsonl') return { ...base, area: 'catalog', kind: 'head' };
+      const segment = new RegExp(`^segments/(${DAY}(?:T\\d{2})?)\\.jsonl$`).exec(rest);
+      if (segment?.[1]) return { ...base, area: 'catalog', kind: 'segment', period: segment[1] };
+      const summary = new RegExp(`^open/(${DAY}T\\d{2})/(${DAY})\\.([^/]+)\\.jsonl$`).exec(rest);
+      if (summary?.[1] && summary[2] && summary[3]) return { ...base, area: 'catalog', kind: 'summary', hour: summary[1], day: summary[2], name: summary[3] };
+      return undefined;
     }
     case 'staging':
       return rest.includes('/') ? undefined : { ...base, area: 'staging', name: rest };

@@ -15,13 +15,14 @@ export interface JsonUpdate<T, R> {
  * @param update decides from the current value (undefined: there is none yet); may run more than once.
  * @param options.ignoreCurrent `update` is given undefined whatever is there (a rebuild from scratch),
  *   and the write is still conditional on the version read.
+ * @param options.compact one line of JSON (a `.jsonl` object) instead of an indented document.
  * @default options.attempts 8
  */
 export const updateJson = async <T, R>(
   store: ObjectStore,
   key: string,
   update: (current: T | undefined) => JsonUpdate<T, R> | Promise<JsonUpdate<T, R>>,
-  options: { attempts?: number; ignoreCurrent?: boolean } = {},
+  options: { attempts?: number; ignoreCurrent?: boolean; compact?: boolean } = {},
 ): Promise<R> => {
   const attempts = options.attempts ?? 8;
   for (let attempt = 1; ; attempt++) {
@@ -29,8 +30,8 @@ export const updateJson = async <T, R>(
     const decided = await update(current && !options.ignoreCurrent ? (JSON.parse(current.body.toString()) as T) : undefined);
     if (decided.next === undefined) return decided.result;
     try {
-      await store.put(key, JSON.stringify(decided.next, null, 2), {
-        contentType: 'application/json',
+      await store.put(key, options.compact ? `${JSON.stringify(decided.next)}\n` : JSON.stringify(decided.next, null, 2), {
+        contentType: options.compact ? 'application/x-ndjson' : 'application/json',
         ...(current ? { ifMatch: current.etag } : { ifAbsent: true }),
       });
       return decided.result;

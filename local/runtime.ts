@@ -33,7 +33,7 @@ export interface LocalRuntimeOptions {
   onEvent?: (record: S3EventRecord) => void;
   /** Every verify outcome, as it happens. */
   onVerified?: (outcome: VerifyOutcome) => void;
-  /** Every catalog rebuild, as it happens. */
+  /** Every record taken into the catalog, as it happens. */
   onCatalog?: (outcome: CatalogOutcome) => void;
   /** The functions' settings (thresholds, prefix, zone); bucket, endpoint and state are the runtime's own. */
   config?: Config;

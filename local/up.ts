@@ -25,7 +25,7 @@ export const localUpCommand = async (config: Config, io: CommandIo): Promise<num
     },
     onCatalog: (outcome) => {
       if (io.json) io.out(JSON.stringify({ catalog: outcome }));
-      else if (io.verbose) io.out(`catalog  ${outcome.host} ${outcome.day}: ${outcome.binlogs} binlogs, ${outcome.dumps} dumps, ${outcome.gaps.length} gaps`);
+      else if (io.verbose) io.out(`catalog  ${outcome.record}${outcome.sealed.length > 0 ? ` (sealed ${outcome.sealed.join(', ')})` : ''}`);
     },
     config,
     watchdogSeconds: config.localWatchdogSeconds,

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { catalogOf, readManifests, summariesOf } from '../catalog/manifests.js';
+import { catalogOf, readCatalogParts, summariesOf } from '../catalog/manifests.js';
 import type { BinlogSummary, Catalog, DumpSummary } from '../catalog/model.js';
 import type { Condition } from '../alerts/conditions.js';
 import { reconcileAlerts } from '../alerts/watch.js';
@@ -163,7 +163,7 @@ const finished = async (applier: Applier, step: StepStatus, instance: Provisione
  */
 export const runDrill = async (deps: DrillDeps, request: DrillRequest): Promise<DrillRecord> => {
   const scope = { prefix: deps.prefix, host: request.host };
-  const manifests = await readManifests(deps.store, scope);
+  const manifests = await readCatalogParts(deps.store, scope);
   if (manifests.length === 0) throw new RestoreRefusedError(`no catalog for host '${request.host}': nothing was shipped, or run binvault catalog rebuild`);
   const { binlogs, dumps } = summariesOf(manifests);
   const catalog = catalogOf(scope, manifests, deps.clock.now(), {});

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { catalogOf, readManifests, summariesOf } from '../catalog/manifests.js';
+import { catalogOf, readCatalogParts, summariesOf } from '../catalog/manifests.js';
 import { InputError, RestoreRefusedError, VerificationError } from '../errors.js';
 import { MysqlGtidSet, formatMariadbGtid, parseMariadbGtids } from '../gtid.js';
 import { hostRoot, restoreKey } from '../layout.js';
@@ -87,7 +87,7 @@ export const restoreTasks = (deps: RestoreDeps) => ({
   Plan: async (state: Pick<RestoreState, 'request'>): Promise<RestorePlan> => {
     const { request } = state;
     const scope = { prefix: deps.prefix, host: request.host };
-    const manifests = await readManifests(deps.store, scope);
+    const manifests = await readCatalogParts(deps.store, scope);
     if (manifests.length === 0) throw new RestoreRefusedError(`no catalog for host '${request.host}': nothing was shipped, or run binvault catalog rebuild`);
     const { binlogs, dumps } = summariesOf(manifests);
     const catalog = catalogOf(scope, manifests, deps.clock.now(), {});

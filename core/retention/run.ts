@@ -1,6 +1,6 @@
 import { reconcileAlerts } from '../alerts/watch.js';
-import { listHosts, readManifests, rebuildDay } from '../catalog/manifests.js';
-import { areaRoot, manifestKey, parseKey, parseObjectKey, recordKeyOf } from '../layout.js';
+import { forgetRecords, listHosts, readCatalogParts, summariesOf } from '../catalog/manifests.js';
+import { areaRoot, parseObjectKey, recordKeyOf } from '../layout.js';
 import type { Alerts, Clock, ObjectStore } from '../ports.js';
 import { planRetention, type RetentionPlan, type RetentionPolicy } from './plan.js';
 
@@ -22,7 +22,7 @@ const isHeld = (error: unknown): boolean => {
 
 /**
  * Plans, and unless `dryRun` applies, the retention of every host: deletes what the plan may delete
- * (each object, then its record), rebuilds the manifests of the days it touched, and announces
+ * (each object, then its record), takes their summaries out of the catalog, and announces
  * `retention-blocked` once when a plan cannot prove its promise (once more when that clears).
  */
 export const runRetention = async (
@@ -40,12 +40,13 @@ export const runRetention = async (
   const results: RetentionResult[] = [];
   for (const host of options.hosts ?? (await listHosts(deps.store, options.prefix))) {
     const scope = { prefix: options.prefix, host };
-    const manifests = await readManifests(deps.store, scope);
+    const parts = await readCatalogParts(deps.store, scope);
+    const summaries = summariesOf(parts);
     const plan = planRetention({
       host,
-      binlogs: manifests.flatMap((m) => Object.values(m.binlogs)),
-      dumps: manifests.flatMap((m) => Object.values(m.dumps)),
-      gapRecords: Object.assign({}, ...manifests.map((m) => m.gapRecords)),
+      binlogs: summaries.binlogs,
+      dumps: summaries.dumps,
+      gapRecords: Object.assign({}, ...parts.map((m) => m.gapRecords)),
       now: deps.clock.now(),
       policy: options.policyFor ? await options.policyFor(host) : options.policy,
       ...(options.timeZone ? { timeZone: options.timeZone } : {}),
@@ -72,7 +73,7 @@ export const runRetention = async (
           : [],
         ['retention-blocked'],
       );
-      const days = new Set<string>();
+      const forgotten = new Set<string>();
       for (const key of [...plan.delete.dumps, ...plan.delete.binlogs]) {
         const ref = parseObjectKey(key);
         try {
@@ -86,21 +87,16 @@ export const runRetention = async (
         }
         if (ref) {
           await deps.store.delete(recordKeyOf(ref));
-          days.add(ref.day);
+          forgotten.add(recordKeyOf(ref));
         }
         result.deleted.push(key);
       }
       for (const key of plan.delete.gapRecords) {
         await deps.store.delete(key);
-        const ref = parseKey(key);
-        if (ref?.area === 'records') days.add(ref.day);
+        forgotten.add(key);
         result.deleted.push(key);
       }
-      for (const day of [...days].sort()) {
-        const manifest = await rebuildDay(deps.store, scope, day, deps.clock);
-        const empty = manifest.objects.length === 0 && Object.keys(manifest.binlogs).length === 0 && Object.keys(manifest.dumps).length === 0 && Object.keys(manifest.gapRecords).length === 0;
-        if (empty) await deps.store.delete(manifestKey(scope, day));
-      }
+      if (forgotten.size > 0) await forgetRecords(deps.store, scope, forgotten, parts);
     }
     results.push(result);
   }

@@ -1,6 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { S3Event } from 'aws-lambda';
-import { rebuildDay } from '../../core/catalog/manifests.js';
+import { catalogRecord } from '../../core/catalog/manifests.js';
 import { parseKey } from '../../core/layout.js';
 import { lambdaDeps, type FunctionDeps } from '../commons/deps.js';
 import { parseS3Event } from '../commons/events.js';
@@ -9,35 +9,34 @@ import { addMetric, lambdaTelemetry, withTelemetry, type Telemetry } from '../co
 export interface CatalogOutcome {
   host: string;
   day: string;
-  binlogs: number;
-  dumps: number;
-  windows: { from: string; to: string }[];
-  gaps: { kind: string; after: string | null; before: string | null }[];
+  record: string;
+  /** The open hour whose summaries hold the record. */
+  hour: string;
+  /** Hours sealed into segments by this event. */
+  sealed: string[];
+  /** Days whose hour segments were merged into one. */
+  compacted: string[];
+  /** Hours still open in the host's head. */
+  open: string[];
 }
 
-/** S3 ObjectCreated on a record: the manifest of its host and day rebuilt (once per day per event). */
+/**
+ * S3 ObjectCreated on a record: the record taken into its host's catalog (its summary, the head,
+ * the sealing of any hour that is over): constant work per record, whatever the history.
+ */
 export const catalogEvent = async (deps: FunctionDeps, telemetry: Telemetry, event: S3Event): Promise<CatalogOutcome[]> => {
   const outcomes: CatalogOutcome[] = [];
-  const done = new Set<string>();
   for (const object of parseS3Event(event)) {
     const ref = parseKey(object.key);
-    // The catalog's own manifests and every other JSON object arrive here too (S3's filter is a suffix).
+    // Every other JSON object arrives here too (S3's filter is a suffix).
     if (ref?.area !== 'records') continue;
-    const id = `${object.bucket}/${ref.prefix}/${ref.host}/${ref.day}`;
-    if (done.has(id)) continue;
-    done.add(id);
     telemetry.logger.appendKeys({ host: ref.host, day: ref.day });
-    const manifest = await rebuildDay(deps.store(object.bucket), ref, ref.day, deps.clock, { delayGraceSeconds: deps.config.delayGraceSeconds });
-    addMetric(telemetry, 'manifests', MetricUnit.Count, 1);
-    const outcome: CatalogOutcome = {
-      host: ref.host,
-      day: ref.day,
-      binlogs: Object.keys(manifest.binlogs).length,
-      dumps: Object.keys(manifest.dumps).length,
-      windows: manifest.catalog.windows.map((w) => ({ from: w.from, to: w.to })),
-      gaps: manifest.catalog.gaps.map((g) => ({ kind: g.kind, after: g.after, before: g.before })),
-    };
-    telemetry.logger.info('catalog rebuilt', { ...outcome });
+    const update = await catalogRecord(deps.store(object.bucket), object.key, deps.clock);
+    if (!update) continue;
+    addMetric(telemetry, 'records', MetricUnit.Count, 1);
+    if (update.sealed.length > 0) addMetric(telemetry, 'segments', MetricUnit.Count, update.sealed.length);
+    const outcome: CatalogOutcome = { host: ref.host, day: ref.day, record: object.key, hour: update.hour, sealed: update.sealed, compacted: update.compacted, open: update.head.open };
+    telemetry.logger.info('catalog updated', { ...outcome });
     outcomes.push(outcome);
   }
   return outcomes;

@@ -36,15 +36,16 @@ server's; the bucket: its region, and write access (one small object written und
 host's. Changes nothing else. Run it as the user the service runs as, with its environment:
   sudo -u binvault sh -c 'set -a; . /etc/binvault/binvault.env; exec binvault check'
 
-  --interval S    seconds between shipping runs, as the service runs them (default 60)
+  --interval S    seconds between shipping runs, as the service runs them (default BINVAULT_SHIP_INTERVAL, 5)
   --json          {"schemaVersion": 1, "status": "ok"|"warn"|"fail", "checks": [{"level", "what", "why"}]}
 
 exit: 0 all ok, 1 a warning, 2 a failure (or a usage or configuration error)
 `,
   options: { interval: { type: 'string' } },
   run: async ({ values, config, io }) => {
-    const interval = secondsOption(values, 'interval', 60);
+    const given = values.interval !== undefined ? secondsOption(values, 'interval', 0) : undefined;
     const loaded: Config = await config();
+    const interval = given ?? loaded.shipping.intervalSeconds;
     return checkCommand(loaded, { interval }, io);
   },
 };

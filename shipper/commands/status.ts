@@ -1,4 +1,4 @@
-import { listHosts, loadCatalog, rebuildDay, recordDays } from '../../core/catalog/manifests.js';
+import { listHosts, loadCatalog, rebuildHost } from '../../core/catalog/manifests.js';
 import { assess, worse, type Assessment, type Finding, type Health, type Thresholds } from '../../core/alerts/conditions.js';
 import type { Catalog } from '../../core/catalog/model.js';
 import { drillHistory, type DrillRecord } from '../../core/restore/drill.js';
@@ -126,18 +126,14 @@ export const statusCommand = async (config: Config, args: { host?: string; brief
   return code;
 };
 
-/** `binvault catalog rebuild [--host H] [--day D]`: every manifest rebuilt from the records alone. */
-export const catalogRebuildCommand = async (config: Config, args: { host?: string; day?: string }, io: CommandIo): Promise<number> => {
+/** `binvault catalog rebuild [--host H]`: every host's catalog made again from its records alone. */
+export const catalogRebuildCommand = async (config: Config, args: { host?: string }, io: CommandIo): Promise<number> => {
   const store = S3Store.fromConfig(config);
   const hosts = args.host ? [args.host] : await listHosts(store, config.prefix);
   for (const host of hosts) {
-    const scope = { prefix: config.prefix, host };
-    const days = args.day ? [args.day] : await recordDays(store, scope);
-    for (const day of days) {
-      const manifest = await rebuildDay(store, scope, day, systemClock, { fresh: true });
-      const line = { host, day, binlogs: Object.keys(manifest.binlogs).length, dumps: Object.keys(manifest.dumps).length, gaps: manifest.catalog.gaps.length };
-      io.out(io.json ? JSON.stringify(line) : `rebuilt ${host} ${day}: ${line.binlogs} binlogs, ${line.dumps} dumps, ${line.gaps} gaps`);
-    }
+    const rebuilt = await rebuildHost(store, { prefix: config.prefix, host }, systemClock);
+    const line = { host, records: rebuilt.records, binlogs: rebuilt.binlogs, dumps: rebuilt.dumps, segments: rebuilt.segments, gaps: rebuilt.catalog.gaps.length };
+    io.out(io.json ? JSON.stringify(line) : `rebuilt ${host}: ${line.binlogs} binlogs, ${line.dumps} dumps, ${line.gaps} gaps, ${line.segments} hour segments`);
   }
   return 0;
 };
@@ -177,18 +173,19 @@ be read (the configuration, the bucket: one line on stderr)
 
 export const catalogRebuild: Command = {
   name: 'catalog rebuild',
-  synopsis: '[--host H] [--day D]',
-  summary: 'rebuild the catalog manifests from the records',
-  help: `Rebuilds the day manifests ({prefix}/{host}/catalog/{day}.json) from the verification records
-alone, for every host and day (or the ones given).
+  synopsis: '[--host H]',
+  summary: 'rebuild the catalog from the records',
+  help: `Makes every host's catalog (or one host's) again from its verification records alone: one segment
+per hour ({prefix}/{host}/catalog/segments/{hour}.jsonl), the head, and removes the day manifests
+of the old layout ({prefix}/{host}/catalog/{day}.json) — the upgrade from that layout. Readers
+read both layouts meanwhile. --day D (the old per-day rebuild) is accepted and rebuilds the host.
 
   --host H        only this host
-  --day D         only this day (YYYY-MM-DD)
 `,
   options: { host: { type: 'string' }, day: { type: 'string' } },
   run: async ({ values, config, io }) => {
     const day = values.day;
     if (day !== undefined && (typeof day !== 'string' || !/^\d{4}-\d{2}-\d{2}$/.test(day))) throw new UsageError(`--day '${String(day)}' is not YYYY-MM-DD`);
-    return catalogRebuildCommand(await config(), { ...host(values), ...(day ? { day } : {}) }, io);
+    return catalogRebuildCommand(await config(), host(values), io);
   },
 };

@@ -49,10 +49,17 @@ export interface ShipBinlogsOptions {
    * @default 300
    */
   idleRotateSeconds?: number;
+  /**
+   * Look for multipart uploads a killed run left (one ListMultipartUploads). A `--loop` does it on
+   * its first run only: its own failed uploads leave nothing behind. @default true
+   */
+  cleanUploads?: boolean;
 }
 
 export interface ShipBinlogsResult {
   active: string;
+  /** The active binlog's file on this host (what `--loop` watches for size). */
+  activePath: string;
   shipped: string[];
   skipped: string[];
   missing: string[];
@@ -189,7 +196,7 @@ export const shipBinlogs = async (options: ShipBinlogsOptions): Promise<ShipBinl
 
   await finishIntent(options, cache);
   // We hold the lock: any multipart upload still open under our prefix is a killed run's.
-  for (const upload of await store.listMultipartUploads(binlogsRoot(scope))) {
+  for (const upload of options.cleanUploads === false ? [] : await store.listMultipartUploads(binlogsRoot(scope))) {
     await store.abortMultipartUpload(upload.key, upload.uploadId);
     emit({ type: 'cleaned', key: upload.key, uploadId: upload.uploadId });
   }
@@ -203,7 +210,7 @@ export const shipBinlogs = async (options: ShipBinlogsOptions): Promise<ShipBinl
   }
 
   const missing = await findMissing(files, closed, cache);
-  const result: ShipBinlogsResult = { active, shipped: [], skipped: [], missing, bytesRead: 0, bytesSent: 0, childPeakRss: 0 };
+  const result: ShipBinlogsResult = { active, activePath: binlogPath(server, active), shipped: [], skipped: [], missing, bytesRead: 0, bytesSent: 0, childPeakRss: 0 };
   let gapRecordKey: string | undefined;
   if (missing.length > 0) {
     gapRecordKey = await recordGap(options, server, cache, missing, files[0]?.name ?? active);

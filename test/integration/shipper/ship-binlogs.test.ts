@@ -347,6 +347,26 @@ describe('binvault ship binlogs lock', () => {
     expectExit(await loop, 0);
   });
 
+  it('--loop ships at once when the active binlog passes BINVAULT_SHIP_ROTATE_MB, without waiting for the interval', async () => {
+    let pid = 0;
+    const shipped = async (): Promise<number> => (await s.bucket.store.list('mysql/db-lock/binlogs/')).keys.length;
+    const loop = runCli(['ship', 'binlogs', '--loop', '--interval', '120'], { ...s.env, BINVAULT_SHIP_ROTATE_MB: '1' }, { onSpawn: (p) => (pid = p) });
+    const first = Date.now() + 20_000;
+    while (!(await readdir(s.stateDir)).includes('binlogs.json') && Date.now() < first) await new Promise((r) => setTimeout(r, 50));
+    await new Promise((r) => setTimeout(r, 1000));
+    const before = await shipped();
+
+    await writeBulk(s.admin, 2);
+    const started = Date.now();
+    while ((await shipped()) === before && Date.now() - started < 30_000) await new Promise((r) => setTimeout(r, 200));
+
+    // Well before the 120 s interval: the size started the run.
+    expect(await shipped()).toBeGreaterThan(before);
+    expect(Date.now() - started).toBeLessThan(30_000);
+    process.kill(pid, 'SIGTERM');
+    expectExit(await loop, 0);
+  });
+
   it('a stale lock from a dead process is taken over', async () => {
     await writeFile(
       join(s.stateDir, 'binlogs.lock'),

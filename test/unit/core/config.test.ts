@@ -26,7 +26,7 @@ describe('parseConfig: one parser for the CLI and the functions', () => {
       retention: { recoveryWindowSeconds: 7 * 86_400, weeklyDumps: 0, monthlyDumps: 0 },
       localWatchdogSeconds: 10,
       verifyBytesPerSecond: 40e6,
-      shipping: { compressor: 'auto', maxCores: 1, nice: 10 },
+      shipping: { compressor: 'auto', maxCores: 1, nice: 10, intervalSeconds: 5, rotateBytes: 32 * 1024 * 1024 },
       drill: 'scheduled',
     });
   });

@@ -10,6 +10,11 @@ import {
   eventTarget,
   gapRecordName,
   manifestKey,
+  notificationFilters,
+  catalogHeadKey,
+  hourOf,
+  segmentKey,
+  summaryKey,
   parseKey,
   parseObjectKey,
   parseS3Url,
@@ -33,6 +38,13 @@ describe('object layout', () => {
     expect(recordKey(scope, day, 'binlog.000123.gz')).toBe('mysql/db1/records/2026-11-20/binlog.000123.gz.json');
     expect(recordKey(scope, day, gapRecordName(['binlog.000004', 'binlog.000006']))).toBe('mysql/db1/records/2026-11-20/gap.binlog.000004.binlog.000006.json');
     expect(manifestKey(scope, day)).toBe('mysql/db1/catalog/2026-11-20.json');
+    expect(catalogHeadKey(scope)).toBe('mysql/db1/catalog/head.jsonl');
+    expect(segmentKey(scope, hourOf(new Date('2026-11-20T15:59:59Z')))).toBe('mysql/db1/catalog/segments/2026-11-20T15.jsonl');
+    expect(summaryKey(scope, '2026-11-20T15', day, 'binlog.000123.gz')).toBe('mysql/db1/catalog/open/2026-11-20T15/2026-11-20.binlog.000123.gz.jsonl');
+    // The catalog's own objects invoke no function: the stack's catalog filter is the suffix .json.
+    for (const key of [catalogHeadKey(scope), segmentKey(scope, '2026-11-20T15'), summaryKey(scope, '2026-11-20T15', day, 'x.gz')]) {
+      expect(key.endsWith(notificationFilters('mysql').catalog.suffix) || key.endsWith(notificationFilters('mysql').verify.suffix)).toBe(false);
+    }
     expect(alertStateKey(scope)).toBe('mysql/db1/alerts/state.json');
     expect(restoreKey(scope, 'restore-20261120T151000Z-abc123', 'plan.json')).toBe('mysql/db1/restores/restore-20261120T151000Z-abc123/plan.json');
   });
@@ -48,7 +60,11 @@ describe('object layout', () => {
     expect(parseKey(stagingKey(s, 'x.sql.gz'))).toMatchObject({ ...s, area: 'staging', name: 'x.sql.gz' });
     expect(parseKey(recordKey(s, day, 'binlog.000123.gz'))).toMatchObject({ ...s, area: 'records', day, name: 'binlog.000123.gz', of: 'object' });
     expect(parseKey(recordKey(s, day, gapRecordName(['binlog.000004'])))).toMatchObject({ ...s, area: 'records', of: 'gap' });
-    expect(parseKey(manifestKey(s, day))).toMatchObject({ ...s, area: 'catalog', day });
+    expect(parseKey(manifestKey(s, day))).toMatchObject({ ...s, area: 'catalog', kind: 'day', day });
+    expect(parseKey(catalogHeadKey(s))).toMatchObject({ ...s, area: 'catalog', kind: 'head' });
+    expect(parseKey(segmentKey(s, '2026-11-20T15'))).toMatchObject({ ...s, area: 'catalog', kind: 'segment', period: '2026-11-20T15' });
+    expect(parseKey(segmentKey(s, day))).toMatchObject({ ...s, area: 'catalog', kind: 'segment', period: day });
+    expect(parseKey(summaryKey(s, '2026-11-20T15', day, 'binlog.000123.gz'))).toMatchObject({ ...s, area: 'catalog', kind: 'summary', hour: '2026-11-20T15', day, name: 'binlog.000123.gz' });
     expect(parseKey(alertStateKey(s))).toMatchObject({ ...s, area: 'alerts', name: 'state.json' });
     expect(parseKey(restoreKey(s, 'restore-1', 'report.json'))).toMatchObject({ ...s, area: 'restores', execution: 'restore-1', name: 'report.json' });
     expect(parseKey(checkKey(s, new Date('2026-11-20T15:00:00Z'), 'a1b2c3'))).toMatchObject({ ...s, area: 'check', name: '20261120T150000Z-a1b2c3.txt' });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { rebuildDay } from '../../../../core/catalog/manifests.js';
+import { rebuildHost } from '../../../../core/catalog/manifests.js';
 import { InputError, UsageError, VerificationError } from '../../../../core/errors.js';
 import type { Alert, Applier, ProvisionedInstance, Provisioner, StepStatus } from '../../../../core/ports.js';
 import type { RestorePlan } from '../../../../core/restore/plan.js';
@@ -14,7 +14,7 @@ const instance: ProvisionedInstance = { id: 'i-1', kind: 'local', host: '127.0.0
 const setUp = async (reached = '0-1-50') => {
   const store = new MemoryStore();
   await putShipped(store, [...binlogSeries({ count: 10 }), dumpAt(T0 + 30, 'binlog.000001')], 2000);
-  await rebuildDay(store, scope, '2026-11-01', { now: () => new Date((T0 + 700) * 1000) });
+  await rebuildHost(store, scope, { now: () => new Date((T0 + 700) * 1000) });
   const calls: string[] = [];
   const alerts: Alert[] = [];
   const provisioner: Provisioner = {

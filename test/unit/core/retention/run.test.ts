@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadCatalog, rebuildDay } from '../../../../core/catalog/manifests.js';
+import { loadCatalog, rebuildHost } from '../../../../core/catalog/manifests.js';
 import { parseObjectKey, recordKeyOf } from '../../../../core/layout.js';
 import type { Alert } from '../../../../core/ports.js';
 import { runRetention } from '../../../../core/retention/run.js';
@@ -16,7 +16,7 @@ const threeDays = async (): Promise<{ store: MemoryStore; dumps: ReturnType<type
   const binlogs = binlogSeries({ count: 72, span: 3600 });
   const dumps = [0, 1, 2].map((d) => dumpAt(T0 + d * DAY + 1800, binlogs[d * 24]?.name ?? ''));
   await putShipped(store, [...binlogs, ...dumps]);
-  for (const day of ['2026-11-01', '2026-11-02', '2026-11-03']) await rebuildDay(store, scope, day, { now: () => new Date((T0 + 3 * DAY) * 1000) });
+  await rebuildHost(store, scope, { now: () => new Date((T0 + 3 * DAY) * 1000) });
   return { store, dumps };
 };
 
@@ -67,7 +67,7 @@ describe('runRetention, with the ObjectStore port in memory', () => {
     // The record of the binlog the newest dump before the window starts in is gone (verification
     // lost, say): the chain no longer holds the dump's coordinates, and nothing can be proven.
     await store.delete('mysql/db1/records/2026-11-02/binlog.000025.gz.json');
-    await rebuildDay(store, scope, '2026-11-02', clock);
+    await rebuildHost(store, scope, clock);
 
     const [first] = await runRetention(deps, { prefix: 'mysql', policy, dryRun: false });
     await runRetention(deps, { prefix: 'mysql', policy, dryRun: false });

@@ -54,7 +54,7 @@ describe('the shipping settings (core/config.ts)', () => {
   const DEFAULTS = { hostname: 'db1', home: '/root', stateDir: '/var/lib/binvault', cores: 8 };
 
   it('defaults to auto, half the cores (at least one) and nice 10', () => {
-    expect(parseConfig({}, DEFAULTS).shipping).toEqual({ compressor: 'auto', maxCores: 4, nice: 10 });
+    expect(parseConfig({}, DEFAULTS).shipping).toMatchObject({ compressor: 'auto', maxCores: 4, nice: 10 });
     expect(parseConfig({}, { ...DEFAULTS, cores: 1 }).shipping.maxCores).toBe(1);
   });
 
@@ -64,7 +64,7 @@ describe('the shipping settings (core/config.ts)', () => {
     expect(of({ BINVAULT_MAX_CORES: '0' })).toThrow("BINVAULT_MAX_CORES '0' is not a whole number from 1 to 1024");
     expect(of({ BINVAULT_MAX_CORES: '1.5' })).toThrow('BINVAULT_MAX_CORES');
     expect(of({ BINVAULT_NICE: '20' })).toThrow("BINVAULT_NICE '20' is not a whole number from 0 to 19");
-    expect(parseConfig({ BINVAULT_COMPRESSOR: 'zlib', BINVAULT_MAX_CORES: '3', BINVAULT_NICE: '0' }, DEFAULTS).shipping).toEqual({ compressor: 'zlib', maxCores: 3, nice: 0 });
+    expect(parseConfig({ BINVAULT_COMPRESSOR: 'zlib', BINVAULT_MAX_CORES: '3', BINVAULT_NICE: '0' }, DEFAULTS).shipping).toMatchObject({ compressor: 'zlib', maxCores: 3, nice: 0 });
   });
 });
 
