@@ -81,7 +81,8 @@ export type AlertType =
   | 'retention-blocked'
   | 'restore-failed'
   | 'restore-succeeded'
-  | 'drill-failed';
+  | 'drill-failed'
+  | 'rto-at-risk';
 
 export interface Alert {
   type: AlertType;

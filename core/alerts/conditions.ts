@@ -1,4 +1,5 @@
 import type { Catalog } from '../catalog/model.js';
+import type { RtoEstimate } from '../restore/rto.js';
 import type { Alert, AlertType } from '../ports.js';
 
 /** Thresholds of the watchdog (environment or SSM). */
@@ -9,9 +10,11 @@ export interface Thresholds {
   dumpIntervalSeconds: number;
   /** … plus this grace. @default 1 h */
   dumpGraceSeconds: number;
+  /** The RTO budget: rto-at-risk when a restore to the latest restorable time would take longer. @default 1800 */
+  rtoSeconds: number;
 }
 
-export const DEFAULT_THRESHOLDS: Thresholds = { staleSeconds: 600, dumpIntervalSeconds: 86_400, dumpGraceSeconds: 3_600 };
+export const DEFAULT_THRESHOLDS: Thresholds = { staleSeconds: 600, dumpIntervalSeconds: 86_400, dumpGraceSeconds: 3_600, rtoSeconds: 1_800 };
 
 /** A condition that holds now; its id stays the same for as long as it holds. */
 export interface Condition {
@@ -24,8 +27,22 @@ export interface Condition {
 
 const seconds = (iso: string): number => Date.parse(iso) / 1000;
 
-/** What is wrong with a host now, from its catalog. Pure. */
-export const evaluate = (catalog: Catalog, now: Date, thresholds: Thresholds = DEFAULT_THRESHOLDS): Condition[] => {
+/** rto-at-risk: a restore to the latest restorable time would take longer than the budget. Pure. */
+export const rtoCondition = (estimate: RtoEstimate | undefined, thresholds: Thresholds): Condition | undefined => {
+  if (!estimate || estimate.seconds <= thresholds.rtoSeconds) return undefined;
+  return {
+    id: 'rto-at-risk',
+    type: 'rto-at-risk',
+    severity: 'warning',
+    message:
+      `a restore to the latest restorable time would take about ${estimate.seconds} s (load ${estimate.loadSeconds} s of the dump, replay ${estimate.replaySeconds} s of ` +
+      `${estimate.binlogs} binlogs since it), past the ${thresholds.rtoSeconds} s RTO budget: take a dump (the shipper's --loop takes one on its own)`,
+    details: { estimateSeconds: estimate.seconds, budgetSeconds: thresholds.rtoSeconds, dump: estimate.dump.key, binlogBytes: estimate.binlogBytes, rates: estimate.rates },
+  };
+};
+
+/** What is wrong with a host now, from its catalog (and its RTO estimate, when one was made). Pure. */
+export const evaluate = (catalog: Catalog, now: Date, thresholds: Thresholds = DEFAULT_THRESHOLDS, rto?: RtoEstimate): Condition[] => {
   const t = now.getTime() / 1000;
   const conditions: Condition[] = [];
   for (const gap of catalog.gaps) {
@@ -71,6 +88,8 @@ export const evaluate = (catalog: Catalog, now: Date, thresholds: Thresholds = D
       details: { latestRestorableTime: restorable },
     });
   }
+  const atRisk = rtoCondition(rto, thresholds);
+  if (atRisk) conditions.push(atRisk);
   return conditions;
 };
 
@@ -99,9 +118,10 @@ export const worse = (a: Health, b: Health): Health => (a === 'critical' || b ==
  * before one — a binlog still on its way (`delayed`), a lag past half the stale threshold, a host
  * with binlogs but no dump yet. A host with nothing at all shipped is critical. Pure.
  */
-export const assess = (catalog: Catalog, now: Date, thresholds: Thresholds = DEFAULT_THRESHOLDS): Assessment => {
+export const assess = (catalog: Catalog, now: Date, thresholds: Thresholds = DEFAULT_THRESHOLDS, rto?: RtoEstimate): Assessment => {
   const t = now.getTime() / 1000;
-  const findings: Finding[] = evaluate(catalog, now, thresholds).map((c) => ({ severity: 'critical', type: c.type, message: c.message }));
+  // rto-at-risk is a warning: every second is still restorable, only later than the budget.
+  const findings: Finding[] = evaluate(catalog, now, thresholds, rto).map((c) => ({ severity: c.type === 'rto-at-risk' ? 'warning' : 'critical', type: c.type, message: c.message }));
   const has = (type: Finding['type']): boolean => findings.some((f) => f.type === type);
   if (catalog.chain.length === 0 && !catalog.lastDump) {
     findings.push({ severity: 'critical', type: 'nothing-shipped', message: `nothing shipped for ${catalog.host}: no verified binlog and no verified dump` });

@@ -2,6 +2,7 @@ import { listHosts, loadCatalog, type CatalogOptions } from '../catalog/manifest
 import { alertStateKey } from '../layout.js';
 import { updateJson } from '../update-json.js';
 import type { Alerts, Clock, ObjectStore } from '../ports.js';
+import { estimateHost } from '../restore/rto.js';
 import { evaluate, type Condition, type Thresholds } from './conditions.js';
 
 /** `{prefix}/{host}/alerts/state.json`: the conditions that hold, as last announced. */
@@ -58,7 +59,7 @@ export const reconcileAlerts = async (
   return { started: changes.started.map((c) => c.id), cleared: changes.cleared, active: conditions.map((c) => c.id) };
 };
 
-const WATCHED: Condition['type'][] = ['gap', 'verification-failed', 'dump-missed', 'shipping-stale'];
+const WATCHED: Condition['type'][] = ['gap', 'verification-failed', 'dump-missed', 'shipping-stale', 'rto-at-risk'];
 
 /** The watchdog's pass: every host's catalog, its conditions, announced by reconcileAlerts. */
 export const watch = async (
@@ -71,7 +72,7 @@ export const watch = async (
     const now = deps.clock.now();
     const catalog = await loadCatalog(deps.store, scope, now, options);
     const thresholds = options.thresholdsFor ? await options.thresholdsFor(host) : options.thresholds;
-    const conditions = evaluate(catalog, now, thresholds);
+    const conditions = evaluate(catalog, now, thresholds, await estimateHost(deps.store, scope, catalog));
     results.push({ host, ...(await reconcileAlerts(deps, scope, conditions, WATCHED)) });
   }
   return results;

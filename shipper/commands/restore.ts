@@ -89,7 +89,12 @@ export const restoreCommand = async (config: Config, args: RestoreArgs, io: Comm
       io.out(`  dump     ${plan.dump.key} (completed ${plan.dump.completedAt}, at ${plan.dump.binlogFile}:${plan.dump.binlogPosition})`);
       io.out(`  binlogs  ${plan.binlogs.map((b) => b.name).join(', ')}`);
       io.out(`  replay   from ${plan.dump.binlogFile}:${plan.startPosition} to ${'datetime' in plan.stop ? `before ${plan.stop.datetime}` : 'gtid' in plan.stop ? `GTID ${plan.stop.gtid}` : `${plan.stop.binlogFile}:${plan.stop.position}`}`);
-      io.out(`  size     ${formatBytes(plan.bytes)} stored, about ${formatSeconds(plan.estimatedSeconds)}`);
+      io.out(`  size     ${formatBytes(plan.bytes)} stored`);
+      const e = plan.estimate;
+      io.out(
+        `  estimate about ${formatSeconds(plan.estimatedSeconds)}${e ? ` (load ${formatSeconds(e.loadSeconds)}, replay ${formatSeconds(e.replaySeconds)}; ${e.rates === 'measured' ? 'rates measured by restores of this host' : 'default rates, no restore measured yet'})` : ''}, ` +
+          `RTO budget ${formatSeconds(config.thresholds.rtoSeconds)}${plan.estimatedSeconds > config.thresholds.rtoSeconds ? ': PAST THE BUDGET' : ''}`,
+      );
     }
     return 0;
   }
