@@ -196,3 +196,32 @@ export const dumpDue = (input: {
     projectedSeconds,
   };
 };
+
+/**
+ * The time left of a restore, from its plan's estimate (the same rates) and how far its phases are:
+ * the load's share left of its estimate, then the replay's; the replay step downloads its binlogs
+ * before it applies them, so while it downloads the time left is its estimate less the time spent,
+ * and once it applies, the share left of what its estimate leaves after the download.
+ */
+export class RestoreEta {
+  private replayStarted: number | undefined;
+  private applyStarted: number | undefined;
+
+  public constructor(
+    private readonly estimate: { loadSeconds: number; replaySeconds: number },
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Seconds left of the whole restore, at this progress of a phase. */
+  public update(p: { phase: 'load' | 'download' | 'replay'; bytes: number; total?: number }): number {
+    const left = p.total && p.total > 0 ? Math.max(0, 1 - p.bytes / p.total) : 1;
+    const { loadSeconds, replaySeconds } = this.estimate;
+    const at = this.now();
+    if (p.phase === 'load') return Math.round(left * loadSeconds + replaySeconds);
+    this.replayStarted ??= at;
+    if (p.phase === 'download') return Math.round(Math.max(0, replaySeconds - (at - this.replayStarted) / 1000));
+    this.applyStarted ??= at;
+    const apply = Math.max(1, replaySeconds - (this.applyStarted - this.replayStarted) / 1000);
+    return Math.round(left * apply);
+  }
+}

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { rtoCondition, evaluate, assess, DEFAULT_THRESHOLDS } from '../../../../core/alerts/conditions.js';
 import type { Catalog } from '../../../../core/catalog/model.js';
-import { DEFAULT_RATES, dumpDue, estimateHost, estimateRto, readRates, recordRates, ratesKey, type RtoEstimate } from '../../../../core/restore/rto.js';
+import { DEFAULT_RATES, RestoreEta, dumpDue, estimateHost, estimateRto, readRates, recordRates, ratesKey, type RtoEstimate } from '../../../../core/restore/rto.js';
 import { MemoryStore } from '../../../helpers/memory-store.js';
 
 const scope = { prefix: 'mysql', host: 'db1' };
@@ -101,5 +101,23 @@ describe('dumpDue: a dump when the estimate would pass the budget before the nex
       'the last dump is 3000 s old, less than BINVAULT_DUMP_MIN_INTERVAL (3600 s)',
     );
     expect(dumpDue({ ...base, estimate: estimate(3_000e6), lastTakenAt: '2026-12-04T04:59:00Z' })).toMatchObject({ due: true });
+  });
+});
+
+describe('RestoreEta: the time left of a restore from its estimate', () => {
+  it('the load’s share left plus the replay; while downloading, the replay less the time spent; then the share left of the apply', () => {
+    let now = 0;
+    const eta = new RestoreEta({ loadSeconds: 100, replaySeconds: 300 }, () => now);
+
+    expect(eta.update({ phase: 'load', bytes: 0, total: 1000 })).toBe(400);
+    expect(eta.update({ phase: 'load', bytes: 750, total: 1000 })).toBe(325);
+    now = 100_000;
+    expect(eta.update({ phase: 'download', bytes: 0, total: 50 })).toBe(300);
+    now = 160_000;
+    expect(eta.update({ phase: 'download', bytes: 50, total: 50 })).toBe(240);
+    expect(eta.update({ phase: 'replay', bytes: 0, total: 200 })).toBe(240);
+    now = 200_000;
+    expect(eta.update({ phase: 'replay', bytes: 150, total: 200 })).toBe(60);
+    expect(eta.update({ phase: 'replay', bytes: 200, total: 200 })).toBe(0);
   });
 });
