@@ -20,7 +20,7 @@ export interface WatchResult {
 /**
  * Announces the conditions of the given types that hold now against the state in the bucket: one
  * alert when a condition starts, one when it clears, never again in between. Each caller owns its
- * types (the watchdog its four, retention `retention-blocked`) and leaves the others' state alone.
+ * types (the watchdog its five, retention `retention-blocked`) and leaves the others' state alone.
  * A failed verification was announced by the verify function itself: only its clearing is sent here.
  */
 export const reconcileAlerts = async (

@@ -46,8 +46,9 @@ export interface RatesFile {
 
 /** How many measurements of each phase are kept; the slowest of them is used. */
 const KEPT = 5;
-/** A phase shorter than this measures the fixed costs more than the speed: not recorded. */
+/** A phase shorter or smaller than this measures the fixed costs more than the speed: not recorded. */
 const MIN_SECONDS = 1;
+const MIN_BYTES = 4e6;
 
 export const ratesKey = (scope: HostScope): string => `${areaRoot(scope, 'restores')}rates.json`;
 
@@ -83,7 +84,7 @@ export const recordRates = async (
   measured: { execution: string; at: Date; load?: { bytes: number; seconds: number }; replay?: { bytes: number; seconds: number } },
 ): Promise<void> => {
   const entry = (m: { bytes: number; seconds: number } | undefined): Measurement | undefined =>
-    m && m.seconds >= MIN_SECONDS && m.bytes > 0
+    m && m.seconds >= MIN_SECONDS && m.bytes >= MIN_BYTES
       ? { bytesPerSecond: Math.round(m.bytes / m.seconds), bytes: m.bytes, seconds: Number(m.seconds.toFixed(1)), at: measured.at.toISOString(), execution: measured.execution }
       : undefined;
   const load = entry(measured.load);

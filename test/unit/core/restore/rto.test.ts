@@ -37,7 +37,7 @@ describe('rates of a host, kept in the bucket', () => {
     expect(await readRates(new MemoryStore(), scope)).toEqual(DEFAULT_RATES);
   });
 
-  it('are the slowest of the last five measurements; a phase of under a second is not a measurement', async () => {
+  it('are the slowest of the last five measurements; a phase of under a second (or 4 MB) is not a measurement', async () => {
     const store = new MemoryStore();
     const at = now;
     await recordRates(store, scope, { execution: 'r1', at, load: { bytes: 30e6, seconds: 10 }, replay: { bytes: 10e6, seconds: 5 } });
