@@ -63,6 +63,9 @@ describe('the RTO budget: a write burst pushes the estimate past it, the shipper
     expect(code).toBe(1);
     expect(host.status).toBe('warning');
     expect(host.rto?.estimateSeconds).toBeGreaterThan(BUDGET);
+    const plan = await runCli(['restore', '--latest', '--dry-run'], env);
+    expectExit(plan, 0);
+    expect(plan.stdout).toMatch(/ {2}estimate about [\d.]+ (s|min) \(load [\d.]+ s, replay [\d.]+ (s|min); rates measured by restores of this host\), RTO budget 30\.0 s: PAST THE BUDGET\n/);
   });
 
   it('ship binlogs --loop takes a dump on its own; once it is verified the watchdog clears rto-at-risk', async () => {
