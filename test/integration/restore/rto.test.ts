@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseConfig } from '../../../core/config.js';
 import { ratesKey, type RatesFile } from '../../../core/restore/rto.js';
+import { StateDir } from '../../../shipper/lib/state.js';
 import { runCli, expectExit } from '../../helpers/cli.js';
 import { startScenario, type Scenario } from '../../helpers/scenario.js';
 
@@ -66,6 +67,19 @@ describe('the RTO budget: a write burst pushes the estimate past it, the shipper
     const plan = await runCli(['restore', '--latest', '--dry-run'], env);
     expectExit(plan, 0);
     expect(plan.stdout).toMatch(/ {2}estimate about [\d.]+ (s|min) \(load [\d.]+ s, replay [\d.]+ (s|min); rates measured by restores of this host\), RTO budget 30\.0 s: PAST THE BUDGET\n/);
+  });
+
+  it('never two dumps at once: while another dump holds the dump lock, the shipper says so and takes none', async () => {
+    const release = await new StateDir(env.BINVAULT_STATE_DIR ?? '').lock('dump', 'ship dump');
+    try {
+      const shipped = await runCli(['ship', 'binlogs'], { ...env, BINVAULT_DUMP_MIN_INTERVAL: '1s' });
+
+      expectExit(shipped, 0);
+      expect(shipped.stderr).toMatch(/^binvault: taking a dump for the RTO budget: .*\nbinvault: not taking another dump: another binvault ship dump is running \(pid \d+/);
+      expect(await dumps()).toHaveLength(1);
+    } finally {
+      await release();
+    }
   });
 
   it('ship binlogs --loop takes a dump on its own; once it is verified the watchdog clears rto-at-risk', async () => {
