@@ -46,6 +46,8 @@ export interface Config extends HostScope {
    * @default 'scheduled'
    */
   drill: 'scheduled' | 'every-dump' | 'off';
+  /** The shipper takes a dump for the RTO budget at most this often (seconds). @default 3600 */
+  dumpMinIntervalSeconds: number;
 }
 
 /**
@@ -117,6 +119,17 @@ const whole = (name: string, min: number, max: number) =>
     z.transform((v: string) => Number(v)),
   );
 
+/** A duration: seconds, or a number with s, m, h or d (`90`, `30m`, `1h`). */
+const duration = (name: string) =>
+  z.pipe(
+    checked(name, (v) => /^\d+(\.\d+)?\s*[smhd]?$/i.test(v.trim()), 'is not a duration (seconds, or e.g. 30m, 1h)'),
+    z.transform((v: string) => {
+      const match = /^(\d+(?:\.\d+)?)\s*([smhd]?)$/i.exec(v.trim());
+      const unit = { '': 1, s: 1, m: 60, h: 3600, d: 86_400 }[(match?.[2] ?? '').toLowerCase() as '' | 's' | 'm' | 'h' | 'd'];
+      return Number(match?.[1] ?? 0) * unit;
+    }),
+  );
+
 const SCHEMA = z.object({
   BINVAULT_BUCKET: z._default(checked('BINVAULT_BUCKET', (v) => /^[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]$/.test(v), 'is not a valid bucket name'), 'binvault'),
   BINVAULT_PREFIX: z._default(
@@ -141,6 +154,8 @@ const SCHEMA = z.object({
       z.transform((v: string) => Number(v)),
     ),
   ),
+  BINVAULT_RTO_SECONDS: z._default(positive('BINVAULT_RTO_SECONDS'), DEFAULT_THRESHOLDS.rtoSeconds),
+  BINVAULT_DUMP_MIN_INTERVAL: z._default(duration('BINVAULT_DUMP_MIN_INTERVAL'), 3600),
   BINVAULT_DELAY_GRACE_SECONDS: z._default(positive('BINVAULT_DELAY_GRACE_SECONDS'), 600),
   BINVAULT_RECOVERY_WINDOW_DAYS: z._default(positive('BINVAULT_RECOVERY_WINDOW_DAYS'), 7),
   BINVAULT_KEEP_WEEKLY_DUMPS: z._default(count('BINVAULT_KEEP_WEEKLY_DUMPS'), 0),
@@ -193,7 +208,9 @@ export const parseConfig = (values: Readonly<Record<string, string | undefined>>
       dumpGraceSeconds: v.BINVAULT_DUMP_GRACE_MINUTES !== undefined ? v.BINVAULT_DUMP_GRACE_MINUTES * 60 : DEFAULT_THRESHOLDS.dumpGraceSeconds,
       drillIntervalSeconds:
         v.BINVAULT_DRILL === 'off' ? 0 : v.BINVAULT_DRILL_INTERVAL_DAYS !== undefined ? v.BINVAULT_DRILL_INTERVAL_DAYS * 86_400 : DEFAULT_THRESHOLDS.drillIntervalSeconds,
+      rtoSeconds: v.BINVAULT_RTO_SECONDS,
     },
+    dumpMinIntervalSeconds: v.BINVAULT_DUMP_MIN_INTERVAL,
     delayGraceSeconds: v.BINVAULT_DELAY_GRACE_SECONDS,
     retention: {
       recoveryWindowSeconds: v.BINVAULT_RECOVERY_WINDOW_DAYS * 86_400,
@@ -244,6 +261,7 @@ const POLICY_PARAMETER = z.partial(
     dumpIntervalHours: z.number().check(z.positive()),
     dumpGraceMinutes: z.number().check(z.positive()),
     drillIntervalDays: z.number().check(z.nonnegative()),
+    rtoSeconds: z.number().check(z.positive()),
   }),
 );
 
@@ -280,6 +298,7 @@ export const settingsFor = async (host: string, read: ParameterReader | undefine
         dumpIntervalSeconds: p.dumpIntervalHours !== undefined ? p.dumpIntervalHours * 3600 : settings.thresholds.dumpIntervalSeconds,
         dumpGraceSeconds: p.dumpGraceMinutes !== undefined ? p.dumpGraceMinutes * 60 : settings.thresholds.dumpGraceSeconds,
         drillIntervalSeconds: p.drillIntervalDays !== undefined ? p.drillIntervalDays * 86_400 : settings.thresholds.drillIntervalSeconds,
+        rtoSeconds: p.rtoSeconds ?? settings.thresholds.rtoSeconds,
       },
       policy: {
         recoveryWindowSeconds: p.recoveryWindowDays !== undefined ? p.recoveryWindowDays * 86_400 : settings.policy.recoveryWindowSeconds,

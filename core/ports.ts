@@ -82,7 +82,8 @@ export type AlertType =
   | 'restore-failed'
   | 'restore-succeeded'
   | 'drill-failed'
-  | 'drill-stale';
+  | 'drill-stale'
+  | 'rto-at-risk';
 
 export interface Alert {
   type: AlertType;

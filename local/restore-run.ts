@@ -1,6 +1,7 @@
 import { join } from 'node:path';
 import { RestoreFailedError, RestoreRefusedError, UsageError } from '../core/errors.js';
 import type { Alerts, ApplyProgress, Clock, ObjectStore } from '../core/ports.js';
+import type { RestorePlan } from '../core/restore/plan.js';
 import { restoreTasks, type RestoreRequest, type RestoreState } from '../core/restore/workflow.js';
 import { LocalApplier, LocalProvisioner } from '../drivers/local/restore.js';
 import { restoreDefinition, runLocalStateMachine, type LocalExecutionEvent } from './stepfunctions.js';
@@ -15,6 +16,8 @@ export interface LocalRestoreOptions {
   clock: Clock;
   onEvent?: (event: LocalExecutionEvent) => void;
   onProgress?: (progress: ApplyProgress) => void;
+  /** The plan, once the Plan task made it (its estimate gives the progress its time left). */
+  onPlan?: (plan: RestorePlan) => void;
 }
 
 /**
@@ -39,7 +42,9 @@ export const runLocalRestore = async (options: LocalRestoreOptions, request: Res
       name,
       async (input: never) => {
         try {
-          return await (fn as (i: never) => Promise<unknown>)(input);
+          const output = await (fn as (i: never) => Promise<unknown>)(input);
+          if (name === 'Plan') options.onPlan?.(output as RestorePlan);
+          return output;
         } catch (error) {
           failure ??= error as Error;
           throw error;

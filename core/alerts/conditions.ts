@@ -1,4 +1,5 @@
 import type { Catalog } from '../catalog/model.js';
+import type { RtoEstimate } from '../restore/rto.js';
 import type { Alert, AlertType } from '../ports.js';
 
 /** Thresholds of the watchdog (environment or SSM). */
@@ -11,13 +12,23 @@ export interface Thresholds {
   dumpGraceSeconds: number;
   /** drill-stale when no drill proved a window within this (plus the dump grace); 0: drills are not scheduled. @default 7 days */
   drillIntervalSeconds: number;
+  /** The RTO budget: rto-at-risk when a restore to the latest restorable time would take longer. @default 1800 */
+  rtoSeconds: number;
 }
 
-export const DEFAULT_THRESHOLDS: Thresholds = { staleSeconds: 600, dumpIntervalSeconds: 86_400, dumpGraceSeconds: 3_600, drillIntervalSeconds: 7 * 86_400 };
+export const DEFAULT_THRESHOLDS: Thresholds = { staleSeconds: 600, dumpIntervalSeconds: 86_400, dumpGraceSeconds: 3_600, drillIntervalSeconds: 7 * 86_400, rtoSeconds: 1_800 };
 
 /** What the drill records of a host say, for drill-stale: when the last drill that proved its window finished. */
 export interface DrillHistory {
   lastProvenAt?: string;
+}
+
+/** What the watchdog and status know of a host besides its catalog, where they read it. */
+export interface HostFacts {
+  /** Its drill records (drill-stale). */
+  drills?: DrillHistory;
+  /** The estimate of a restore to its latest restorable time (rto-at-risk). */
+  rto?: RtoEstimate;
 }
 
 /** A condition that holds now; its id stays the same for as long as it holds. */
@@ -57,8 +68,22 @@ export const drillStale = (catalog: Catalog, drills: DrillHistory, now: Date, th
   };
 };
 
-/** What is wrong with a host now, from its catalog (and its drill records, where given). Pure. */
-export const evaluate = (catalog: Catalog, now: Date, thresholds: Thresholds = DEFAULT_THRESHOLDS, drills?: DrillHistory): Condition[] => {
+/** rto-at-risk: a restore to the latest restorable time would take longer than the budget. Pure. */
+export const rtoCondition = (estimate: RtoEstimate | undefined, thresholds: Thresholds): Condition | undefined => {
+  if (!estimate || estimate.seconds <= thresholds.rtoSeconds) return undefined;
+  return {
+    id: 'rto-at-risk',
+    type: 'rto-at-risk',
+    severity: 'warning',
+    message:
+      `a restore to the latest restorable time would take about ${estimate.seconds} s (load ${estimate.loadSeconds} s of the dump, replay ${estimate.replaySeconds} s of ` +
+      `${estimate.binlogs} binlogs since it), past the ${thresholds.rtoSeconds} s RTO budget: take a dump (the shipper's --loop takes one on its own)`,
+    details: { estimateSeconds: estimate.seconds, budgetSeconds: thresholds.rtoSeconds, dump: estimate.dump.key, binlogBytes: estimate.binlogBytes, rates: estimate.rates },
+  };
+};
+
+/** What is wrong with a host now, from its catalog (and its drill records and RTO estimate, where read). Pure. */
+export const evaluate = (catalog: Catalog, now: Date, thresholds: Thresholds = DEFAULT_THRESHOLDS, facts: HostFacts = {}): Condition[] => {
   const t = now.getTime() / 1000;
   const conditions: Condition[] = [];
   for (const gap of catalog.gaps) {
@@ -104,8 +129,10 @@ export const evaluate = (catalog: Catalog, now: Date, thresholds: Thresholds = D
       details: { latestRestorableTime: restorable },
     });
   }
-  const stale = drills ? drillStale(catalog, drills, now, thresholds) : undefined;
+  const stale = facts.drills ? drillStale(catalog, facts.drills, now, thresholds) : undefined;
   if (stale) conditions.push(stale);
+  const atRisk = rtoCondition(facts.rto, thresholds);
+  if (atRisk) conditions.push(atRisk);
   return conditions;
 };
 
@@ -135,9 +162,10 @@ export const worse = (a: Health, b: Health): Health => (a === 'critical' || b ==
  * before one — a binlog still on its way (`delayed`), a lag past half the stale threshold, a host
  * with binlogs but no dump yet. A host with nothing at all shipped is critical. Pure.
  */
-export const assess = (catalog: Catalog, now: Date, thresholds: Thresholds = DEFAULT_THRESHOLDS, drills?: DrillHistory): Assessment => {
+export const assess = (catalog: Catalog, now: Date, thresholds: Thresholds = DEFAULT_THRESHOLDS, facts: HostFacts = {}): Assessment => {
   const t = now.getTime() / 1000;
-  const findings: Finding[] = evaluate(catalog, now, thresholds, drills).map((c) => ({ severity: c.type === 'drill-stale' ? 'warning' : 'critical', type: c.type, message: c.message }));
+  // Warnings: every second is still restorable, only later than the budget (rto-at-risk) or not proven lately (drill-stale).
+  const findings: Finding[] = evaluate(catalog, now, thresholds, facts).map((c) => ({ severity: c.type === 'rto-at-risk' || c.type === 'drill-stale' ? 'warning' : 'critical', type: c.type, message: c.message }));
   const has = (type: Finding['type']): boolean => findings.some((f) => f.type === type);
   if (catalog.chain.length === 0 && !catalog.lastDump) {
     findings.push({ severity: 'critical', type: 'nothing-shipped', message: `nothing shipped for ${catalog.host}: no verified binlog and no verified dump` });

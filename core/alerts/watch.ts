@@ -2,6 +2,7 @@ import { listHosts, loadCatalog, type CatalogOptions } from '../catalog/manifest
 import { alertStateKey } from '../layout.js';
 import { updateJson } from '../update-json.js';
 import type { Alerts, Clock, ObjectStore } from '../ports.js';
+import { estimateHost } from '../restore/rto.js';
 import { evaluate, type Condition, type DrillHistory, type Thresholds } from './conditions.js';
 
 /** `{prefix}/{host}/alerts/state.json`: the conditions that hold, as last announced. */
@@ -19,7 +20,7 @@ export interface WatchResult {
 /**
  * Announces the conditions of the given types that hold now against the state in the bucket: one
  * alert when a condition starts, one when it clears, never again in between. Each caller owns its
- * types (the watchdog its four, retention `retention-blocked`) and leaves the others' state alone.
+ * types (the watchdog its five, retention `retention-blocked`) and leaves the others' state alone.
  * A failed verification was announced by the verify function itself: only its clearing is sent here.
  */
 export const reconcileAlerts = async (
@@ -58,7 +59,7 @@ export const reconcileAlerts = async (
   return { started: changes.started.map((c) => c.id), cleared: changes.cleared, active: conditions.map((c) => c.id) };
 };
 
-const WATCHED: Condition['type'][] = ['gap', 'verification-failed', 'dump-missed', 'shipping-stale', 'drill-stale'];
+const WATCHED: Condition['type'][] = ['gap', 'verification-failed', 'dump-missed', 'shipping-stale', 'drill-stale', 'rto-at-risk'];
 
 /** The watchdog's pass: every host's catalog, its conditions, announced by reconcileAlerts. */
 export const watch = async (
@@ -79,7 +80,8 @@ export const watch = async (
     const catalog = await loadCatalog(deps.store, scope, now, options);
     const thresholds = options.thresholdsFor ? await options.thresholdsFor(host) : options.thresholds;
     const drills = options.drillHistory ? await options.drillHistory(scope) : undefined;
-    const conditions = evaluate(catalog, now, thresholds, drills);
+    const rto = await estimateHost(deps.store, scope, catalog);
+    const conditions = evaluate(catalog, now, thresholds, { ...(drills ? { drills } : {}), ...(rto ? { rto } : {}) });
     results.push({ host, ...(await reconcileAlerts(deps, scope, conditions, WATCHED)) });
   }
   return results;

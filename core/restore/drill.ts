@@ -8,6 +8,7 @@ import { areaRoot, drillKey, parseKey } from '../layout.js';
 import type { Alerts, Applier, Clock, InstanceReader, InstanceSnapshot, ObjectStore, ProvisionedInstance, Provisioner, StepStatus } from '../ports.js';
 import { compactStamp, isoSeconds } from '../time.js';
 import { estimateSeconds, type PlannedBinlog, type RestorePlan } from './plan.js';
+import { recordRates } from './rto.js';
 import { sameGtids } from './workflow.js';
 
 export interface DrillDeps {
@@ -240,6 +241,18 @@ export const runDrill = async (deps: DrillDeps, request: DrillRequest): Promise<
     finishedAt: isoSeconds(deps.clock.now().getTime() / 1000),
   };
   await deps.store.put(drillKey(scope, chosen.to.day, execution), JSON.stringify(record, null, 2), { contentType: 'application/json' });
+  // A proven drill measured a restore of this host: the RTO budget estimates the next one from it.
+  if (record.result === 'proven') {
+    const sizeOf = async (key: string): Promise<number> => (await deps.store.head(key))?.size ?? 0;
+    let binlogBytes = 0;
+    for (const b of plan.binlogs) binlogBytes += await sizeOf(b.key);
+    await recordRates(deps.store, scope, {
+      execution,
+      at: deps.clock.now(),
+      load: { bytes: await sizeOf(plan.dump.key), seconds: timings.loadSeconds },
+      replay: { bytes: binlogBytes, seconds: timings.replaySeconds },
+    }).catch(() => undefined);
+  }
   // One condition, "the last drill failed": announced when a drill fails, cleared when one proves its window.
   const conditions: Condition[] = [];
   if (record.result === 'failed') {

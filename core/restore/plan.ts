@@ -33,6 +33,8 @@ export interface RestorePlan {
   databases?: string[];
   bytes: number;
   estimatedSeconds: number;
+  /** The estimate's parts (core/restore/rto.ts), and whether its rates were measured or the defaults. */
+  estimate?: { loadSeconds: number; replaySeconds: number; rates: 'measured' | 'default' };
 }
 
 const seconds = (iso: string): number => Date.parse(iso) / 1000;

@@ -4,7 +4,8 @@ import { InputError, RestoreRefusedError, VerificationError } from '../errors.js
 import { MysqlGtidSet, formatMariadbGtid, parseMariadbGtids } from '../gtid.js';
 import { hostRoot, restoreKey } from '../layout.js';
 import { compactStamp } from '../time.js';
-import { checkGtidTarget, estimateSeconds, parseRestoreTime, planRestore, type RestorePlan, type RestoreTarget } from './plan.js';
+import { checkGtidTarget, parseRestoreTime, planRestore, type RestorePlan, type RestoreTarget } from './plan.js';
+import { estimateRto, readRates, recordRates } from './rto.js';
 import { scanPlanBinlogs } from './scan.js';
 import type { Alerts, Applier, Clock, ExpectedReach, ObjectStore, ProvisionedInstance, Provisioner, StepStatus } from '../ports.js';
 
@@ -97,7 +98,15 @@ export const restoreTasks = (deps: RestoreDeps) => ({
     const dumpSize = await sizeOf(planned.dump.key);
     let bytes = dumpSize;
     for (const b of planned.binlogs) bytes += await sizeOf(b.key);
-    const sized: RestorePlan = { ...planned, dump: { ...planned.dump, size: dumpSize }, bytes, estimatedSeconds: estimateSeconds(bytes) };
+    // The RTO budget's estimate (core/restore/rto.ts), at the rates restores of this host measured.
+    const estimate = estimateRto({ dump: { key: planned.dump.key, bytes: dumpSize }, binlogBytes: bytes - dumpSize, binlogs: planned.binlogs.length }, await readRates(deps.store, scope));
+    const sized: RestorePlan = {
+      ...planned,
+      dump: { ...planned.dump, size: dumpSize },
+      bytes,
+      estimatedSeconds: Math.max(1, estimate.seconds),
+      estimate: { loadSeconds: estimate.loadSeconds, replaySeconds: estimate.replaySeconds, rates: estimate.rates.source },
+    };
     // A dry run changes nothing; a real restore's steps (on AWS, `restore apply --plan`) read the plan from here.
     if (!request.dryRun) await deps.store.put(restoreKey(scope, request.execution, 'plan.json'), JSON.stringify(sized, null, 2), { contentType: 'application/json' });
     return sized;
@@ -142,6 +151,15 @@ export const restoreTasks = (deps: RestoreDeps) => ({
     const key = restoreKey({ prefix: deps.prefix, host: state.request.host }, state.request.execution, 'report.json');
     const report = restoreReport(state, 'succeeded');
     await deps.store.put(key, JSON.stringify(report, null, 2), { contentType: 'application/json' });
+    // What this restore measured is what the RTO budget estimates the next one from (stored bytes a
+    // second); the restore succeeded whether or not its measurement could be kept.
+    const dumpBytes = state.plan.dump.size ?? 0;
+    await recordRates(deps.store, { prefix: deps.prefix, host: state.request.host }, {
+      execution: state.request.execution,
+      at: deps.clock.now(),
+      ...(state.load?.seconds !== undefined ? { load: { bytes: dumpBytes, seconds: state.load.seconds } } : {}),
+      ...(state.replay?.seconds !== undefined ? { replay: { bytes: state.plan.bytes - dumpBytes, seconds: state.replay.seconds } } : {}),
+    }).catch(() => undefined);
     await deps.alerts.publish({
       type: 'restore-succeeded',
       host: state.request.host,
@@ -258,6 +276,7 @@ export const restoreReport = (state: Partial<RestoreState>, status: 'succeeded' 
         stop: state.plan.stop,
         bytes: state.plan.bytes,
         estimatedSeconds: state.plan.estimatedSeconds,
+        ...(state.plan.estimate ? { estimate: state.plan.estimate } : {}),
       }
     : undefined,
   reached: state.verification?.reached,

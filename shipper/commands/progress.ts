@@ -11,6 +11,8 @@ export interface ProgressUpdate {
   total: number;
   /** The total is an estimate (a dump's size from information_schema): shown as `~`. */
   estimated?: boolean;
+  /** Seconds left of the whole command, when the caller knows them (a restore, from its measured rates). */
+  remainingSeconds?: number;
 }
 
 /**
@@ -42,7 +44,7 @@ const jsonProgress = (io: CommandIo, now: () => number): ProgressView => {
       const elapsed = (at - phase.started) / 1000;
       const rate = elapsed > 0 ? p.done / elapsed : 0;
       const etaSeconds = finished ? 0 : rate > 0 ? Math.ceil((p.total - p.done) / rate) : null;
-      io.err(JSON.stringify({ type: 'progress', phase: p.phase, done: p.done, total: p.total, ...(p.estimated ? { estimated: true } : {}), etaSeconds }));
+      io.err(JSON.stringify({ type: 'progress', phase: p.phase, done: p.done, total: p.total, ...(p.estimated ? { estimated: true } : {}), etaSeconds, ...(p.remainingSeconds !== undefined ? { remainingSeconds: p.remainingSeconds } : {}) }));
     },
     step: () => undefined,
     line: (text, write) => write(text),
@@ -54,7 +56,11 @@ const jsonProgress = (io: CommandIo, now: () => number): ProgressView => {
 const terminalProgress = (stream: NodeJS.WriteStream): ProgressView => {
   let bar: cliProgress.SingleBar | undefined;
   let phase: string | undefined;
-  const payloadOf = (p: ProgressUpdate) => ({ phase: p.phase.padEnd(8), about: p.estimated ? '~' : '' });
+  const payloadOf = (p: ProgressUpdate) => ({
+    phase: p.phase.padEnd(8),
+    about: p.estimated ? '~' : '',
+    left: p.remainingSeconds !== undefined ? `  (all done in about ${formatDuration(p.remainingSeconds)})` : '',
+  });
   const line = (text: string, write: (line: string) => void): void => {
     if (bar) {
       cursorTo(stream, 0);
@@ -74,7 +80,7 @@ const terminalProgress = (stream: NodeJS.WriteStream): ProgressView => {
       phase = p.phase;
       bar = new cliProgress.SingleBar({
         stream,
-        format: '  {phase} [{bar}] {percentage}%  {value} of {about}{total}  ETA {eta_formatted}',
+        format: '  {phase} [{bar}] {percentage}%  {value} of {about}{total}  ETA {eta_formatted}{left}',
         barsize: 30,
         barCompleteChar: '#',
         barIncompleteChar: '.',

@@ -5,6 +5,7 @@ import type { Config } from '../../core/config.js';
 import { ConfigurationError, RestoreFailedError, UsageError } from '../../core/errors.js';
 import { systemClock } from '../../core/ports.js';
 import { checkGtidTarget, parseRestoreTime } from '../../core/restore/plan.js';
+import { RestoreEta } from '../../core/restore/rto.js';
 import { restoreReport, type RestoreRequest, type RestoreState } from '../../core/restore/workflow.js';
 import { compactStamp } from '../../core/time.js';
 import { S3Store } from '../../drivers/aws/s3.js';
@@ -58,6 +59,7 @@ export const restoreCommand = async (config: Config, args: RestoreArgs, io: Comm
   // The embedded runtime (the local state machine) is loaded only for a local restore.
   const { runLocalRestore } = await import('../../local/cli.js');
   const progress = progressView(io);
+  let eta: RestoreEta | undefined;
   try {
     state = await runLocalRestore(
       {
@@ -67,9 +69,14 @@ export const restoreCommand = async (config: Config, args: RestoreArgs, io: Comm
         stateDir: config.stateDir,
         alerts: new FileAlerts(join(config.stateDir, 'alerts.jsonl'), (line) => io.verbose && progress.line(line, io.err)),
         clock: systemClock,
-        // The plan knows every byte: the dump's and the binlogs' raw sizes are each phase's total.
+        // The plan knows every byte: the dump's and the binlogs' raw sizes are each phase's total;
+        // its estimate (the RTO budget's rates) gives the time left of the whole restore.
+        onPlan: (plan) => {
+          if (plan.estimate) eta = new RestoreEta(plan.estimate);
+        },
         onProgress: (p) => {
-          if (p.total) progress.update({ phase: p.phase, done: p.bytes, total: p.total });
+          const remaining = eta?.update(p);
+          if (p.total) progress.update({ phase: p.phase, done: p.bytes, total: p.total, ...(remaining !== undefined ? { remainingSeconds: remaining } : {}) });
         },
         onEvent: (event) => {
           if (event.type === 'StateEntered' && event.state && !/[?]$|^Wait|^Check/.test(event.state)) progress.step(event.state);
@@ -89,7 +96,12 @@ export const restoreCommand = async (config: Config, args: RestoreArgs, io: Comm
       io.out(`  dump     ${plan.dump.key} (completed ${plan.dump.completedAt}, at ${plan.dump.binlogFile}:${plan.dump.binlogPosition})`);
       io.out(`  binlogs  ${plan.binlogs.map((b) => b.name).join(', ')}`);
       io.out(`  replay   from ${plan.dump.binlogFile}:${plan.startPosition} to ${'datetime' in plan.stop ? `before ${plan.stop.datetime}` : 'gtid' in plan.stop ? `GTID ${plan.stop.gtid}` : `${plan.stop.binlogFile}:${plan.stop.position}`}`);
-      io.out(`  size     ${formatBytes(plan.bytes)} stored, about ${formatSeconds(plan.estimatedSeconds)}`);
+      io.out(`  size     ${formatBytes(plan.bytes)} stored`);
+      const e = plan.estimate;
+      io.out(
+        `  estimate about ${formatSeconds(plan.estimatedSeconds)}${e ? ` (load ${formatSeconds(e.loadSeconds)}, replay ${formatSeconds(e.replaySeconds)}; ${e.rates === 'measured' ? 'rates measured by restores of this host' : 'default rates, no restore measured yet'})` : ''}, ` +
+          `RTO budget ${formatSeconds(config.thresholds.rtoSeconds)}${plan.estimatedSeconds > config.thresholds.rtoSeconds ? ': PAST THE BUDGET' : ''}`,
+      );
     }
     return 0;
   }

@@ -16,7 +16,10 @@ import { secondsOption, type Command } from './command.js';
 import type { CommandIo } from './io.js';
 import { progressView } from './progress.js';
 import { underLock } from './locked.js';
-import { describeImpact } from './ship-dump.js';
+import { describeImpact, shipDumpCommand } from './ship-dump.js';
+import { loadCatalog } from '../../core/catalog/manifests.js';
+import { dumpDue, estimateHost } from '../../core/restore/rto.js';
+import type { StateDir } from '../lib/state.js';
 
 export interface ShipBinlogsArgs {
   loop: boolean;
@@ -63,6 +66,33 @@ const describe = (event: ShipBinlogsEvent, store: S3Store): string | undefined =
     case 'gap':
       return `GAP: ${event.missing.join(', ')} purged by the server before they were shipped (recorded at ${store.url(event.recordKey)})`;
   }
+};
+
+/** `{stateDir}/rto-dump.json`: when the shipper last started a dump for the RTO budget, and why. */
+const RTO_DUMP = 'rto-dump.json';
+
+/**
+ * Whether the RTO budget needs a dump now (core/restore/rto.ts dumpDue): the estimate would pass
+ * BINVAULT_RTO_SECONDS before the next scheduled dump, and no dump was taken within
+ * BINVAULT_DUMP_MIN_INTERVAL. The start is written down first, so that a dump that fails is not
+ * retried before the interval is over either.
+ */
+export const rtoDumpDecision = async (config: Config, store: S3Store, state: StateDir): Promise<{ due: boolean; reason: string }> => {
+  const now = systemClock.now();
+  const catalog = await loadCatalog(store, config, now, { delayGraceSeconds: config.delayGraceSeconds });
+  const estimate = await estimateHost(store, config, catalog);
+  if (!estimate) return { due: false, reason: 'no verified dump yet: nothing to estimate' };
+  const last = await state.readJson<{ at: string }>(RTO_DUMP);
+  const decision = dumpDue({
+    estimate,
+    budgetSeconds: config.thresholds.rtoSeconds,
+    dumpIntervalSeconds: config.thresholds.dumpIntervalSeconds,
+    minIntervalSeconds: config.dumpMinIntervalSeconds,
+    ...(last?.at ? { lastTakenAt: last.at } : {}),
+    now,
+  });
+  if (decision.due) await state.writeJson(RTO_DUMP, { at: now.toISOString(), reason: decision.reason, estimateSeconds: estimate.seconds });
+  return decision;
 };
 
 /** `binvault ship binlogs [--loop] [--interval S]` */
@@ -125,13 +155,39 @@ export const shipBinlogsCommand = async (config: Config, args: ShipBinlogsArgs, 
       }
     };
 
+    // The dump the RTO budget asked for: one at a time here, and the dump lock keeps out any other.
+    let dumping = undefined as Promise<void> | undefined;
+    // The running dump is handed back wrapped: an async function would wait for a promise it returns.
+    const dumpForBudget = async (): Promise<{ running?: Promise<void> }> => {
+      if (dumping) return {};
+      const decision = await rtoDumpDecision(config, store, state);
+      if (!decision.due) {
+        if (io.verbose) io.err(`binvault: no dump needed: ${decision.reason}`);
+        return {};
+      }
+      io.err(`binvault: taking a dump for the RTO budget: ${decision.reason}`);
+      dumping = shipDumpCommand(config, { lockWaitTimeout: 60 }, io)
+        .then(
+          () => undefined,
+          (error: unknown) => {
+            if (error instanceof LockedError) io.err(`binvault: not taking another dump: ${(error as Error).message}`);
+            else throw error;
+          },
+        )
+        .finally(() => (dumping = undefined));
+      return { running: dumping };
+    };
+
     if (!args.loop) {
       await runOnce();
+      await (await dumpForBudget()).running;
       return 0;
     }
     for (;;) {
       try {
         await runOnce();
+        // Shipping goes on while the dump runs: the loop does not wait for it.
+        (await dumpForBudget()).running?.catch((error: unknown) => io.err(`binvault: the dump for the RTO budget failed: ${(error as Error).message}`));
       } catch (error) {
         if (signal.aborted) break;
         // Only what a later run cannot fix ends the loop; the rest is reported and retried.
@@ -144,6 +200,8 @@ export const shipBinlogsCommand = async (config: Config, args: ShipBinlogsArgs, 
         break;
       }
     }
+    // A dump in progress was aborted by the same signal: it leaves nothing behind once it has ended.
+    await dumping?.catch(() => undefined);
     io.err(`binvault: ${received() ?? 'signal'} received; stopped cleanly`);
     return 0;
   });
@@ -158,6 +216,12 @@ to {prefix}/{host}/binlogs/{day}/{name}.gz with sha256 and size in its metadata.
 binlog. A binlog already shipped with the same sha256 is skipped; the same key with different
 content is an error. Safe to kill and rerun. Binlogs the server purged before they were shipped
 are recorded as a gap in the bucket and named on stderr (exit 3).
+
+The RTO budget: after each run, when a restore to the latest second would take longer than
+BINVAULT_RTO_SECONDS before the next scheduled dump (BINVAULT_DUMP_INTERVAL_HOURS after the last
+one), at the rates restores of this host measured, it takes a dump itself (as binvault ship dump;
+with --loop, shipping goes on meanwhile) — at most every BINVAULT_DUMP_MIN_INTERVAL (default 1h),
+never while another dump runs (the dump lock).
 
   --loop          keep shipping every S seconds until SIGTERM/SIGINT; a run also starts at once when
                   the active binlog passes BINVAULT_SHIP_ROTATE_MB (default 32). A server with no

@@ -2,6 +2,7 @@ import { listHosts, loadCatalog, rebuildHost } from '../../core/catalog/manifest
 import { assess, worse, type Assessment, type Finding, type Health, type Thresholds } from '../../core/alerts/conditions.js';
 import type { Catalog } from '../../core/catalog/model.js';
 import { drillHistory, type DrillRecord } from '../../core/restore/drill.js';
+import { estimateHost, type RtoEstimate } from '../../core/restore/rto.js';
 import { systemClock } from '../../core/ports.js';
 import type { Config } from '../../core/config.js';
 import { S3Store } from '../../drivers/aws/s3.js';
@@ -17,7 +18,7 @@ export const STATUS_SCHEMA_VERSION = 1;
 export const STATUS_EXIT: Record<Health, number> = { ok: 0, warning: 1, critical: 2 };
 
 /** The design's `status --json` shape for one host, with its health and what makes it so. */
-export const statusJson = (c: Catalog, a: Assessment, drill?: DrillRecord): Record<string, unknown> => ({
+export const statusJson = (c: Catalog, a: Assessment, drill?: DrillRecord, rto?: { estimate?: RtoEstimate; budgetSeconds: number }): Record<string, unknown> => ({
   host: c.host,
   windows: c.windows.map((w) => ({ from: w.from, to: w.to })),
   earliestRestorableTime: c.earliestRestorableTime,
@@ -29,6 +30,7 @@ export const statusJson = (c: Catalog, a: Assessment, drill?: DrillRecord): Reco
   failedObjects: c.failedObjects,
   binlogs: c.chain.length,
   ...(drill ? { lastDrill: drillSummary(drill) } : {}),
+  ...(rto?.estimate ? { rto: rtoSummary(rto.estimate, rto.budgetSeconds) } : {}),
   status: a.health,
   problems: a.findings,
 });
@@ -43,6 +45,17 @@ const drillSummary = (d: DrillRecord): Record<string, unknown> => ({
   ...(d.error ? { error: d.error } : {}),
 });
 
+/** The RTO estimate of a host, as status shows it. */
+const rtoSummary = (e: RtoEstimate, budgetSeconds: number): Record<string, unknown> => ({
+  estimateSeconds: e.seconds,
+  budgetSeconds,
+  loadSeconds: e.loadSeconds,
+  replaySeconds: e.replaySeconds,
+  dumpBytes: e.dump.bytes,
+  binlogBytes: e.binlogBytes,
+  rates: e.rates,
+});
+
 const human = (seconds: number | null): string => {
   if (seconds === null) return '-';
   if (seconds < 120) return `${seconds} s`;
@@ -50,7 +63,7 @@ const human = (seconds: number | null): string => {
   return `${(seconds / 3600).toFixed(1)} h`;
 };
 
-const describe = (c: Catalog, a: Assessment, drill?: DrillRecord): string[] => {
+const describe = (c: Catalog, a: Assessment, drill?: DrillRecord, rto?: { estimate?: RtoEstimate; budgetSeconds: number }): string[] => {
   const lines = [`${c.host}  ${a.health.toUpperCase()}`];
   lines.push(
     c.latestRestorableTime
@@ -66,6 +79,12 @@ const describe = (c: Catalog, a: Assessment, drill?: DrillRecord): string[] => {
   lines.push(`  gaps         ${open.length === 0 ? 'none' : ''}`.trimEnd());
   for (const g of c.gaps) {
     lines.push(`    ${g.kind.padEnd(8)} ${g.missing?.join(', ') ?? `${g.after ?? '(start)'} → ${g.before ?? '(next)'}`}: ${g.reason}${g.since ? ` (restorable until ${g.since})` : ''}`);
+  }
+  if (rto?.estimate) {
+    const e = rto.estimate;
+    lines.push(
+      `  rto          about ${human(e.seconds)} to restore the latest second (load ${human(e.loadSeconds)}, replay ${human(e.replaySeconds)} of ${e.binlogs} binlogs), budget ${human(rto.budgetSeconds)}; ${e.rates.source === 'measured' ? 'rates measured by restores' : 'default rates (no restore measured yet)'}`,
+    );
   }
   if (drill) {
     const what = drill.result === 'proven' ? 'proven' : `FAILED (${drill.differences[0]?.message ?? drill.error ?? '?'})`;
@@ -97,18 +116,23 @@ export const statusReport = (
   thresholds: Thresholds,
   options: { json: boolean; brief: boolean; where: string },
   drills: Record<string, { last?: DrillRecord; lastProvenAt?: string } | undefined> = {},
+  estimates: Record<string, RtoEstimate | undefined> = {},
 ): { lines: string[]; code: number } => {
-  const hosts = catalogs.map((catalog) => ({ catalog, assessment: assess(catalog, now, thresholds, drills[catalog.host] ?? {}) }));
+  const hosts = catalogs.map((catalog) => {
+    const rto = estimates[catalog.host];
+    return { catalog, assessment: assess(catalog, now, thresholds, { drills: drills[catalog.host] ?? {}, ...(rto ? { rto } : {}) }) };
+  });
+  const rtoOf = (host: string): { estimate?: RtoEstimate; budgetSeconds: number } => ({ ...(estimates[host] ? { estimate: estimates[host] } : {}), budgetSeconds: thresholds.rtoSeconds });
   const none: Finding = { severity: 'critical', type: 'nothing-shipped', message: `no hosts under ${options.where} yet` };
   const health = hosts.length === 0 ? 'critical' : hosts.reduce<Health>((h, x) => worse(h, x.assessment.health), 'ok');
   const code = STATUS_EXIT[health];
   if (options.json) {
-    const report = { schemaVersion: STATUS_SCHEMA_VERSION, status: health, ...(hosts.length === 0 ? { problems: [none] } : {}), hosts: hosts.map((h) => statusJson(h.catalog, h.assessment, drills[h.catalog.host]?.last)) };
+    const report = { schemaVersion: STATUS_SCHEMA_VERSION, status: health, ...(hosts.length === 0 ? { problems: [none] } : {}), hosts: hosts.map((h) => statusJson(h.catalog, h.assessment, drills[h.catalog.host]?.last, rtoOf(h.catalog.host))) };
     return { lines: [JSON.stringify(report)], code };
   }
   if (hosts.length === 0) return { lines: [options.brief ? `CRITICAL: ${none.message}` : none.message], code };
   if (options.brief) return { lines: [brief(health, hosts)], code };
-  return { lines: hosts.flatMap((h) => describe(h.catalog, h.assessment, drills[h.catalog.host]?.last)), code };
+  return { lines: hosts.flatMap((h) => describe(h.catalog, h.assessment, drills[h.catalog.host]?.last, rtoOf(h.catalog.host))), code };
 };
 
 /** `binvault status [--host H] [--json] [--brief]`: exit 0 all current, 1 a warning, 2 a problem. */
@@ -117,11 +141,15 @@ export const statusCommand = async (config: Config, args: { host?: string; brief
   const hosts = args.host ? [args.host] : await listHosts(store, config.prefix);
   const catalogs: Catalog[] = [];
   const drills: Record<string, { last?: DrillRecord; lastProvenAt?: string }> = {};
+  const estimates: Record<string, RtoEstimate | undefined> = {};
   for (const host of hosts) {
-    catalogs.push(await loadCatalog(store, { prefix: config.prefix, host }, systemClock.now()));
-    drills[host] = await drillHistory(store, { prefix: config.prefix, host });
+    const scope = { prefix: config.prefix, host };
+    const catalog = await loadCatalog(store, scope, systemClock.now());
+    catalogs.push(catalog);
+    drills[host] = await drillHistory(store, scope);
+    estimates[host] = await estimateHost(store, scope, catalog);
   }
-  const { lines, code } = statusReport(catalogs, systemClock.now(), config.thresholds, { json: io.json, brief: args.brief === true, where: `s3://${config.bucket}/${config.prefix}/` }, drills);
+  const { lines, code } = statusReport(catalogs, systemClock.now(), config.thresholds, { json: io.json, brief: args.brief === true, where: `s3://${config.bucket}/${config.prefix}/` }, drills, estimates);
   io.out(lines.join('\n'));
   return code;
 };
@@ -151,7 +179,10 @@ reset), the objects that failed verification, and the host's health: what the wa
 (a gap, a failed object, a stale restorable time, no dump within the schedule) is critical; a
 binlog still on its way, a lag past half the stale threshold, binlogs with no dump yet are warnings.
 The last restore drill (binvault drill) of each host is shown too: which window it proved, or what differed.
-Thresholds: BINVAULT_STALE_SECONDS, BINVAULT_DUMP_INTERVAL_HOURS, BINVAULT_DUMP_GRACE_MINUTES.
+The RTO estimate: how long a restore to the latest restorable time would take (load of the newest
+verified dump, replay of every binlog since it, at the rates restores of the host measured); past
+BINVAULT_RTO_SECONDS it is a warning (rto-at-risk).
+Thresholds: BINVAULT_STALE_SECONDS, BINVAULT_DUMP_INTERVAL_HOURS, BINVAULT_DUMP_GRACE_MINUTES, BINVAULT_RTO_SECONDS.
 
   --host H        only this host
   --brief         one line: the worst health, then each host's first problem (for cron mail)

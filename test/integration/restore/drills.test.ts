@@ -27,6 +27,7 @@ interface Progress {
   done: number;
   total: number;
   etaSeconds: number | null;
+  remainingSeconds?: number;
 }
 
 interface Report {
@@ -192,6 +193,8 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
         expect(last, phase).toMatchObject({ etaSeconds: 0 });
         expect(last?.done, phase).toBe(last?.total);
       }
+      // And the time left of the whole restore, from the plan's estimate (the RTO budget's rates).
+      expect(result.progress.every((p) => typeof p.remainingSeconds === 'number' && p.remainingSeconds >= 0)).toBe(true);
       const report = result.report as Report;
       expect(report.verification.ok).toBe(true);
       expect(report.reached.gtids).toBe(cp.gtid);

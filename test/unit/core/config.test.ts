@@ -21,7 +21,8 @@ describe('parseConfig: one parser for the CLI and the functions', () => {
       mysqlDefaultsFile: '/home/ops/.my.cnf',
       timeZone: 'UTC',
       stateDir: '/var/lib/binvault',
-      thresholds: { staleSeconds: 600, dumpIntervalSeconds: 86_400, dumpGraceSeconds: 3600, drillIntervalSeconds: 604_800 },
+      thresholds: { staleSeconds: 600, dumpIntervalSeconds: 86_400, dumpGraceSeconds: 3600, drillIntervalSeconds: 604_800, rtoSeconds: 1800 },
+      dumpMinIntervalSeconds: 3600,
       delayGraceSeconds: 600,
       retention: { recoveryWindowSeconds: 7 * 86_400, weeklyDumps: 0, monthlyDumps: 0 },
       localWatchdogSeconds: 10,
@@ -36,6 +37,16 @@ describe('parseConfig: one parser for the CLI and the functions', () => {
     expect(parseConfig({ BINVAULT_DRILL: 'off', BINVAULT_DRILL_INTERVAL_DAYS: '3' }, DEFAULTS)).toMatchObject({ drill: 'off', thresholds: { drillIntervalSeconds: 0 } });
     expect(() => parseConfig({ BINVAULT_DRILL: 'weekly' }, DEFAULTS)).toThrow("BINVAULT_DRILL 'weekly' is not one of scheduled, every-dump, off");
     expect(() => parseConfig({ BINVAULT_DRILL_INTERVAL_DAYS: '-1' }, DEFAULTS)).toThrow("BINVAULT_DRILL_INTERVAL_DAYS '-1' is not a number of days (0: no drills are scheduled)");
+  });
+
+  it('reads the RTO budget and the dump minimum interval (seconds, or with a unit); refuses what is neither', () => {
+    const config = parseConfig({ BINVAULT_RTO_SECONDS: '900', BINVAULT_DUMP_MIN_INTERVAL: '30m' }, DEFAULTS);
+    expect(config.thresholds.rtoSeconds).toBe(900);
+    expect(config.dumpMinIntervalSeconds).toBe(1800);
+    expect(parseConfig({ BINVAULT_DUMP_MIN_INTERVAL: '90' }, DEFAULTS).dumpMinIntervalSeconds).toBe(90);
+    expect(parseConfig({ BINVAULT_DUMP_MIN_INTERVAL: '2h' }, DEFAULTS).dumpMinIntervalSeconds).toBe(7200);
+    expect(() => parseConfig({ BINVAULT_DUMP_MIN_INTERVAL: 'hourly' }, DEFAULTS)).toThrow("BINVAULT_DUMP_MIN_INTERVAL 'hourly' is not a duration (seconds, or e.g. 30m, 1h)");
+    expect(() => parseConfig({ BINVAULT_RTO_SECONDS: '-5' }, DEFAULTS)).toThrow("BINVAULT_RTO_SECONDS '-5' is not a positive number");
   });
 
   it('reads every setting, an empty value counting as unset', () => {
@@ -116,7 +127,7 @@ describe('per-host settings from the configuration and SSM Parameter Store (SDK-
 
   it('lays the stack’s parameter, then the host’s, over the configuration', async () => {
     ssm.on(GetParameterCommand, { Name: '/binvault/prod/policy' }).resolves({ Parameter: { Value: JSON.stringify({ recoveryWindowDays: 30, staleSeconds: 900 }) } });
-    ssm.on(GetParameterCommand, { Name: '/binvault/prod/policy/db2' }).resolves({ Parameter: { Value: JSON.stringify({ recoveryWindowDays: 3, keepWeeklyDumps: 4 }) } });
+    ssm.on(GetParameterCommand, { Name: '/binvault/prod/policy/db2' }).resolves({ Parameter: { Value: JSON.stringify({ recoveryWindowDays: 3, keepWeeklyDumps: 4, rtoSeconds: 600 }) } });
     ssm.on(GetParameterCommand, { Name: '/binvault/prod/policy/db1' }).rejects(Object.assign(new Error('not found'), { name: 'ParameterNotFound' }));
     const config = parseConfig({ BINVAULT_SSM_POLICY: '/binvault/prod/policy', BINVAULT_STALE_SECONDS: '120' }, DEFAULTS);
 
@@ -124,7 +135,8 @@ describe('per-host settings from the configuration and SSM Parameter Store (SDK-
     const db2 = await settingsFor('db2', ssmParameters, config);
 
     expect(db1).toMatchObject({ thresholds: { staleSeconds: 900 }, policy: { recoveryWindowSeconds: 30 * 86_400, weeklyDumps: 0 } });
-    expect(db2).toMatchObject({ thresholds: { staleSeconds: 900 }, policy: { recoveryWindowSeconds: 3 * 86_400, weeklyDumps: 4 } });
+    expect(db2).toMatchObject({ thresholds: { staleSeconds: 900, rtoSeconds: 600 }, policy: { recoveryWindowSeconds: 3 * 86_400, weeklyDumps: 4 } });
+    expect(db1.thresholds.rtoSeconds).toBe(1800);
     expect(ssm.commandCalls(GetParameterCommand).map((c) => c.args[0].input.Name)).toEqual(
       expect.arrayContaining(['/binvault/prod/policy', '/binvault/prod/policy/db1', '/binvault/prod/policy/db2']),
     );

@@ -106,7 +106,7 @@ describe('drill-stale', () => {
   const twoDumps = (now: number) =>
     buildCatalog({ host: 'db1', binlogs: binlogSeries({ count: 10 }), dumps: [dumpAt(T0 + 30, 'binlog.000001'), dumpAt(T0 + 300, 'binlog.000004')], gapRecords: [], pending: [], now: new Date(now * 1000) });
   const types = (now: number, drills: { lastProvenAt?: string } | undefined, thresholds = DEFAULT_THRESHOLDS) =>
-    evaluate(twoDumps(now), new Date(now * 1000), thresholds, drills).map((c) => c.type).filter((t) => t === 'drill-stale');
+    evaluate(twoDumps(now), new Date(now * 1000), thresholds, drills ? { drills } : {}).map((c) => c.type).filter((t) => t === 'drill-stale');
 
   it('holds once a window could be drilled and none was proven within the interval and grace, counted from the earliest restorable time', () => {
     const since = Date.parse(twoDumps(T0 + 700).earliestRestorableTime ?? '') / 1000;
@@ -126,7 +126,7 @@ describe('drill-stale', () => {
 
   it('never holds for one dump, without drill records read, or with drills not scheduled (interval 0)', () => {
     const late = T0 + 100 * DAY;
-    expect(evaluate(catalogAt(late, { dumps: [dumpAt(T0 + 30, 'binlog.000001')] }), new Date(late * 1000), DEFAULT_THRESHOLDS, {}).map((c) => c.type)).not.toContain('drill-stale');
+    expect(evaluate(catalogAt(late, { dumps: [dumpAt(T0 + 30, 'binlog.000001')] }), new Date(late * 1000), DEFAULT_THRESHOLDS, { drills: {} }).map((c) => c.type)).not.toContain('drill-stale');
     expect(types(late, undefined)).toEqual([]);
     expect(types(late, {}, { ...DEFAULT_THRESHOLDS, drillIntervalSeconds: 0 })).toEqual([]);
   });
@@ -134,7 +134,7 @@ describe('drill-stale', () => {
   it('status counts it a warning (the windows are restorable, only not proven lately)', () => {
     const now = T0 + 30 + interval + grace + 1;
     // Past the dump schedule as well: dump-missed is critical, drill-stale stays a warning.
-    expect(assess(twoDumps(now), new Date(now * 1000), DEFAULT_THRESHOLDS, {}).findings.filter((f) => f.type === 'drill-stale').map((f) => f.severity)).toEqual(['warning']);
+    expect(assess(twoDumps(now), new Date(now * 1000), DEFAULT_THRESHOLDS, { drills: {} }).findings.filter((f) => f.type === 'drill-stale').map((f) => f.severity)).toEqual(['warning']);
   });
 
   it('the watchdog raises it once, and clears it when a drill proves a window', async () => {

@@ -31,6 +31,12 @@ describe('progressView', () => {
     ]);
   });
 
+  it('carries the time left of the whole command when the caller knows it', () => {
+    const { value, err } = io(true);
+    progressView(value, notATerminal, () => 0).update({ phase: 'replay', done: 5, total: 10, remainingSeconds: 42 });
+    expect(JSON.parse(err[0] ?? '')).toMatchObject({ phase: 'replay', done: 5, total: 10, remainingSeconds: 42 });
+  });
+
   it('says when a total is an estimate', () => {
     const { value, err } = io(true);
     progressView(value, notATerminal, () => 0).update({ phase: 'dump', done: 5, total: 10, estimated: true });
