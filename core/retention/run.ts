@@ -1,6 +1,7 @@
 import { reconcileAlerts } from '../alerts/watch.js';
 import { listHosts, readManifests, rebuildDay } from '../catalog/manifests.js';
 import { areaRoot, manifestKey, parseKey, parseObjectKey, recordKeyOf } from '../layout.js';
+import { messageOf } from '../errors.js';
 import type { Alerts, Clock, ObjectStore } from '../ports.js';
 import { planRetention, type RetentionPlan, type RetentionPolicy } from './plan.js';
 
@@ -11,19 +12,20 @@ export interface RetentionResult {
   /** Bytes stored, per kind, that the plan deletes (or deleted). */
   bytes: { dumps: number; binlogs: number };
   deleted: string[];
-  /** Objects an S3 Object Lock holds: reported, never an error. */
+  /** Bytes actually freed: every version of each deleted object (a versioned bucket keeps them otherwise). */
+  freedBytes: number;
+  /** Objects an S3 Object Lock holds (a retention date ahead, or a legal hold): reported, never an error. */
   held: string[];
+  /** Objects that could not be deleted, no lock holding them (access denied, …): an error, `retention-failed`. */
+  failed: { key: string; reason: string }[];
 }
-
-const isHeld = (error: unknown): boolean => {
-  const text = `${(error as Error).name} ${(error as Error).message} ${String((error as { cause?: { name?: string } }).cause?.name ?? '')}`;
-  return /object ?lock|retention|legal hold|access denied|AccessDenied/i.test(text);
-};
 
 /**
  * Plans, and unless `dryRun` applies, the retention of every host: deletes what the plan may delete
- * (each object, then its record), rebuilds the manifests of the days it touched, and announces
- * `retention-blocked` once when a plan cannot prove its promise (once more when that clears).
+ * (every version of each object, then of its record), rebuilds the manifests of the days it touched,
+ * and announces `retention-blocked` once when a plan cannot prove its promise, `retention-failed`
+ * once when an object could not be deleted and no Object Lock explains why (once more when each
+ * clears). A delete refused under a lock is a hold, not a failure: the lock is read to tell.
  */
 export const runRetention = async (
   deps: { store: ObjectStore; alerts: Alerts; clock: Clock },
@@ -61,7 +63,9 @@ export const runRetention = async (
       dryRun: options.dryRun,
       bytes: { dumps: sum(plan.delete.dumps), binlogs: sum(plan.delete.binlogs) },
       deleted: [],
+      freedBytes: 0,
       held: [],
+      failed: [],
     };
     if (!options.dryRun) {
       await reconcileAlerts(
@@ -76,22 +80,21 @@ export const runRetention = async (
       for (const key of [...plan.delete.dumps, ...plan.delete.binlogs]) {
         const ref = parseObjectKey(key);
         try {
-          await deps.store.delete(key);
+          result.freedBytes += (await deps.store.purge(key)).freedBytes;
         } catch (error) {
-          if (isHeld(error)) {
-            result.held.push(key);
-            continue;
-          }
-          throw error;
+          const lock = await deps.store.lockOf(key).catch(() => undefined);
+          if (lock) result.held.push(key);
+          else result.failed.push({ key, reason: messageOf(error) });
+          continue;
         }
         if (ref) {
-          await deps.store.delete(recordKeyOf(ref));
+          result.freedBytes += (await deps.store.purge(recordKeyOf(ref))).freedBytes;
           days.add(ref.day);
         }
         result.deleted.push(key);
       }
       for (const key of plan.delete.gapRecords) {
-        await deps.store.delete(key);
+        result.freedBytes += (await deps.store.purge(key)).freedBytes;
         const ref = parseKey(key);
         if (ref?.area === 'records') days.add(ref.day);
         result.deleted.push(key);
@@ -99,8 +102,25 @@ export const runRetention = async (
       for (const day of [...days].sort()) {
         const manifest = await rebuildDay(deps.store, scope, day, deps.clock);
         const empty = manifest.objects.length === 0 && Object.keys(manifest.binlogs).length === 0 && Object.keys(manifest.dumps).length === 0 && Object.keys(manifest.gapRecords).length === 0;
-        if (empty) await deps.store.delete(manifestKey(scope, day));
+        if (empty) await deps.store.purge(manifestKey(scope, day));
       }
+      const [first] = result.failed;
+      await reconcileAlerts(
+        deps,
+        scope,
+        first
+          ? [
+              {
+                id: 'retention-failed',
+                type: 'retention-failed',
+                severity: 'critical',
+                message: `retention could not delete ${result.failed.length} object(s), none held by Object Lock: ${first.key}: ${first.reason}`,
+                details: { keys: result.failed.map((f) => f.key) },
+              },
+            ]
+          : [],
+        ['retention-failed'],
+      );
     }
     results.push(result);
   }
