@@ -9,7 +9,8 @@ import { makeDirectories } from '../core/files.js';
  * meets on AWS: versioning (a plain DELETE keeps the bytes as a noncurrent version and adds a
  * delete marker; ListObjectVersions; DELETE of one version), S3 Object Lock reads and writes
  * (PutObjectLegalHold/Retention, their GETs; a locked version refuses its DELETE with AccessDenied),
- * and a bucket policy that denies deletes under some prefixes (AccessDenied with no lock).
+ * and a bucket policy that denies deletes or writes under some prefixes (AccessDenied with no lock).
+ * The options are read on every request: a test may change them while the endpoint runs.
  *
  * Kept beside the objects, under `{bucket}/._binvault_versions/{sha256(key)}/`: `key`, `current`
  * (the current version's id; none: `null`, as S3 names versions of an unversioned bucket),
@@ -21,6 +22,8 @@ export interface VersioningOptions {
   versioned?: boolean;
   /** Key prefixes whose deletes a bucket policy denies (AccessDenied, no lock involved). @default [] */
   denyDeletePrefixes?: string[];
+  /** Key prefixes whose writes (PUT, CompleteMultipartUpload) a bucket policy denies. @default [] */
+  denyWritePrefixes?: string[];
 }
 
 export interface VersioningContext {
@@ -216,10 +219,9 @@ export const versioning = (root: string, store: VersioningStore, options: Versio
       return;
     }
 
-    const writes =
-      options.versioned &&
-      ((ctx.method === 'PUT' && ctx.query.uploadId === undefined && !('tagging' in ctx.query)) || (ctx.method === 'POST' && typeof ctx.query.uploadId === 'string'));
-    if (!writes) return next();
+    const writes = (ctx.method === 'PUT' && ctx.query.uploadId === undefined && !('tagging' in ctx.query)) || (ctx.method === 'POST' && typeof ctx.query.uploadId === 'string');
+    if (writes && (options.denyWritePrefixes ?? []).some((p) => key.startsWith(p))) return s3Error(ctx, 403, 'AccessDenied', 'Access Denied');
+    if (!writes || !options.versioned) return next();
     // An overwrite on a versioned bucket: the previous bytes stay as a noncurrent version.
     const undo = await keepCurrent(bucket, key);
     try {
