@@ -20,7 +20,7 @@ import {
   UploadPartCopyCommand,
   type CompletedPart,
 } from '@aws-sdk/client-s3';
-import { rechunk } from '../../core/streams.js';
+import { rechunk, S3_MAX_PARTS } from '../../core/streams.js';
 import { ObjectExistsError, StorageError, WriteConflictError, messageOf } from '../../core/errors.js';
 import type {
   ListOptions,
@@ -286,6 +286,11 @@ export class S3Store implements ObjectStore {
       let partNumber = 0;
       const send = (data: Buffer): void => {
         const number = ++partNumber;
+        if (number > S3_MAX_PARTS) {
+          throw new StorageError(
+            `put ${this.url(key)} failed: more than ${S3_MAX_PARTS} parts of ${data.length / 1024 ** 2} MiB (${bytes} bytes so far): the object is larger than its expected size allowed for`,
+          );
+        }
         bytes += data.length;
         const task = this.client
           .send(
