@@ -38,11 +38,14 @@ interface Statement {
  */
 describe('infra/serverless.yml packaged offline', () => {
   let resources: Record<string, Resource>;
+  let outputs: Record<string, { Value: unknown }>;
   const ofType = (type: string): [string, Resource][] => Object.entries(resources).filter(([, r]) => r.Type === type);
 
   beforeAll(async () => {
     await run('npm', ['run', 'infra:package'], { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }, maxBuffer: 16 << 20 });
-    resources = (JSON.parse(readFileSync(TEMPLATE, 'utf8')) as { Resources: Record<string, Resource> }).Resources;
+    const template = JSON.parse(readFileSync(TEMPLATE, 'utf8')) as { Resources: Record<string, Resource>; Outputs: Record<string, { Value: unknown }> };
+    resources = template.Resources;
+    outputs = template.Outputs;
   }, 300_000);
 
   it('passes asl-validator: the restore state machine definition', async () => {
@@ -212,6 +215,8 @@ describe('infra/serverless.yml packaged offline', () => {
       expect(grants(`${fn}IamRoleLambdaExecution`, 'sqs:SendMessage')?.Resource, fn).toEqual({ 'Fn::GetAtt': ['FailedEventsQueue', 'Arn'] });
     }
     expect((resources.FailedEventsQueue as Resource).Properties).toMatchObject({ MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
+    // `binvault redrive --queue URL` takes it from the stack's outputs.
+    expect(outputs.FailedEventsQueueUrl?.Value).toEqual({ Ref: 'FailedEventsQueue' });
   });
 
   it('lets retention delete versions and read locks, and sets the bucket’s default retention only when objectLockDays > 0', () => {
