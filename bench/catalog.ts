@@ -82,6 +82,8 @@ class CountingStore {
         return result;
       },
       delete: async (key: string) => (self.requests.delete++, self.touched.add(key), inner.delete(key)),
+      purge: async (key: string) => (self.requests.delete++, self.touched.add(key), inner.purge(key)),
+      lockOf: async (key: string) => (self.requests.head++, inner.lockOf(key)),
     };
   }
 }

@@ -126,3 +126,8 @@ export const fileSystemReason = (error: unknown): string | undefined => {
   const reason = code === undefined ? undefined : FILE_SYSTEM_REASONS[code];
   return reason === undefined ? undefined : `${reason} (${code})`;
 };
+
+/** Retention could not delete objects that no Object Lock holds (access denied, …): a `retention-failed` alert says which. */
+export class RetentionFailedError extends BinvaultError {
+  public override readonly name: string = 'RetentionFailedError';
+}

@@ -28,6 +28,14 @@ export interface PutOptions {
   partBytes?: number;
 }
 
+/** What holds an object under S3 Object Lock. */
+export interface ObjectLock {
+  /** Until when a retention holds it (GOVERNANCE or COMPLIANCE). */
+  retainUntil?: Date;
+  mode?: string;
+  legalHold: boolean;
+}
+
 export interface MultipartUploadInfo {
   key: string;
   uploadId: string;
@@ -58,6 +66,13 @@ export interface ObjectStore {
   listMultipartUploads(prefix: string): Promise<MultipartUploadInfo[]>;
   abortMultipartUpload(key: string, uploadId: string): Promise<void>;
   delete(key: string): Promise<void>;
+  /**
+   * Deletes every version and delete marker of the key: on a versioned bucket a plain delete only
+   * adds a delete marker and the bytes stay. Returns the versions deleted and their bytes.
+   */
+  purge(key: string): Promise<{ versions: number; freedBytes: number }>;
+  /** The S3 Object Lock that holds the key now (a retention date ahead, or a legal hold), or undefined. */
+  lockOf(key: string): Promise<ObjectLock | undefined>;
   /** A server-side copy with new metadata (any size); the source stays. */
   copy(source: string, target: string, options: PutOptions & { size: number }): Promise<void>;
   /** Replaces the object's tags (e.g. `binvault-verified=ok`). */
@@ -79,6 +94,7 @@ export type AlertType =
   | 'dump-missed'
   | 'shipping-stale'
   | 'retention-blocked'
+  | 'retention-failed'
   | 'restore-failed'
   | 'restore-succeeded'
   | 'drill-failed'

@@ -10,3 +10,5 @@ export { demoCommand } from './demo.js';
 export { runLocalDrill } from './drill-run.js';
 export { runLocalRestore } from './restore-run.js';
 export { localUpCommand } from './up.js';
+export { redriveLocal } from './redrive.js';
+export { failedEventsDir } from './runtime.js';

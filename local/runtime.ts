@@ -1,5 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import { appendFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { makeDirectories } from '../core/files.js';
 import { Logger, type LogItem } from '@aws-lambda-powertools/logger';
 import type { Context, S3Event } from 'aws-lambda';
 import { parseConfig, type Config } from '../core/config.js';
@@ -15,6 +18,7 @@ import type { Telemetry } from '../functions/commons/powertools.js';
 import { createVerifyHandler } from '../functions/verify/handler.js';
 import { createWatchdogHandler } from '../functions/watchdog/handler.js';
 import { startLocalEndpoint, type LocalEndpoint, type S3EventRecord } from './s3-endpoint.js';
+import type { VersioningOptions } from './s3-versioning.js';
 
 /**
  * The embedded runtime: the S3-protocol endpoint, and the Lambda handlers invoked on its S3 events
@@ -40,8 +44,16 @@ export interface LocalRuntimeOptions {
   /** Seconds between watchdog passes (on AWS: 5 minutes); 0 runs none. @default 0 */
   watchdogSeconds?: number;
   onWatch?: (results: WatchResult[]) => void;
-  /** A handler that threw (the event would be retried by Lambda; here it is reported). */
+  /**
+   * A handler that threw on its last attempt: as Lambda does for an asynchronous invocation, the
+   * event was tried `1 + retries` times, then written to `{stateDir}/failed-events/` (the on-failure
+   * destination; `binvault redrive` re-drives it).
+   */
   onHandlerError?: (key: string, error: Error) => void;
+  /** Retries after a handler's first failure (Lambda's maximumRetryAttempts). @default 2 */
+  retries?: number;
+  /** The endpoint as the stack's versioned bucket with Object Lock (and a test's denying policy). */
+  versioning?: VersioningOptions;
 }
 
 export interface LocalRuntime {
@@ -58,11 +70,41 @@ export interface LocalRuntime {
 
 export const DEFAULT_LOCAL_ENDPOINT = 'http://127.0.0.1:4569';
 
+/** Where the local runtime puts the events its handlers failed (Lambda's on-failure destination). */
+export const failedEventsDir = (stateDir: string): string => join(stateDir, 'failed-events');
+
+/**
+ * What Lambda sends an on-failure destination (the same shape locally): the function, the event,
+ * the last error. `binvault redrive` reads `requestContext.functionArn` and `requestPayload`.
+ */
+export interface FailedEvent {
+  version: '1.0';
+  timestamp: string;
+  requestContext: { requestId: string; functionArn: string; condition: 'RetriesExhausted'; approximateInvokeCount: number };
+  requestPayload: unknown;
+  responsePayload: { errorType: string; errorMessage: string };
+}
+
+const writeFailedEvent = async (stateDir: string, name: string, event: unknown, attempts: number, error: Error): Promise<void> => {
+  const dir = failedEventsDir(stateDir);
+  await makeDirectories(dir);
+  const at = new Date();
+  const requestId = `local-${at.getTime().toString(36)}-${randomBytes(4).toString('hex')}`;
+  const failed: FailedEvent = {
+    version: '1.0',
+    timestamp: at.toISOString(),
+    requestContext: { requestId, functionArn: localContext(name).invokedFunctionArn, condition: 'RetriesExhausted', approximateInvokeCount: attempts },
+    requestPayload: event,
+    responsePayload: { errorType: error.name, errorMessage: error.message },
+  };
+  await writeFile(join(dir, `${requestId}.json`), `${JSON.stringify(failed, null, 2)}\n`, { mode: 0o600 });
+};
+
 /**
  * The handlers' Powertools logger, writing its JSON lines to the runtime's log file: on Lambda they
  * go to CloudWatch; here the console belongs to the runtime's own lines (stdout for results).
  */
-class FileLogger extends Logger {
+export class FileLogger extends Logger {
   public constructor(
     private readonly path: string,
     options: ConstructorParameters<typeof Logger>[0],
@@ -80,7 +122,7 @@ class FileLogger extends Logger {
   }
 }
 
-const localContext = (name: string): Context =>
+export const localContext = (name: string): Context =>
   ({
     functionName: `binvault-local-${name}`,
     functionVersion: '$LATEST',
@@ -108,6 +150,7 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
       buckets: [options.bucket],
       address: url.hostname.replace(/^\[|\]$/g, ''),
       port: url.port === '' ? 80 : Number(url.port),
+      ...(options.versioning ? { versioning: options.versioning } : {}),
     });
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
@@ -156,15 +199,22 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
       const target = eventTarget(key);
       if (!target) return;
       const event = { Records: [record] } as unknown as S3Event;
+      const attempts = 1 + (options.retries ?? 2);
       queue = queue.then(async () => {
-        try {
-          if (target === 'verify') {
-            for (const outcome of (await verify(event, localContext('verify'))) as VerifyOutcome[]) options.onVerified?.(outcome);
-          } else {
-            for (const outcome of (await catalog(event, localContext('catalog'))) as CatalogOutcome[]) options.onCatalog?.(outcome);
+        for (let attempt = 1; ; attempt++) {
+          try {
+            if (target === 'verify') {
+              for (const outcome of (await verify(event, localContext('verify'))) as VerifyOutcome[]) options.onVerified?.(outcome);
+            } else {
+              for (const outcome of (await catalog(event, localContext('catalog'))) as CatalogOutcome[]) options.onCatalog?.(outcome);
+            }
+            return;
+          } catch (error) {
+            if (attempt < attempts) continue;
+            await writeFailedEvent(options.stateDir, target, event, attempts, error as Error).catch(() => undefined);
+            options.onHandlerError?.(key, error as Error);
+            return;
           }
-        } catch (error) {
-          options.onHandlerError?.(key, error as Error);
         }
       });
     });

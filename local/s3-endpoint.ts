@@ -9,13 +9,15 @@ import { pipeline } from 'node:stream/promises';
 import S3rver from 's3rver';
 import { makeDirectories } from '../core/files.js';
 import { fileSystemReason } from '../core/errors.js';
+import { versioning, type VersioningContext, type VersioningOptions } from './s3-versioning.js';
 
 /**
  * The embedded runtime's S3-protocol endpoint: s3rver on loopback, plus the few S3 operations a
  * backup tool cannot do without and s3rver lacks — ListMultipartUploads and AbortMultipartUpload
  * (so a killed upload leaves nothing behind), conditional writes with `If-None-Match: *` (so a
  * shipped object is never overwritten) and `If-Match` (so no catalog update is lost), a correct
- * listing by delimiter, and PUTs that show an object only once its whole body is in.
+ * listing by delimiter, and PUTs that show an object only once its whole body is in; with
+ * `versioning`, the versioned bucket with Object Lock of the stack (local/s3-versioning.ts).
  */
 export interface LocalEndpointOptions {
   /** Where the objects live on disk. */
@@ -26,6 +28,8 @@ export interface LocalEndpointOptions {
   address?: string;
   /** 0 picks a free port. @default 4569 */
   port?: number;
+  /** Versioning, Object Lock and a delete-denying policy as the stack's bucket has them (local/s3-versioning.ts). */
+  versioning?: VersioningOptions;
 }
 
 export interface S3EventRecord {
@@ -265,6 +269,8 @@ export const startLocalEndpoint = async (options: LocalEndpointOptions): Promise
   explainedFileSystemErrors(app.store, options.directory);
   // Just before s3rver's router (the last middleware), after its XML encoder and vhost rewrite.
   app.middleware.splice(app.middleware.length - 1, 0, extensions(options.directory));
+  const versions = versioning(options.directory, app.store, options.versioning ?? {});
+  app.middleware.splice(app.middleware.length - 1, 0, (ctx, next) => versions(ctx as unknown as VersioningContext, next));
   listenOrFail(server);
 
   const address = (await server.run()) as AddressInfo;

@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { DEFAULT_LOCAL_ENDPOINT, startLocalRuntime } from './runtime.js';
+import { DEFAULT_LOCAL_ENDPOINT, failedEventsDir, startLocalRuntime } from './runtime.js';
 import type { Config } from '../core/config.js';
 import type { CommandIo } from '../shipper/commands/io.js';
 
@@ -29,7 +29,7 @@ export const localUpCommand = async (config: Config, io: CommandIo): Promise<num
     },
     config,
     watchdogSeconds: config.localWatchdogSeconds,
-    onHandlerError: (key, error) => io.err(`binvault: verifying ${key} failed: ${error.message} (the object has no record yet)`),
+    onHandlerError: (key, error) => io.err(`binvault: handling ${key} failed 3 times: ${error.message} (kept in ${failedEventsDir(config.stateDir)}; binvault redrive re-drives it)`),
   });
   io.out(
     io.json

@@ -1,6 +1,7 @@
 import { reconcileAlerts } from '../alerts/watch.js';
 import { forgetRecords, listHosts, readCatalogParts, summariesOf } from '../catalog/manifests.js';
 import { areaRoot, parseObjectKey, recordKeyOf } from '../layout.js';
+import { messageOf } from '../errors.js';
 import type { Alerts, Clock, ObjectStore } from '../ports.js';
 import { planRetention, type RetentionPlan, type RetentionPolicy } from './plan.js';
 
@@ -11,19 +12,20 @@ export interface RetentionResult {
   /** Bytes stored, per kind, that the plan deletes (or deleted). */
   bytes: { dumps: number; binlogs: number };
   deleted: string[];
-  /** Objects an S3 Object Lock holds: reported, never an error. */
+  /** Bytes actually freed: every version of each deleted object (a versioned bucket keeps them otherwise). */
+  freedBytes: number;
+  /** Objects an S3 Object Lock holds (a retention date ahead, or a legal hold): reported, never an error. */
   held: string[];
+  /** Objects that could not be deleted, no lock holding them (access denied, …): an error, `retention-failed`. */
+  failed: { key: string; reason: string }[];
 }
-
-const isHeld = (error: unknown): boolean => {
-  const text = `${(error as Error).name} ${(error as Error).message} ${String((error as { cause?: { name?: string } }).cause?.name ?? '')}`;
-  return /object ?lock|retention|legal hold|access denied|AccessDenied/i.test(text);
-};
 
 /**
  * Plans, and unless `dryRun` applies, the retention of every host: deletes what the plan may delete
- * (each object, then its record), takes their summaries out of the catalog, and announces
- * `retention-blocked` once when a plan cannot prove its promise (once more when that clears).
+ * (every version of each object, then of its record), takes their summaries out of the catalog,
+ * and announces `retention-blocked` once when a plan cannot prove its promise, `retention-failed`
+ * once when an object could not be deleted and no Object Lock explains why (once more when each
+ * clears). A delete refused under a lock is a hold, not a failure: the lock is read to tell.
  */
 export const runRetention = async (
   deps: { store: ObjectStore; alerts: Alerts; clock: Clock },
@@ -62,7 +64,9 @@ export const runRetention = async (
       dryRun: options.dryRun,
       bytes: { dumps: sum(plan.delete.dumps), binlogs: sum(plan.delete.binlogs) },
       deleted: [],
+      freedBytes: 0,
       held: [],
+      failed: [],
     };
     if (!options.dryRun) {
       await reconcileAlerts(
@@ -77,26 +81,42 @@ export const runRetention = async (
       for (const key of [...plan.delete.dumps, ...plan.delete.binlogs]) {
         const ref = parseObjectKey(key);
         try {
-          await deps.store.delete(key);
+          result.freedBytes += (await deps.store.purge(key)).freedBytes;
         } catch (error) {
-          if (isHeld(error)) {
-            result.held.push(key);
-            continue;
-          }
-          throw error;
+          const lock = await deps.store.lockOf(key).catch(() => undefined);
+          if (lock) result.held.push(key);
+          else result.failed.push({ key, reason: messageOf(error) });
+          continue;
         }
         if (ref) {
-          await deps.store.delete(recordKeyOf(ref));
+          result.freedBytes += (await deps.store.purge(recordKeyOf(ref))).freedBytes;
           forgotten.add(recordKeyOf(ref));
         }
         result.deleted.push(key);
       }
       for (const key of plan.delete.gapRecords) {
-        await deps.store.delete(key);
+        result.freedBytes += (await deps.store.purge(key)).freedBytes;
         forgotten.add(key);
         result.deleted.push(key);
       }
       if (forgotten.size > 0) await forgetRecords(deps.store, scope, forgotten, parts);
+      const [first] = result.failed;
+      await reconcileAlerts(
+        deps,
+        scope,
+        first
+          ? [
+              {
+                id: 'retention-failed',
+                type: 'retention-failed',
+                severity: 'critical',
+                message: `retention could not delete ${result.failed.length} object(s), none held by Object Lock: ${first.key}: ${first.reason}`,
+                details: { keys: result.failed.map((f) => f.key) },
+              },
+            ]
+          : [],
+        ['retention-failed'],
+      );
     }
     results.push(result);
   }

@@ -5,9 +5,12 @@ import {
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetObjectCommand,
+  GetObjectLegalHoldCommand,
+  GetObjectRetentionCommand,
   HeadBucketCommand,
   HeadObjectCommand,
   ListMultipartUploadsCommand,
+  ListObjectVersionsCommand,
   ListObjectsV2Command,
   PutObjectCommand,
   PutObjectTaggingCommand,
@@ -17,13 +20,14 @@ import {
   UploadPartCopyCommand,
   type CompletedPart,
 } from '@aws-sdk/client-s3';
-import { rechunk } from '../../core/streams.js';
+import { rechunk, S3_MAX_PARTS } from '../../core/streams.js';
 import { ObjectExistsError, StorageError, WriteConflictError, messageOf } from '../../core/errors.js';
 import type {
   ListOptions,
   ListResult,
   MultipartUploadInfo,
   ObjectHead,
+  ObjectLock,
   ObjectStore,
   PutOptions,
 } from '../../core/ports.js';
@@ -282,6 +286,11 @@ export class S3Store implements ObjectStore {
       let partNumber = 0;
       const send = (data: Buffer): void => {
         const number = ++partNumber;
+        if (number > S3_MAX_PARTS) {
+          throw new StorageError(
+            `put ${this.url(key)} failed: more than ${S3_MAX_PARTS} parts of ${data.length / 1024 ** 2} MiB (${bytes} bytes so far): the object is larger than its expected size allowed for`,
+          );
+        }
         bytes += data.length;
         const task = this.client
           .send(
@@ -473,6 +482,53 @@ export class S3Store implements ObjectStore {
     } catch (error) {
       this.fail('delete', key, error);
     }
+  }
+
+  public async purge(key: string): Promise<{ versions: number; freedBytes: number }> {
+    const bucket = this.config.bucket;
+    let versions = 0;
+    let freedBytes = 0;
+    try {
+      let keyMarker: string | undefined;
+      let versionIdMarker: string | undefined;
+      do {
+        const page = await this.client.send(
+          new ListObjectVersionsCommand({ Bucket: bucket, Prefix: key, ...(keyMarker ? { KeyMarker: keyMarker } : {}), ...(versionIdMarker ? { VersionIdMarker: versionIdMarker } : {}) }),
+        );
+        // The prefix also matches longer keys (`x.gz` and `x.gz.json`): only this key's versions.
+        const mine = [
+          ...(page.Versions ?? []).map((v) => ({ key: v.Key, id: v.VersionId, size: v.Size ?? 0 })),
+          ...(page.DeleteMarkers ?? []).map((m) => ({ key: m.Key, id: m.VersionId, size: 0 })),
+        ].filter((v) => v.key === key);
+        for (const version of mine) {
+          await this.client.send(new DeleteObjectCommand({ Bucket: bucket, Key: key, VersionId: version.id ?? 'null' }));
+          versions++;
+          freedBytes += version.size;
+        }
+        keyMarker = page.IsTruncated ? page.NextKeyMarker : undefined;
+        versionIdMarker = page.IsTruncated ? page.NextVersionIdMarker : undefined;
+      } while (keyMarker !== undefined);
+    } catch (error) {
+      this.fail('delete', key, error);
+    }
+    return { versions, freedBytes };
+  }
+
+  public async lockOf(key: string): Promise<ObjectLock | undefined> {
+    const bucket = this.config.bucket;
+    // No lock configuration, no object or no permission to read it: no hold can be shown.
+    const absent = (error: unknown): undefined => {
+      const status = statusOf(error);
+      if (status === 404 || status === 400 || status === 403) return undefined;
+      this.fail('read the object lock of', key, error);
+    };
+    const retention = await this.client.send(new GetObjectRetentionCommand({ Bucket: bucket, Key: key })).then((out) => out.Retention, absent);
+    const hold = await this.client.send(new GetObjectLegalHoldCommand({ Bucket: bucket, Key: key })).then((out) => out.LegalHold, absent);
+    const retainUntil = retention?.RetainUntilDate ? new Date(retention.RetainUntilDate) : undefined;
+    const legalHold = hold?.Status === 'ON';
+    const retained = retainUntil !== undefined && retainUntil.getTime() > Date.now();
+    if (!retained && !legalHold) return undefined;
+    return { legalHold, ...(retained ? { retainUntil, mode: retention?.Mode ?? 'GOVERNANCE' } : {}) };
   }
 
   /**

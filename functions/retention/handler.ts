@@ -1,5 +1,6 @@
 import { MetricUnit } from '@aws-lambda-powertools/metrics';
 import { settingsFor } from '../../core/config.js';
+import { RetentionFailedError } from '../../core/errors.js';
 import { runRetention, type RetentionResult } from '../../core/retention/run.js';
 import { lambdaDeps, type FunctionDeps } from '../commons/deps.js';
 import { addMetric, lambdaTelemetry, withTelemetry, type Telemetry } from '../commons/powertools.js';
@@ -19,10 +20,14 @@ export const applyRetention = async (deps: FunctionDeps, telemetry: Telemetry): 
   );
   for (const r of results) {
     addMetric(telemetry, 'deletedObjects', MetricUnit.Count, r.deleted.length);
-    addMetric(telemetry, 'deletedBytes', MetricUnit.Bytes, r.bytes.dumps + r.bytes.binlogs);
+    addMetric(telemetry, 'deletedBytes', MetricUnit.Bytes, r.freedBytes);
     addMetric(telemetry, 'heldObjects', MetricUnit.Count, r.held.length);
-    telemetry.logger.info('retention', { host: r.host, deleted: r.deleted.length, held: r.held.length, blocked: r.plan.blocked, windowsAfter: r.plan.windowsAfter });
+    addMetric(telemetry, 'failedDeletes', MetricUnit.Count, r.failed.length);
+    telemetry.logger.info('retention', { host: r.host, deleted: r.deleted.length, freedBytes: r.freedBytes, held: r.held.length, failed: r.failed, blocked: r.plan.blocked, windowsAfter: r.plan.windowsAfter });
   }
+  // The alert is out; the error makes the run count as failed (the RetentionErrors alarm).
+  const failed = results.flatMap((r) => r.failed);
+  if (failed.length > 0) throw new RetentionFailedError(`retention could not delete ${failed.length} object(s) that no Object Lock holds: ${failed[0]?.key}: ${failed[0]?.reason}`);
   return results;
 };
 

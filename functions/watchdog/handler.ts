@@ -18,6 +18,8 @@ export const runWatchdog = async (deps: FunctionDeps, telemetry: Telemetry): Pro
       drillHistory: (scope) => drillHistory(deps.store(config.bucket), scope),
     },
   );
+  // The heartbeat: the WatchdogNotRunning alarm fires when a quarter of an hour has none.
+  addMetric(telemetry, 'watchdogRuns', MetricUnit.Count, 1);
   for (const r of results) {
     addMetric(telemetry, 'activeConditions', MetricUnit.Count, r.active.length);
     if (r.started.length > 0 || r.cleared.length > 0) telemetry.logger.info('alerts', { host: r.host, started: r.started, cleared: r.cleared });

@@ -9,6 +9,7 @@ import { demo, localUp } from '../commands/local.js';
 import { command as restoreApply } from '../commands/restore-apply.js';
 import { command as drill } from '../commands/drill.js';
 import { command as restore } from '../commands/restore.js';
+import { command as redrive } from '../commands/redrive.js';
 import { command as retention } from '../commands/retention.js';
 import { command as shipBinlogs } from '../commands/ship-binlogs.js';
 import { command as shipDump } from '../commands/ship-dump.js';
@@ -17,7 +18,7 @@ import { command as verify } from '../commands/verify.js';
 import { loadConfig } from '../lib/config.js';
 
 /** Every command, in the order `binvault --help` lists them. */
-const COMMANDS: readonly Command[] = [check, shipBinlogs, shipDump, status, catalogRebuild, retention, restore, restoreApply, drill, verify, localUp, demo];
+const COMMANDS: readonly Command[] = [check, shipBinlogs, shipDump, status, catalogRebuild, retention, redrive, restore, restoreApply, drill, verify, localUp, demo];
 
 /** Options every command takes. */
 const GLOBAL: OptionSpecs = {

@@ -16,9 +16,16 @@ export const retentionCommand = async (config: Config, args: { dryRun: boolean; 
     { store: S3Store.fromConfig(config), alerts: new FileAlerts(join(config.stateDir, 'alerts.jsonl'), (line) => io.err(line)), clock: systemClock },
     { prefix: config.prefix, policy, timeZone: config.timeZone, dryRun: args.dryRun, ...(args.host ? { hosts: [args.host] } : {}) },
   );
+  const failed = results.flatMap((r) => r.failed);
+  const failure = (): number => {
+    const [first] = failed;
+    if (!first) return 0;
+    io.err(`binvault retention: could not delete ${failed.length} object(s) that no Object Lock holds (first: ${first.key}: ${first.reason})`);
+    return 1;
+  };
   if (io.json) {
     for (const r of results) io.out(JSON.stringify(r));
-    return 0;
+    return failure();
   }
   const windows = (list: { from: string; to: string }[]): string => (list.length === 0 ? 'nothing' : list.map((w) => `${w.from} → ${w.to}`).join(', '));
   for (const r of results) {
@@ -35,9 +42,10 @@ export const retentionCommand = async (config: Config, args: { dryRun: boolean; 
     );
     io.out(`  keep               ${p.keep.dumps.length} dumps, ${p.keep.binlogs.length} binlogs`);
     if (r.held.length > 0) io.out(`  held               ${r.held.length} objects under S3 Object Lock, kept until their retention ends`);
-    io.out(args.dryRun ? '  (dry run: nothing deleted)' : `  deleted            ${r.deleted.length} objects`);
+    if (r.failed.length > 0) io.out(`  FAILED             ${r.failed.length} objects could not be deleted: ${r.failed.map((f) => `${f.key}: ${f.reason}`).join('; ')}`);
+    io.out(args.dryRun ? '  (dry run: nothing deleted)' : `  deleted            ${r.deleted.length} objects (${formatBytes(r.freedBytes)} freed, every version)`);
   }
-  return 0;
+  return failure();
 };
 
 export const command: Command = {
@@ -49,7 +57,10 @@ dump at or before the window's start, every later dump, the binlogs from that du
 — plus the last dump of BINVAULT_KEEP_WEEKLY_DUMPS weeks and BINVAULT_KEEP_MONTHLY_DUMPS months, and
 deletes the rest with their records. The plan proves itself: the windows after must cover what was
 restorable in the promised window, or nothing is deleted and a retention-blocked alert says why.
-Objects held by S3 Object Lock are reported as held.
+Each object is deleted with every version (on a versioned bucket a plain delete would only add a
+delete marker and keep the bytes); "freed" is the bytes of the versions deleted. A delete refused
+under S3 Object Lock (a retention date ahead, a legal hold) is reported as held; a delete refused
+for any other reason (access denied by a policy, …) is an error: a retention-failed alert, exit 1.
 
   --dry-run       print the plan, delete nothing
   --host H        only this host

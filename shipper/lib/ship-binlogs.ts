@@ -9,6 +9,7 @@ import { ObjectExistsError } from '../../core/errors.js';
 import { binlogKey, binlogsRoot, dayIn, gapRecordName, parseKey, recordKey, type HostScope } from '../../core/layout.js';
 import { compactStamp } from '../../core/time.js';
 import type { BinlogSource, Clock, ObjectStore } from '../../core/ports.js';
+import { partBytesFor } from '../../core/streams.js';
 import { MysqlError } from '../../drivers/errors.js';
 import { BinlogGapError, ShipError } from './errors.js';
 import type { Compressor } from './compress.js';
@@ -348,6 +349,8 @@ const shipOne = async (
     stored = await store.putStream(key, body(), {
       metadata,
       contentType: 'application/gzip',
+      // The compressed binlog is no larger than the file (plus gzip's few bytes per member).
+      partBytes: partBytesFor(size * 1.01),
       ifAbsent: true,
       ...(signal ? { signal } : {}),
       onMultipartStarted: (uploadId) => state.writeJson(INTENT, { ...intent, uploadId }),

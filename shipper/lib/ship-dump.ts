@@ -11,6 +11,7 @@ import { DumpError, LockWaitError } from './errors.js';
 import { areaRoot, dayIn, dumpFileName, dumpKey, stagingKey, type HostScope } from '../../core/layout.js';
 import type { Clock, ObjectStore } from '../../core/ports.js';
 import { versionAtLeast } from '../../core/server.js';
+import { partBytesFor } from '../../core/streams.js';
 import { findProgram } from '../../drivers/mysql/programs.js';
 import { onPath, rssSampler, zlibCompressor, type Compressor } from './compress.js';
 import { sealedGzip, type ParallelGzipOptions } from './gzip.js';
@@ -263,8 +264,9 @@ export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult
 
     const stored = await store.putStream(staging, body(), {
       contentType: 'application/gzip',
-      // 8 MiB parts: 80 GB of compressed dump within S3's 10,000 parts, and memory kept low.
-      partBytes: 8 * 1024 * 1024,
+      // Parts sized from the estimate (twice the tables' data: the SQL text of a row can be larger than
+      // InnoDB's page share of it; the gzip output is smaller), so a dump of any size fits S3's 10,000 parts.
+      partBytes: partBytesFor(2 * estimatedBytes),
       ...(options.signal ? { signal: options.signal } : {}),
     });
     // The body ran to its end (or the upload threw): the facts are final.

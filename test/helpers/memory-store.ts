@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
-import { ObjectExistsError, WriteConflictError } from '../../core/errors.js';
-import type { ListOptions, ListResult, MultipartUploadInfo, ObjectHead, ObjectStore, PutOptions } from '../../core/ports.js';
+import { ObjectExistsError, StorageError, WriteConflictError } from '../../core/errors.js';
+import type { ListOptions, ListResult, MultipartUploadInfo, ObjectHead, ObjectLock, ObjectStore, PutOptions } from '../../core/ports.js';
 
 interface Stored {
   body: Buffer;
@@ -108,6 +108,23 @@ export class MemoryStore implements ObjectStore {
     this.requests.delete++;
     this.check(key);
     this.objects.delete(key);
+  }
+
+  /** Keys under a lock (tests set them): `lockOf` reports them, `purge` refuses them as S3 does. */
+  public readonly locks = new Map<string, ObjectLock>();
+
+  /** Unversioned: the one version there is. */
+  public async purge(key: string): Promise<{ versions: number; freedBytes: number }> {
+    this.requests.delete++;
+    this.check(key);
+    if (this.locks.has(key)) throw new StorageError(`delete memory://${key} failed: access denied`);
+    const o = this.objects.get(key);
+    this.objects.delete(key);
+    return { versions: o ? 1 : 0, freedBytes: o?.body.length ?? 0 };
+  }
+
+  public async lockOf(key: string): Promise<ObjectLock | undefined> {
+    return this.locks.get(key);
   }
 
   public async copy(source: string, target: string, options: PutOptions & { size: number }): Promise<void> {

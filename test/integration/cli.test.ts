@@ -57,7 +57,7 @@ describe('binvault argv: wrong input gets one line and a non-zero exit before an
     const flag = await runCli(['status', '--help'], {});
 
     expectExit(all, 2);
-    for (const command of ['ship binlogs', 'ship dump', 'check', 'status', 'catalog rebuild', 'retention', 'restore', 'restore apply', 'verify', 'local up', 'demo']) {
+    for (const command of ['ship binlogs', 'ship dump', 'check', 'status', 'catalog rebuild', 'retention', 'redrive', 'restore', 'restore apply', 'verify', 'local up', 'demo']) {
       expect(all.stdout).toMatch(new RegExp(`^  ${command}( |$)`, 'm'));
     }
     expectExit(group, 0);

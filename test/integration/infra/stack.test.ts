@@ -38,11 +38,14 @@ interface Statement {
  */
 describe('infra/serverless.yml packaged offline', () => {
   let resources: Record<string, Resource>;
+  let outputs: Record<string, { Value: unknown }>;
   const ofType = (type: string): [string, Resource][] => Object.entries(resources).filter(([, r]) => r.Type === type);
 
   beforeAll(async () => {
     await run('npm', ['run', 'infra:package'], { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }, maxBuffer: 16 << 20 });
-    resources = (JSON.parse(readFileSync(TEMPLATE, 'utf8')) as { Resources: Record<string, Resource> }).Resources;
+    const template = JSON.parse(readFileSync(TEMPLATE, 'utf8')) as { Resources: Record<string, Resource>; Outputs: Record<string, { Value: unknown }> };
+    resources = template.Resources;
+    outputs = template.Outputs;
   }, 300_000);
 
   it('passes asl-validator: the restore state machine definition', async () => {
@@ -157,9 +160,74 @@ describe('infra/serverless.yml packaged offline', () => {
       expect(definition).toContain(state);
     }
     expect(definition).toContain('RestoreProvisionLambdaFunction');
-    expect(ofType('AWS::CloudWatch::Alarm').length).toBeGreaterThanOrEqual(4);
-    expect(ofType('AWS::SSM::Parameter').map(([, p]) => p.Properties.Name)).toEqual(
-      expect.arrayContaining(['/binvault/ci/prefix', '/binvault/ci/restore-launch-template', '/binvault/ci/policy']),
-    );
+    // Only the parameter something reads (the watchdog's and retention's policy).
+    expect(ofType('AWS::SSM::Parameter').map(([, p]) => p.Properties.Name)).toEqual(['/binvault/ci/policy']);
+  });
+
+  const statementsOf = (role: string): Statement[] =>
+    ((resources[role] as Resource).Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[]).flatMap((p) => p.PolicyDocument.Statement);
+  const grants = (role: string, action: string): Statement | undefined => statementsOf(role).find((s) => ([] as string[]).concat(s.Action).includes(action));
+
+  it('encrypts the alerts topic with a key of its own whose policy lets CloudWatch, S3 and EventBridge publish, and the publishing functions use it', () => {
+    const topic = resources.AlertsTopic as Resource;
+    expect(topic.Properties.KmsMasterKeyId).toEqual({ 'Fn::GetAtt': ['AlertsKey', 'Arn'] });
+    const key = resources.AlertsKey as Resource;
+    expect(key.Type).toBe('AWS::KMS::Key');
+    expect(key.Properties.EnableKeyRotation).toBe(true);
+    const statements = (key.Properties.KeyPolicy as { Statement: (Statement & { Principal: { Service?: string[] } })[] }).Statement;
+    const services = statements.find((s) => s.Principal.Service);
+    expect(services?.Principal.Service).toEqual(expect.arrayContaining(['cloudwatch.amazonaws.com', 's3.amazonaws.com', 'events.amazonaws.com']));
+    expect(services?.Action).toEqual(['kms:GenerateDataKey', 'kms:Decrypt']);
+    const topicPolicy = JSON.stringify((resources.AlertsTopicPolicy as Resource).Properties);
+    expect(topicPolicy).toContain('cloudwatch.amazonaws.com');
+    for (const role of ['VerifyIamRoleLambdaExecution', 'WatchdogIamRoleLambdaExecution', 'RetentionIamRoleLambdaExecution', 'RestoreReportIamRoleLambdaExecution', 'RestoreReportFailureIamRoleLambdaExecution']) {
+      expect(grants(role, 'sns:Publish'), role).toBeDefined();
+      expect(grants(role, 'kms:GenerateDataKey')?.Resource, role).toEqual({ 'Fn::GetAtt': ['AlertsKey', 'Arn'] });
+    }
+  });
+
+  it('has alarms on errors, throttles, dropped events, failed events waiting, failed restores and a silent watchdog — each telling the topic when it fires and when it clears', () => {
+    const alarms = Object.fromEntries(ofType('AWS::CloudWatch::Alarm'));
+    const names = Object.keys(alarms).sort();
+    for (const fn of ['Verify', 'Catalog', 'Watchdog', 'Retention']) {
+      expect(names).toEqual(expect.arrayContaining([`${fn}Errors`, `${fn}Throttles`, `${fn}AsyncEventsDropped`]));
+      expect((alarms[`${fn}Throttles`] as Resource).Properties.MetricName).toBe('Throttles');
+      expect((alarms[`${fn}AsyncEventsDropped`] as Resource).Properties.MetricName).toBe('AsyncEventsDropped');
+    }
+    expect(names).toEqual(expect.arrayContaining(['FailedEventsWaiting', 'RestoreExecutionsFailed', 'RestoreExecutionsTimedOut', 'RestoreExecutionsAborted', 'WatchdogNotRunning']));
+    for (const [name, alarm] of Object.entries(alarms)) {
+      expect(alarm.Properties.AlarmActions, name).toEqual([{ Ref: 'AlertsTopic' }]);
+      expect(alarm.Properties.OKActions, name).toEqual([{ Ref: 'AlertsTopic' }]);
+    }
+    for (const m of ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']) {
+      expect((alarms[`Restore${m}`] as Resource).Properties).toMatchObject({ Namespace: 'AWS/States', MetricName: m, Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: 'RestoreStateMachine' } }] });
+    }
+    expect(resources.RestoreStateMachine?.Type).toBe('AWS::StepFunctions::StateMachine');
+    expect((alarms.FailedEventsWaiting as Resource).Properties).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['FailedEventsQueue', 'QueueName'] } }] });
+    // The watchdog's own heartbeat (functions/watchdog/handler.ts): no data is an alarm, not silence.
+    expect((alarms.WatchdogNotRunning as Resource).Properties).toMatchObject({ Namespace: 'binvault', MetricName: 'watchdogRuns', Dimensions: [{ Name: 'service', Value: 'watchdog' }], ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching' });
+  });
+
+  it('sends every asynchronously invoked function’s event, once its retries are spent, to the failed-events queue its role may write to', () => {
+    const configs = Object.fromEntries(ofType('AWS::Lambda::EventInvokeConfig').map(([, c]) => [(c.Properties.FunctionName as { Ref: string }).Ref, c.Properties]));
+    for (const fn of ['Verify', 'Catalog', 'Watchdog', 'Retention']) {
+      expect(configs[`${fn}LambdaFunction`], fn).toMatchObject({ MaximumRetryAttempts: 2, DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': ['FailedEventsQueue', 'Arn'] } } } });
+      expect(grants(`${fn}IamRoleLambdaExecution`, 'sqs:SendMessage')?.Resource, fn).toEqual({ 'Fn::GetAtt': ['FailedEventsQueue', 'Arn'] });
+    }
+    expect((resources.FailedEventsQueue as Resource).Properties).toMatchObject({ MessageRetentionPeriod: 1209600, SqsManagedSseEnabled: true });
+    // `binvault redrive --queue URL` takes it from the stack's outputs.
+    expect(outputs.FailedEventsQueueUrl?.Value).toEqual({ Ref: 'FailedEventsQueue' });
+  });
+
+  it('lets retention delete versions and read locks, and sets the bucket’s default retention only when objectLockDays > 0', () => {
+    for (const action of ['s3:DeleteObjectVersion', 's3:GetObjectRetention', 's3:GetObjectLegalHold', 's3:ListBucketVersions']) {
+      expect(grants('RetentionIamRoleLambdaExecution', action), action).toBeDefined();
+    }
+    const bucket = resources.S3BucketBackups as Resource;
+    expect(bucket.Properties.ObjectLockConfiguration).toEqual({
+      'Fn::If': ['HasObjectLockDays', { ObjectLockEnabled: 'Enabled', Rule: { DefaultRetention: { Mode: 'GOVERNANCE', Days: '0' } } }, { Ref: 'AWS::NoValue' }],
+    });
+    const rules = (bucket.Properties.LifecycleConfiguration as { Rules: { NoncurrentVersionExpiration?: { NoncurrentDays: number } }[] }).Rules;
+    expect(rules.find((r) => r.NoncurrentVersionExpiration)?.NoncurrentVersionExpiration?.NoncurrentDays).toBe(7);
   });
 });

@@ -1,8 +1,5 @@
 import type { Connection } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { StorageError } from '../../../core/errors.js';
-import type { ObjectStore } from '../../../core/ports.js';
-import { runRetention } from '../../../core/retention/run.js';
 import type { LocalRuntime } from '../../../local/runtime.js';
 import { S3Store } from '../../../drivers/aws/s3.js';
 import { runCli, expectExit } from '../../helpers/cli.js';
@@ -86,28 +83,5 @@ describe('retention across simulated days on a real server: old dumps and binlog
     expect(after.gaps).toEqual([]);
     expect(after.windows).toEqual([{ from: dumps[1]?.completedAt, to: before.latestRestorableTime }]);
   });
-
-  it('reports objects held by S3 Object Lock as held, never as an error', async () => {
-    const locked = new Set((await keys('binlogs')).slice(0, 2));
-    const lockingStore = new Proxy(store, {
-      get(target, prop, receiver) {
-        if (prop === 'delete') {
-          return async (key: string) => {
-            if (locked.has(key)) throw new StorageError(`delete s3://binvault/${key} failed: access denied (object lock retention)`);
-            return target.delete(key);
-          };
-        }
-        return Reflect.get(target, prop, receiver) as unknown;
-      },
-    }) as ObjectStore;
-    const now = new Date(Date.parse(dumps[2]?.completedAt ?? '') + 2000);
-
-    const [result] = await runRetention(
-      { store: lockingStore, alerts: { publish: async () => undefined }, clock: { now: () => now } },
-      { prefix: 'mysql', policy: { recoveryWindowSeconds: 1, weeklyDumps: 0, monthlyDumps: 0 }, dryRun: false, hosts: ['db1'] },
-    );
-
-    expect(result?.held.sort()).toEqual([...locked].sort());
-    expect((await keys('binlogs')).filter((k) => locked.has(k)).sort()).toEqual([...locked].sort());
-  });
+  // Objects held by S3 Object Lock, and deletes refused without one: test/integration/retention/versioned.test.ts.
 });

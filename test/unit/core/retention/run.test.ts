@@ -77,4 +77,25 @@ describe('runRetention, with the ObjectStore port in memory', () => {
     expect(store.keys('mysql/db1/binlogs/')).toEqual(keys.filter((k) => k.startsWith('mysql/db1/binlogs/')));
     expect(alerts.map((a) => `${a.type}:${a.state}`)).toEqual(['retention-blocked:started']);
   });
+
+  it('tells a lock (held, kept, no alert) from a refused delete with no lock (failed, retention-failed once, cleared when it goes)', async () => {
+    const { store } = await threeDays();
+    const alerts: Alert[] = [];
+    const deps = { store, alerts: { publish: async (a: Alert) => void alerts.push(a) }, clock };
+    const [locked, refused] = store.keys('mysql/db1/binlogs/2026-11-01/');
+    store.locks.set(locked ?? '', { legalHold: true });
+    store.failing = { pattern: new RegExp(`^${refused}$`), error: new Error(`delete memory://${refused} failed: access denied`) };
+
+    const [first] = await runRetention(deps, { prefix: 'mysql', policy, dryRun: false });
+    store.failing = undefined;
+    const [second] = await runRetention(deps, { prefix: 'mysql', policy, dryRun: false });
+
+    expect(first?.held).toEqual([locked]);
+    expect(first?.failed).toEqual([{ key: refused, reason: `delete memory://${refused} failed: access denied` }]);
+    expect(second?.held).toEqual([locked]);
+    expect(second?.failed).toEqual([]);
+    expect(store.objects.has(locked ?? '')).toBe(true);
+    expect(store.objects.has(refused ?? '')).toBe(false);
+    expect(alerts.map((a) => `${a.type}:${a.state}`)).toEqual(['retention-failed:started', 'retention-failed:cleared']);
+  });
 });

@@ -1,0 +1,125 @@
+import { ListObjectVersionsCommand, PutObjectLegalHoldCommand, type S3Client } from '@aws-sdk/client-s3';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { rebuildHost } from '../../../core/catalog/manifests.js';
+import { parseObjectKey, recordKeyOf } from '../../../core/layout.js';
+import type { Alert } from '../../../core/ports.js';
+import { runRetention } from '../../../core/retention/run.js';
+import type { VersioningOptions } from '../../../local/s3-versioning.js';
+import { binlogSeries, dumpAt, putShipped, T0 } from '../../helpers/catalog.js';
+import { expectExit, runCli } from '../../helpers/cli.js';
+import { startTestBucket, type TestBucket } from '../../helpers/s3.js';
+
+const DAY = 86_400;
+const scope = { prefix: 'mysql', host: 'db1' };
+const policy = { recoveryWindowSeconds: DAY, weeklyDumps: 0, monthlyDumps: 0 };
+const clock = { now: () => new Date((T0 + 2 * DAY + 12 * 3600) * 1000) };
+const SIZE = 4096;
+
+/**
+ * Retention against the local endpoint made to behave as the stack's bucket does: versioned (a
+ * plain delete keeps the bytes), with S3 Object Lock, and with a policy that can deny deletes.
+ */
+describe('retention on a versioned bucket with Object Lock (local endpoint)', () => {
+  let bucket: TestBucket;
+  const versioning: VersioningOptions = { versioned: true, denyDeletePrefixes: [] };
+  const client = (): S3Client => (bucket.store as unknown as { client: S3Client }).client;
+  const versionsOf = async (key: string): Promise<{ versions: number; markers: number }> => {
+    const out = await client().send(new ListObjectVersionsCommand({ Bucket: bucket.bucket, Prefix: key }));
+    return { versions: (out.Versions ?? []).filter((v) => v.Key === key).length, markers: (out.DeleteMarkers ?? []).filter((m) => m.Key === key).length };
+  };
+
+  beforeEach(async () => {
+    versioning.denyDeletePrefixes = [];
+    bucket = await startTestBucket('binvault', versioning);
+    const binlogs = binlogSeries({ count: 72, span: 3600 });
+    const dumps = [0, 1, 2].map((d) => dumpAt(T0 + d * DAY + 1800, binlogs[d * 24]?.name ?? ''));
+    await putShipped(bucket.store, [...binlogs, ...dumps], SIZE);
+    await rebuildHost(bucket.store, scope, { now: () => new Date((T0 + 3 * DAY) * 1000) });
+  }, 60_000);
+  afterEach(() => bucket.close());
+
+  it('the endpoint keeps a deleted object’s bytes as a noncurrent version behind a delete marker, as the versioned bucket does', async () => {
+    const key = 'mysql/db1/binlogs/2026-11-01/binlog.000001.gz';
+
+    await bucket.store.delete(key);
+
+    expect(await bucket.store.head(key)).toBeUndefined();
+    expect(await versionsOf(key)).toEqual({ versions: 1, markers: 1 });
+  });
+
+  it('deletes every version of what the plan deletes, and of its record, and reports the bytes actually freed', async () => {
+    // An object written twice has two versions: retention frees both.
+    const [first] = (await bucket.store.list('mysql/db1/binlogs/2026-11-01/')).keys;
+    await bucket.store.put(first?.key ?? '', Buffer.alloc(SIZE));
+    const recordSizes = new Map((await bucket.store.list('mysql/db1/records/')).keys.map((k) => [k.key, k.size]));
+
+    const [result] = await runRetention({ store: bucket.store, alerts: { publish: async () => undefined }, clock }, { prefix: 'mysql', policy, dryRun: false });
+
+    const planned = [...(result?.plan.delete.dumps ?? []), ...(result?.plan.delete.binlogs ?? [])];
+    expect(planned.length).toBeGreaterThan(20);
+    expect(planned).toContain(first?.key);
+    expect(result?.deleted.sort()).toEqual(planned.sort());
+    expect(result?.failed).toEqual([]);
+    let recordBytes = 0;
+    for (const key of planned) {
+      const record = recordKeyOf(parseObjectKey(key) as NonNullable<ReturnType<typeof parseObjectKey>>);
+      expect(await versionsOf(key), key).toEqual({ versions: 0, markers: 0 });
+      expect(await versionsOf(record), record).toEqual({ versions: 0, markers: 0 });
+      recordBytes += recordSizes.get(record) ?? 0;
+    }
+    // The current bytes the plan counted, the older version of the object written twice, the records.
+    expect((result?.bytes.dumps ?? 0) + (result?.bytes.binlogs ?? 0)).toBe(planned.length * SIZE);
+    expect(result?.freedBytes).toBe(planned.length * SIZE + SIZE + recordBytes);
+  });
+
+  it('reports objects under a legal hold as held — kept, no error, no alert', async () => {
+    const binlogs = (await bucket.store.list('mysql/db1/binlogs/2026-11-01/')).keys.slice(0, 2).map((k) => k.key);
+    for (const key of binlogs) {
+      await client().send(new PutObjectLegalHoldCommand({ Bucket: bucket.bucket, Key: key, LegalHold: { Status: 'ON' } }));
+    }
+    const alerts: Alert[] = [];
+
+    const [result] = await runRetention({ store: bucket.store, alerts: { publish: async (a) => void alerts.push(a) }, clock }, { prefix: 'mysql', policy, dryRun: false });
+
+    expect(result?.held.sort()).toEqual(binlogs.sort());
+    expect(result?.failed).toEqual([]);
+    for (const key of binlogs) expect((await versionsOf(key)).versions, key).toBe(1);
+    expect(alerts).toEqual([]);
+  });
+
+  it('treats a delete refused with no lock (a policy denying it) as an error: retention-failed once, cleared once it succeeds, exit 1 from the CLI', async () => {
+    const denied = (await bucket.store.list('mysql/db1/binlogs/2026-11-01/')).keys[0]?.key ?? '';
+    versioning.denyDeletePrefixes = [denied];
+    const alerts: Alert[] = [];
+    const deps = { store: bucket.store, alerts: { publish: async (a: Alert) => void alerts.push(a) }, clock };
+
+    const [result] = await runRetention(deps, { prefix: 'mysql', policy, dryRun: false });
+    await runRetention(deps, { prefix: 'mysql', policy, dryRun: false });
+
+    expect(result?.held).toEqual([]);
+    expect(result?.failed).toEqual([{ key: denied, reason: expect.stringContaining('access denied') }]);
+    expect((await versionsOf(denied)).versions).toBe(1);
+    expect(alerts.map((a) => [a.type, a.state, a.severity])).toEqual([['retention-failed', 'started', 'critical']]);
+    expect(alerts[0]?.message).toContain(denied);
+
+    const stateDir = await mkdtemp(join(tmpdir(), 'binvault-retention-'));
+    try {
+      const env = { BINVAULT_BUCKET: bucket.bucket, BINVAULT_S3_ENDPOINT: bucket.endpoint.url, BINVAULT_STATE_DIR: stateDir, BINVAULT_RECOVERY_WINDOW_DAYS: '1' };
+      const run = await runCli(['retention'], env);
+      expectExit(run, 1);
+      expect(run.stderr.trim()).toMatch(/^binvault retention: could not delete 1 object\(s\) that no Object Lock holds \(first: \S+: .*access denied\)$/);
+      expect(run.stdout).toContain('FAILED');
+
+      versioning.denyDeletePrefixes = [];
+      expectExit(await runCli(['retention'], env), 0);
+      expect((await versionsOf(denied)).versions).toBe(0);
+      const local = (await readFile(join(stateDir, 'alerts.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Alert);
+      expect(local.map((a) => a.state)).toContain('cleared');
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
+  });
+});
