@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { sfnClientFor } from '../../drivers/aws/sfn.js';
 import { listHosts } from '../../core/catalog/manifests.js';
 import type { Config } from '../../core/config.js';
 import { ConfigurationError, RestoreFailedError, UsageError } from '../../core/errors.js';
@@ -53,7 +54,7 @@ export const restoreCommand = async (config: Config, args: RestoreArgs, io: Comm
     ...(args.databases ? { databases: args.databases } : {}),
     dryRun: args.dryRun,
   };
-  if (stateMachineArn) return restoreOnAws(new SFNClient({}), stateMachineArn, request, io);
+  if (stateMachineArn) return restoreOnAws(sfnClientFor(stateMachineArn), stateMachineArn, request, io);
   let state: RestoreState;
   // The embedded runtime (the local state machine) is loaded only for a local restore.
   const { runLocalRestore } = await import('../../local/cli.js');
