@@ -1,4 +1,5 @@
 import type { RestorePlan } from './restore/plan.js';
+import type { InstanceSizing } from './restore/sizing.js';
 import type { ServerInfo } from './server.js';
 
 /**
@@ -149,7 +150,8 @@ export interface ProvisionedInstance extends TargetInstance {
 
 /** Where a fresh instance comes from: a local server process, or an EC2 instance. */
 export interface Provisioner {
-  provision(execution: string): Promise<ProvisionedInstance>;
+  /** `sizing`: what the plan needs (an EC2 instance's type and volume; a local one ignores it). */
+  provision(execution: string, sizing?: InstanceSizing): Promise<ProvisionedInstance>;
   cleanup(instance: ProvisionedInstance): Promise<void>;
 }
 

@@ -6,6 +6,7 @@ import { hostRoot, restoreKey } from '../layout.js';
 import { compactStamp } from '../time.js';
 import { checkGtidTarget, estimateSeconds, parseRestoreTime, planRestore, type RestorePlan, type RestoreTarget } from './plan.js';
 import { scanPlanBinlogs } from './scan.js';
+import { sizeRestoreInstance } from './sizing.js';
 import type { Alerts, Applier, Clock, ExpectedReach, ObjectStore, ProvisionedInstance, Provisioner, StepStatus } from '../ports.js';
 
 /** The restore's input as Step Functions receives it (console, CLI or StartExecution). */
@@ -103,7 +104,8 @@ export const restoreTasks = (deps: RestoreDeps) => ({
     return sized;
   },
 
-  Provision: async (state: Pick<RestoreState, 'request'>): Promise<ProvisionedInstance> => deps.provisioner.provision(state.request.execution),
+  Provision: async (state: Pick<RestoreState, 'request'> & Partial<Pick<RestoreState, 'plan'>>): Promise<ProvisionedInstance> =>
+    deps.provisioner.provision(state.request.execution, state.plan ? sizeRestoreInstance(state.plan) : undefined),
 
   LoadDump: async (state: Pick<RestoreState, 'request' | 'plan' | 'instance'>): Promise<StepStatus> =>
     deps.applier.load(state.plan, state.instance, state.request.execution),
