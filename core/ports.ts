@@ -172,6 +172,8 @@ export interface StepStatus {
   expected?: ExpectedReach;
   /** Where the replay's applier stopped, and the GTID position it recorded (the server's own word). */
   reached?: { binlogFile: string; binlogPosition: number; gtids: string };
+  /** While in progress: the seconds the state machine waits before it asks again (its Wait state's SecondsPath). */
+  wait?: number;
 }
 
 /**
