@@ -146,6 +146,8 @@ export interface ProvisionedInstance extends TargetInstance {
   id: string;
   kind: 'local' | 'ec2';
   dataDir?: string;
+  /** The one command that connects to the new server from where the operator is (an EC2 instance: through SSM). */
+  connect?: string;
 }
 
 /** Where a fresh instance comes from: a local server process, or an EC2 instance. */

@@ -140,7 +140,7 @@ export const restoreTasks = (deps: RestoreDeps) => ({
     };
   },
 
-  Report: async (state: RestoreState): Promise<{ key: string }> => {
+  Report: async (state: RestoreState): Promise<{ key: string; connect?: string }> => {
     const key = restoreKey({ prefix: deps.prefix, host: state.request.host }, state.request.execution, 'report.json');
     const report = restoreReport(state, 'succeeded');
     await deps.store.put(key, JSON.stringify(report, null, 2), { contentType: 'application/json' });
@@ -148,11 +148,11 @@ export const restoreTasks = (deps: RestoreDeps) => ({
       type: 'restore-succeeded',
       host: state.request.host,
       severity: 'info',
-      message: `restored ${state.request.host} to ${state.plan.targetTime} on ${state.instance.host}:${state.instance.port} (${state.instance.kind} ${state.instance.id})`,
+      message: `restored ${state.request.host} to ${state.plan.targetTime} on ${state.instance.host}:${state.instance.port} (${state.instance.kind} ${state.instance.id})${state.instance.connect ? `; connect: ${state.instance.connect}` : ''}`,
       at: deps.clock.now().toISOString(),
       execution: state.request.execution,
     });
-    return { key };
+    return { key, ...(state.instance.connect ? { connect: state.instance.connect } : {}) };
   },
 
   Cleanup: async (state: Partial<RestoreState>): Promise<{ cleaned: boolean }> => {
@@ -292,6 +292,7 @@ export const restoreReport = (state: Partial<RestoreState>, status: 'succeeded' 
         dataDir: state.instance.dataDir,
         kind: state.instance.kind,
         id: state.instance.id,
+        ...(state.instance.connect ? { connect: state.instance.connect } : {}),
       }
     : undefined,
 });

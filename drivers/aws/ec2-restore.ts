@@ -82,7 +82,11 @@ export class Ec2Provisioner implements Provisioner {
       if (Date.now() > deadline) throw new ProvisionError(`instance ${id} was not reachable through SSM within ${Math.round((this.options.timeoutMs ?? 600_000) / 1000)} s`);
       await sleep(poll);
     }
-    return { id, kind: 'ec2', host: address, port: 3306, user: 'root', defaultsFile: this.options.defaultsFile ?? DEFAULTS_FILE };
+    const defaultsFile = this.options.defaultsFile ?? DEFAULTS_FILE;
+    const region = await this.ec2.config.region();
+    // No inbound rule: the operator reaches the server through an SSM session.
+    const connect = `aws ssm start-session --region ${region} --target ${id} --document-name AWS-StartInteractiveCommand --parameters 'command=["sudo mysql --defaults-file=${defaultsFile}"]'`;
+    return { id, kind: 'ec2', host: address, port: 3306, user: 'root', defaultsFile, connect };
   }
 
   public async cleanup(instance: ProvisionedInstance): Promise<void> {

@@ -135,7 +135,13 @@ export const restoreOnAws = async (
     last = described.status ?? '';
     if (described.status === 'SUCCEEDED') {
       const output = JSON.parse(described.output ?? '{}') as RestoreState;
-      io.out(io.json ? JSON.stringify(restoreReport(output, request.dryRun ? 'planned' : 'succeeded')) : `restored ${request.host ?? ''}: see ${arn}`);
+      if (io.json) io.out(JSON.stringify(restoreReport(output, request.dryRun ? 'planned' : 'succeeded')));
+      else if (request.dryRun) io.out(`planned ${request.host ?? ''}: see ${arn}`);
+      else {
+        io.out(`restored ${request.host ?? ''} to ${output.plan?.targetTime ?? '?'} on ${output.instance?.id ?? '?'} (${output.instance?.host ?? '?'}): see ${arn}`);
+        // The last line is the command that connects, as for a local restore.
+        if (output.instance?.connect) io.out(output.instance.connect);
+      }
       return 0;
     }
     if (described.status && described.status !== 'RUNNING') {

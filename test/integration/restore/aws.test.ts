@@ -109,6 +109,11 @@ describe('restore on AWS: EC2 provisioner and SSM Run Command (SDK-level fakes)'
     expect(state.verification).toMatchObject({ ok: true, reached: { gtids: '0-1-70' } });
     expect(ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(0);
     expect(alerts.map((a) => a.type)).toEqual(['restore-succeeded']);
+    // The connect command: through SSM (the instance has no inbound rule), in the execution's output and the alert.
+    const connect = `aws ssm start-session --region us-east-1 --target i-0abc --document-name AWS-StartInteractiveCommand --parameters 'command=["sudo mysql --defaults-file=/etc/binvault/restore.cnf"]'`;
+    expect(state.instance.connect).toBe(connect);
+    expect((state as RestoreState & { report: { connect?: string } }).report.connect).toBe(connect);
+    expect(alerts[0]?.message).toContain(`connect: ${connect}`);
     const plan = JSON.parse((await bucket.store.getBytes('mysql/db1/restores/restore-test/plan.json')).toString()) as { binlogs: { name: string }[] };
     expect(plan.binlogs.map((b) => b.name)).toEqual(['binlog.000001', 'binlog.000002', 'binlog.000003', 'binlog.000004', 'binlog.000005', 'binlog.000006', 'binlog.000007']);
   });
@@ -143,6 +148,23 @@ describe('restore on AWS: EC2 provisioner and SSM Run Command (SDK-level fakes)'
     expect(JSON.parse(input?.input ?? '{}')).toMatchObject({ host: 'db1', target: { latest: true } });
     expect(sfn.commandCalls(DescribeExecutionCommand).length).toBe(2);
     expect(JSON.parse(out[0] ?? '{}')).toMatchObject({ status: 'succeeded', host: 'db1' });
+    sfn.restore();
+  });
+
+  it('the CLI ends a restore on AWS with the command that connects to the new server', async () => {
+    const sfn = mockClient(SFNClient);
+    const connect = 'aws ssm start-session --region us-east-1 --target i-0abc --document-name AWS-StartInteractiveCommand --parameters …';
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:aws:states:us-east-1:123456789012:execution:binvault-restore:x' });
+    sfn.on(DescribeExecutionCommand).resolves({
+      status: 'SUCCEEDED',
+      output: JSON.stringify({ request: { host: 'db1', execution: 'x' }, plan: { targetTime: '2026-11-20T15:04:05Z' }, instance: { id: 'i-0abc', host: '10.0.0.12', connect } }),
+    });
+    const out: string[] = [];
+    const io = { out: (l: string) => void out.push(l), err: () => undefined, json: false, verbose: false };
+
+    expect(await restoreOnAws(new SFNClient({ region: 'us-east-1' }), 'arn:aws:states:us-east-1:123456789012:stateMachine:binvault-restore', { host: 'db1', target: { latest: true } }, io, 1)).toBe(0);
+
+    expect(out).toEqual(['restored db1 to 2026-11-20T15:04:05Z on i-0abc (10.0.0.12): see arn:aws:states:us-east-1:123456789012:execution:binvault-restore:x', connect]);
     sfn.restore();
   });
 });
