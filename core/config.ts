@@ -34,6 +34,10 @@ export interface Config extends HostScope {
   restoreStateMachineArn?: string;
   /** (functions) The launch template of the restore's fresh EC2 instance. */
   restoreLaunchTemplate?: string;
+  /** (functions) The subnet of the restore's instance (unset: the launch template's, else the default VPC's). */
+  restoreSubnetId?: string;
+  /** (functions) The restore instance's type (unset: sized from the plan). */
+  restoreInstanceType?: string;
   /** Seconds between the local runtime's watchdog passes. @default 10 */
   localWatchdogSeconds: number;
   /** (verify function) Stored bytes a second that verification is sure to reach; sizes its guard. @default 40e6 */
@@ -164,6 +168,8 @@ const SCHEMA = z.object({
   BINVAULT_ALERT_TOPIC_ARN: z.optional(z.string()),
   BINVAULT_RESTORE_STATE_MACHINE_ARN: z.optional(z.string()),
   BINVAULT_RESTORE_LAUNCH_TEMPLATE: z.optional(z.string()),
+  BINVAULT_RESTORE_SUBNET: z.optional(z.string()),
+  BINVAULT_RESTORE_INSTANCE_TYPE: z.optional(z.string()),
   BINVAULT_LOCAL_WATCHDOG_SECONDS: z._default(positive('BINVAULT_LOCAL_WATCHDOG_SECONDS'), 10),
   BINVAULT_VERIFY_BYTES_PER_SECOND: z._default(positive('BINVAULT_VERIFY_BYTES_PER_SECOND'), 40e6),
   BINVAULT_COMPRESSOR: z._default(checked('BINVAULT_COMPRESSOR', (v) => ['auto', 'zlib', 'igzip'].includes(v), 'is not one of auto, zlib, igzip'), 'auto'),
@@ -221,6 +227,9 @@ export const parseConfig = (values: Readonly<Record<string, string | undefined>>
     ...(v.BINVAULT_ALERT_TOPIC_ARN !== undefined ? { alertTopicArn: v.BINVAULT_ALERT_TOPIC_ARN } : {}),
     ...(v.BINVAULT_RESTORE_STATE_MACHINE_ARN !== undefined ? { restoreStateMachineArn: v.BINVAULT_RESTORE_STATE_MACHINE_ARN } : {}),
     ...(v.BINVAULT_RESTORE_LAUNCH_TEMPLATE !== undefined ? { restoreLaunchTemplate: v.BINVAULT_RESTORE_LAUNCH_TEMPLATE } : {}),
+    // The stack passes empty parameters as empty strings: unset.
+    ...(v.BINVAULT_RESTORE_SUBNET ? { restoreSubnetId: v.BINVAULT_RESTORE_SUBNET } : {}),
+    ...(v.BINVAULT_RESTORE_INSTANCE_TYPE ? { restoreInstanceType: v.BINVAULT_RESTORE_INSTANCE_TYPE } : {}),
     localWatchdogSeconds: v.BINVAULT_LOCAL_WATCHDOG_SECONDS,
     verifyBytesPerSecond: v.BINVAULT_VERIFY_BYTES_PER_SECOND,
     shipping: {

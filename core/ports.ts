@@ -1,4 +1,5 @@
 import type { RestorePlan } from './restore/plan.js';
+import type { InstanceSizing } from './restore/sizing.js';
 import type { ServerInfo } from './server.js';
 
 /**
@@ -163,11 +164,14 @@ export interface ProvisionedInstance extends TargetInstance {
   id: string;
   kind: 'local' | 'ec2';
   dataDir?: string;
+  /** The one command that connects to the new server from where the operator is (an EC2 instance: through SSM). */
+  connect?: string;
 }
 
 /** Where a fresh instance comes from: a local server process, or an EC2 instance. */
 export interface Provisioner {
-  provision(execution: string): Promise<ProvisionedInstance>;
+  /** `sizing`: what the plan needs (an EC2 instance's type and volume; a local one ignores it). */
+  provision(execution: string, sizing?: InstanceSizing): Promise<ProvisionedInstance>;
   cleanup(instance: ProvisionedInstance): Promise<void>;
 }
 
@@ -188,6 +192,8 @@ export interface StepStatus {
   expected?: ExpectedReach;
   /** Where the replay's applier stopped, and the GTID position it recorded (the server's own word). */
   reached?: { binlogFile: string; binlogPosition: number; gtids: string };
+  /** While in progress: the seconds the state machine waits before it asks again (its Wait state's SecondsPath). */
+  wait?: number;
 }
 
 /**

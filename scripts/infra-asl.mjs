@@ -2,7 +2,7 @@
 // `${NameFunctionArn}` placeholders (Step Functions' DefinitionSubstitutions style). The Serverless
 // Framework reads `${…}` as its own variables, so this writes the definition it packages, with each
 // placeholder made a `Fn::GetAtt` of the function that serves the state.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 
 const FUNCTIONS = {
   ValidateInput: 'RestoreValidateInputLambdaFunction',
@@ -26,5 +26,8 @@ for (const state of Object.values(definition.States)) {
   state.Resource = { 'Fn::GetAtt': [logicalId, 'Arn'] };
 }
 mkdirSync('infra/.generated', { recursive: true });
-writeFileSync('infra/.generated/restore.json', `${JSON.stringify(definition, null, 2)}\n`);
+// Written aside, then renamed: two packagings at once (the infra tests) never read half a file.
+const aside = `infra/.generated/restore.json.${process.pid}`;
+writeFileSync(aside, `${JSON.stringify(definition, null, 2)}\n`);
+renameSync(aside, 'infra/.generated/restore.json');
 console.log('wrote infra/.generated/restore.json');

@@ -3,11 +3,13 @@ import {
   RunInstancesCommand,
   TerminateInstancesCommand,
   type EC2Client,
+  type _InstanceType,
 } from '@aws-sdk/client-ec2';
 import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, type SSMClient } from '@aws-sdk/client-ssm';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { restoreKey } from '../../core/layout.js';
 import type { RestorePlan } from '../../core/restore/plan.js';
+import type { InstanceSizing } from '../../core/restore/sizing.js';
 import { ApplyError, ProvisionCapacityError, ProvisionError } from '../errors.js';
 import type { Applier, ExpectedReach, ProvisionedInstance, Provisioner, StepStatus } from '../../core/ports.js';
 
@@ -20,18 +22,39 @@ export class Ec2Provisioner implements Provisioner {
   public constructor(
     private readonly ec2: EC2Client,
     private readonly ssm: SSMClient,
-    private readonly options: { launchTemplate: string; defaultsFile?: string; pollMs?: number; timeoutMs?: number },
+    private readonly options: {
+      launchTemplate: string;
+      /** Unset: the launch template's subnet, else the default VPC's. */
+      subnetId?: string;
+      /** Unset: the plan's sizing, else the launch template's. */
+      instanceType?: string;
+      defaultsFile?: string;
+      pollMs?: number;
+      timeoutMs?: number;
+    },
   ) {}
 
-  public async provision(execution: string): Promise<ProvisionedInstance> {
+  public async provision(execution: string, sizing?: InstanceSizing): Promise<ProvisionedInstance> {
     let id: string | undefined;
+    const tags = [{ Key: 'Name', Value: `binvault-${execution}` }, { Key: 'binvault:execution', Value: execution }];
+    const instanceType = this.options.instanceType ?? sizing?.instanceType;
     try {
       const out = await this.ec2.send(
         new RunInstancesCommand({
-          LaunchTemplate: { LaunchTemplateName: this.options.launchTemplate },
+          LaunchTemplate: { LaunchTemplateName: this.options.launchTemplate, Version: '$Latest' },
           MinCount: 1,
           MaxCount: 1,
-          TagSpecifications: [{ ResourceType: 'instance', Tags: [{ Key: 'Name', Value: `binvault-${execution}` }, { Key: 'binvault:execution', Value: execution }] }],
+          ...(instanceType ? { InstanceType: instanceType as _InstanceType } : {}),
+          ...(this.options.subnetId ? { SubnetId: this.options.subnetId } : {}),
+          // The root volume the plan needs (the template's: encrypted gp3, which an override must repeat).
+          ...(sizing
+            ? { BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: sizing.volumeGiB, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true } }] }
+            : {}),
+          // Tagged with the execution: the cleanup of a failed or cancelled execution finds it by this tag.
+          TagSpecifications: [
+            { ResourceType: 'instance', Tags: tags },
+            { ResourceType: 'volume', Tags: tags },
+          ],
         }),
       );
       id = out.Instances?.[0]?.InstanceId;
@@ -59,13 +82,32 @@ export class Ec2Provisioner implements Provisioner {
       if (Date.now() > deadline) throw new ProvisionError(`instance ${id} was not reachable through SSM within ${Math.round((this.options.timeoutMs ?? 600_000) / 1000)} s`);
       await sleep(poll);
     }
-    return { id, kind: 'ec2', host: address, port: 3306, user: 'root', defaultsFile: this.options.defaultsFile ?? '/etc/binvault/restore.cnf' };
+    const defaultsFile = this.options.defaultsFile ?? DEFAULTS_FILE;
+    const region = await this.ec2.config.region();
+    // No inbound rule: the operator reaches the server through an SSM session.
+    const connect = `aws ssm start-session --region ${region} --target ${id} --document-name AWS-StartInteractiveCommand --parameters 'command=["sudo mysql --defaults-file=${defaultsFile}"]'`;
+    return { id, kind: 'ec2', host: address, port: 3306, user: 'root', defaultsFile, connect };
   }
 
   public async cleanup(instance: ProvisionedInstance): Promise<void> {
     await this.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instance.id] }));
   }
 }
+
+const DEFAULTS_FILE = '/etc/binvault/restore.cnf';
+
+/**
+ * The shell lines of one step on the restore instance (scripts/restore-instance.sh is there as
+ * /usr/local/sbin/binvault-restore-instance): the load first prepares the instance (the server of
+ * the dump's flavor and version, started with a generated password), once. Only binvault's JSON
+ * goes to standard output, which GetCommandInvocation hands back.
+ */
+export const restoreCommands = (step: 'load' | 'replay' | 'reached', defaultsFile: string, planUrl?: string): string[] => [
+  'set -euo pipefail',
+  'set -a; . /etc/binvault/instance.env; set +a',
+  ...(step === 'load' && planUrl ? [`/usr/local/sbin/binvault-restore-instance prepare ${planUrl} >&2`] : []),
+  `/usr/local/bin/binvault restore apply --step ${step}${planUrl ? ` --plan ${planUrl}` : ''} --defaults-file ${defaultsFile} --json`,
+];
 
 /**
  * The AWS applier: the load and the replay run on the new instance through SSM Run Command
@@ -78,7 +120,7 @@ export class SsmApplier implements Applier {
   ) {}
 
   private async send(instance: ProvisionedInstance, execution: string, step: 'load' | 'replay' | 'reached', plan?: RestorePlan): Promise<string> {
-    const planArg = plan ? ` --plan s3://${this.options.bucket}/${restoreKey({ prefix: this.options.prefix, host: plan.host }, execution, 'plan.json')}` : '';
+    const planUrl = plan ? `s3://${this.options.bucket}/${restoreKey({ prefix: this.options.prefix, host: plan.host }, execution, 'plan.json')}` : undefined;
     const out = await this.ssm.send(
       new SendCommandCommand({
         InstanceIds: [instance.id],
@@ -86,9 +128,7 @@ export class SsmApplier implements Applier {
         Comment: `binvault ${execution} ${step}`,
         TimeoutSeconds: 172_800,
         Parameters: {
-          commands: [
-            `binvault restore apply --step ${step}${planArg} --defaults-file ${instance.defaultsFile} --json`,
-          ],
+          commands: restoreCommands(step, instance.defaultsFile, planUrl),
           executionTimeout: ['172800'],
         },
       }),

@@ -4,6 +4,7 @@ import {
   CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
+  GetBucketLocationCommand,
   GetObjectCommand,
   GetObjectLegalHoldCommand,
   GetObjectRetentionCommand,
@@ -55,22 +56,71 @@ const isLoopback = (endpoint: string): boolean => {
   return host === 'localhost' || host.startsWith('127.') || host === '[::1]';
 };
 
-export const createS3Client = (config: Pick<S3StoreConfig, 'endpoint' | 'region'>): S3Client => {
+/** The region the SDK finds by itself: AWS_REGION, AWS_DEFAULT_REGION, then the profile's. */
+const sdkRegion = async (): Promise<string | undefined> => {
+  const env = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION;
+  if (env) return env;
+  try {
+    // A client with no region reads the shared config file (AWS_PROFILE's, else default).
+    return await new S3Client({}).config.region();
+  } catch {
+    return undefined;
+  }
+};
+
+/** GetBucketLocation's answer as a region: '' is us-east-1, and the legacy 'EU' is eu-west-1. */
+export const regionOfLocation = (constraint: string | undefined): string => (!constraint ? 'us-east-1' : constraint === 'EU' ? 'eu-west-1' : constraint);
+
+const bucketRegions = new Map<string, Promise<string>>();
+
+/**
+ * The region of an AWS bucket: AWS_REGION or the profile's, else where the bucket is
+ * (GetBucketLocation once per bucket and process, signed for us-east-1 and following S3's redirect).
+ * @param locator the client that asks for the location (tests give one at a local endpoint)
+ */
+export const resolveBucketRegion = (bucket: string, locator?: S3Client): Promise<string> => {
+  let found = bucketRegions.get(bucket);
+  if (!found) {
+    found = (async () => {
+      const own = await sdkRegion();
+      if (own) return own;
+      const client = locator ?? new S3Client({ region: 'us-east-1', followRegionRedirects: true, maxAttempts: 3 });
+      try {
+        return regionOfLocation((await client.send(new GetBucketLocationCommand({ Bucket: bucket }))).LocationConstraint);
+      } catch (error) {
+        throw new StorageError(`no AWS region: set AWS_REGION (or a region in the profile); the location of bucket '${bucket}' could not be read: ${messageOf(error)}`, { cause: error });
+      }
+    })();
+    // A failure is not remembered: the next try may have credentials or a network.
+    found.catch(() => bucketRegions.delete(bucket));
+    bucketRegions.set(bucket, found);
+  }
+  return found;
+};
+
+/**
+ * The S3 client of a configuration. On AWS: the region of {@link resolveBucketRegion}, S3's region
+ * redirects followed, and the SDK's default integrity checksums. At an endpoint (the embedded one,
+ * or any S3-protocol server): path-style, and checksums only where the API requires them.
+ */
+export const createS3Client = (config: Pick<S3StoreConfig, 'endpoint' | 'region'> & { bucket?: string }): S3Client => {
   const endpoint = config.endpoint;
-  const region = config.region ?? process.env.AWS_REGION ?? process.env.AWS_DEFAULT_REGION ?? 'us-east-1';
+  if (endpoint === undefined) {
+    const bucket = config.bucket;
+    return new S3Client({
+      region: config.region ?? (bucket ? () => resolveBucketRegion(bucket) : undefined),
+      followRegionRedirects: true,
+      maxAttempts: 3,
+    });
+  }
+  const region = config.region || process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION || 'us-east-1';
   const noCredentials = process.env.AWS_ACCESS_KEY_ID === undefined && process.env.AWS_PROFILE === undefined;
   return new S3Client({
     region,
-    ...(endpoint !== undefined
-      ? {
-          endpoint,
-          forcePathStyle: true,
-          // The local endpoint (s3rver) knows one account and ignores signatures: no AWS account needed.
-          ...(isLoopback(endpoint) && noCredentials
-            ? { credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } }
-            : {}),
-        }
-      : {}),
+    endpoint,
+    forcePathStyle: true,
+    // The local endpoint (s3rver) knows one account and ignores signatures: no AWS account needed.
+    ...(isLoopback(endpoint) && noCredentials ? { credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } } : {}),
     // Streamed bodies would otherwise be sent aws-chunked, which S3-protocol servers store verbatim.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',

@@ -1,6 +1,8 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SSMClient } from '@aws-sdk/client-ssm';
+import type { Config } from '../../core/config.js';
 import { ConfigurationError } from '../../core/errors.js';
+import type { Provisioner } from '../../core/ports.js';
 import { restoreTasks, type RestoreTasks } from '../../core/restore/workflow.js';
 import { Ec2Provisioner, SsmApplier } from '../../drivers/aws/ec2-restore.js';
 import { lambdaDeps } from '../commons/deps.js';
@@ -9,24 +11,46 @@ import { lambdaTelemetry, withTelemetry } from '../commons/powertools.js';
 /**
  * The restore state machine's tasks on AWS, one export per Task state: a fresh EC2 instance from
  * the launch template BINVAULT_RESTORE_LAUNCH_TEMPLATE, the load and the replay run on it through
- * SSM Run Command. Created once per cold start.
+ * SSM Run Command. Created once per cold start; the EC2 provisioner only when a task uses it, so
+ * that only Provision and Cleanup need the launch template's setting.
  */
 let tasks: RestoreTasks | undefined;
+let provisioner: Ec2Provisioner | undefined;
+let ssm: SSMClient | undefined;
+
+const ssmClient = (): SSMClient => (ssm ??= new SSMClient({}));
+
+/** The EC2 provisioner, made on first use. */
+const lazyProvisioner = (config: Config): Provisioner => {
+  const get = (): Ec2Provisioner => {
+    if (provisioner) return provisioner;
+    const launchTemplate = config.restoreLaunchTemplate;
+    if (!launchTemplate) throw new ConfigurationError('BINVAULT_RESTORE_LAUNCH_TEMPLATE is not set');
+    provisioner = new Ec2Provisioner(new EC2Client({}), ssmClient(), {
+      launchTemplate,
+      ...(config.restoreSubnetId ? { subnetId: config.restoreSubnetId } : {}),
+      ...(config.restoreInstanceType ? { instanceType: config.restoreInstanceType } : {}),
+    });
+    return provisioner;
+  };
+  return {
+    provision: (execution, sizing) => get().provision(execution, sizing),
+    // Cleanup terminates by instance id: no launch template needed.
+    cleanup: (instance) => (provisioner ?? new Ec2Provisioner(new EC2Client({}), ssmClient(), { launchTemplate: '' })).cleanup(instance),
+  };
+};
 
 const get = (): RestoreTasks => {
   if (tasks) return tasks;
   const deps = lambdaDeps();
   const { config } = deps;
-  const launchTemplate = config.restoreLaunchTemplate;
-  if (!launchTemplate) throw new ConfigurationError('BINVAULT_RESTORE_LAUNCH_TEMPLATE is not set');
-  const ssm = new SSMClient({});
   tasks = restoreTasks({
     store: deps.store(config.bucket),
     prefix: config.prefix,
     timeZone: config.timeZone,
-    provisioner: new Ec2Provisioner(new EC2Client({}), ssm, { launchTemplate }),
+    provisioner: lazyProvisioner(config),
     // The plan task wrote the plan to the bucket; the instance reads it from there.
-    applier: new SsmApplier(ssm, { bucket: config.bucket, prefix: config.prefix }),
+    applier: new SsmApplier(ssmClient(), { bucket: config.bucket, prefix: config.prefix }),
     alerts: deps.alerts,
     clock: deps.clock,
   });

@@ -1,5 +1,6 @@
 import { join } from 'node:path';
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { sfnClientFor } from '../../drivers/aws/sfn.js';
 import { listHosts } from '../../core/catalog/manifests.js';
 import type { Config } from '../../core/config.js';
 import { ConfigurationError, RestoreFailedError, UsageError } from '../../core/errors.js';
@@ -54,7 +55,7 @@ export const restoreCommand = async (config: Config, args: RestoreArgs, io: Comm
     ...(args.databases ? { databases: args.databases } : {}),
     dryRun: args.dryRun,
   };
-  if (stateMachineArn) return restoreOnAws(new SFNClient({}), stateMachineArn, request, io);
+  if (stateMachineArn) return restoreOnAws(sfnClientFor(stateMachineArn), stateMachineArn, request, io);
   let state: RestoreState;
   // The embedded runtime (the local state machine) is loaded only for a local restore.
   const { runLocalRestore } = await import('../../local/cli.js');
@@ -146,7 +147,13 @@ export const restoreOnAws = async (
     last = described.status ?? '';
     if (described.status === 'SUCCEEDED') {
       const output = JSON.parse(described.output ?? '{}') as RestoreState;
-      io.out(io.json ? JSON.stringify(restoreReport(output, request.dryRun ? 'planned' : 'succeeded')) : `restored ${request.host ?? ''}: see ${arn}`);
+      if (io.json) io.out(JSON.stringify(restoreReport(output, request.dryRun ? 'planned' : 'succeeded')));
+      else if (request.dryRun) io.out(`planned ${request.host ?? ''}: see ${arn}`);
+      else {
+        io.out(`restored ${request.host ?? ''} to ${output.plan?.targetTime ?? '?'} on ${output.instance?.id ?? '?'} (${output.instance?.host ?? '?'}): see ${arn}`);
+        // The last line is the command that connects, as for a local restore.
+        if (output.instance?.connect) io.out(output.instance.connect);
+      }
       return 0;
     }
     if (described.status && described.status !== 'RUNNING') {

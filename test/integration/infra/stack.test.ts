@@ -18,7 +18,9 @@ import {
 } from '../../../core/layout.js';
 
 const run = promisify(execFile);
-const TEMPLATE = 'infra/.serverless/cloudformation-template-update-stack.json';
+// Its own package directory: the infra tests package at once, in parallel.
+const PACKAGE_DIR = '.serverless-stack';
+const TEMPLATE = `infra/${PACKAGE_DIR}/cloudformation-template-update-stack.json`;
 
 interface Resource {
   Type: string;
@@ -42,7 +44,8 @@ describe('infra/serverless.yml packaged offline', () => {
   const ofType = (type: string): [string, Resource][] => Object.entries(resources).filter(([, r]) => r.Type === type);
 
   beforeAll(async () => {
-    await run('npm', ['run', 'infra:package'], { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true' }, maxBuffer: 16 << 20 });
+    // One packaging at a time (osls's build directory is shared): the infra tests run in parallel.
+    await run('flock', ['infra/.package.lock', 'npm', 'run', 'infra:package'], { env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', BINVAULT_PACKAGE_DIR: PACKAGE_DIR }, maxBuffer: 16 << 20 });
     const template = JSON.parse(readFileSync(TEMPLATE, 'utf8')) as { Resources: Record<string, Resource>; Outputs: Record<string, { Value: unknown }> };
     resources = template.Resources;
     outputs = template.Outputs;

@@ -10,6 +10,7 @@ import { restoreDefinition, runLocalStateMachine } from '../../../local/stepfunc
 import { restoreOnAws } from '../../../shipper/commands/restore.js';
 import { binlogSeries, dumpAt, T0, at } from '../../helpers/catalog.js';
 import { startTestBucket, type TestBucket } from '../../helpers/s3.js';
+import { listedFor, RESTORE_ROLES } from '../../helpers/aws-calls.js';
 
 /**
  * The AWS side of a restore, through the same state machine definition: EC2 and SSM Run Command
@@ -82,18 +83,37 @@ describe('restore on AWS: EC2 provisioner and SSM Run Command (SDK-level fakes)'
       LaunchTemplate: { LaunchTemplateName: 'binvault-restore' },
       MinCount: 1,
       MaxCount: 1,
-      TagSpecifications: [{ ResourceType: 'instance', Tags: expect.arrayContaining([{ Key: 'binvault:execution', Value: 'restore-test' }]) }],
+      TagSpecifications: [
+        { ResourceType: 'instance', Tags: expect.arrayContaining([{ Key: 'binvault:execution', Value: 'restore-test' }]) },
+        { ResourceType: 'volume', Tags: expect.arrayContaining([{ Key: 'binvault:execution', Value: 'restore-test' }]) },
+      ],
+      // Sized from the plan: the smallest type and the 30 GiB floor for this small catalog.
+      InstanceType: 'm7i.large',
+      BlockDeviceMappings: [{ DeviceName: '/dev/xvda', Ebs: { VolumeSize: 30, VolumeType: 'gp3', Encrypted: true, DeleteOnTermination: true } }],
     });
     const commands = ssm.commandCalls(SendCommandCommand).map((c) => c.args[0].input);
-    expect(commands.map((c) => c.Parameters?.commands?.[0])).toEqual([
-      'binvault restore apply --step load --plan s3://binvault/mysql/db1/restores/restore-test/plan.json --defaults-file /etc/binvault/restore.cnf --json',
-      'binvault restore apply --step replay --plan s3://binvault/mysql/db1/restores/restore-test/plan.json --defaults-file /etc/binvault/restore.cnf --json',
-      'binvault restore apply --step reached --defaults-file /etc/binvault/restore.cnf --json',
+    expect(commands.map((c) => c.Parameters?.commands?.at(-1))).toEqual([
+      '/usr/local/bin/binvault restore apply --step load --plan s3://binvault/mysql/db1/restores/restore-test/plan.json --defaults-file /etc/binvault/restore.cnf --json',
+      '/usr/local/bin/binvault restore apply --step replay --plan s3://binvault/mysql/db1/restores/restore-test/plan.json --defaults-file /etc/binvault/restore.cnf --json',
+      '/usr/local/bin/binvault restore apply --step reached --defaults-file /etc/binvault/restore.cnf --json',
     ]);
+    // The load prepares the instance first (the server of the dump's flavor), once.
+    expect(commands.map((c) => c.Parameters?.commands?.some((l) => l.includes('binvault-restore-instance prepare s3://binvault/mysql/db1/restores/restore-test/plan.json')))).toEqual([true, false, false]);
+    // Every command the fakes received is a call the IAM test simulates for the restore's roles.
+    const received = [
+      ...ec2.calls().map((c) => ['ec2', c.args[0].constructor.name] as const),
+      ...ssm.calls().map((c) => ['ssm', c.args[0].constructor.name] as const),
+    ];
+    expect(received.flatMap(([service, name]) => listedFor(service, name, Object.values(RESTORE_ROLES)))).toEqual([]);
     expect(commands.every((c) => c.InstanceIds?.[0] === 'i-0abc' && c.DocumentName === 'AWS-RunShellScript')).toBe(true);
     expect(state.verification).toMatchObject({ ok: true, reached: { gtids: '0-1-70' } });
     expect(ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(0);
     expect(alerts.map((a) => a.type)).toEqual(['restore-succeeded']);
+    // The connect command: through SSM (the instance has no inbound rule), in the execution's output and the alert.
+    const connect = `aws ssm start-session --region us-east-1 --target i-0abc --document-name AWS-StartInteractiveCommand --parameters 'command=["sudo mysql --defaults-file=/etc/binvault/restore.cnf"]'`;
+    expect(state.instance.connect).toBe(connect);
+    expect((state as RestoreState & { report: { connect?: string } }).report.connect).toBe(connect);
+    expect(alerts[0]?.message).toContain(`connect: ${connect}`);
     const plan = JSON.parse((await bucket.store.getBytes('mysql/db1/restores/restore-test/plan.json')).toString()) as { binlogs: { name: string }[] };
     expect(plan.binlogs.map((b) => b.name)).toEqual(['binlog.000001', 'binlog.000002', 'binlog.000003', 'binlog.000004', 'binlog.000005', 'binlog.000006', 'binlog.000007']);
   });
@@ -106,6 +126,7 @@ describe('restore on AWS: EC2 provisioner and SSM Run Command (SDK-level fakes)'
     await expect(run()).rejects.toThrow();
 
     expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input)).toEqual([{ InstanceIds: ['i-0abc'] }]);
+    expect(listedFor('ec2', 'TerminateInstancesCommand', [RESTORE_ROLES.Cleanup])).toEqual([]);
     expect(alerts).toMatchObject([{ type: 'restore-failed', host: 'db1' }]);
     expect(alerts[0]?.message).toContain('ERROR 1064 (42000) at line 12');
     const report = JSON.parse((await bucket.store.getBytes('mysql/db1/restores/restore-test/report.json')).toString()) as { status: string };
@@ -127,6 +148,23 @@ describe('restore on AWS: EC2 provisioner and SSM Run Command (SDK-level fakes)'
     expect(JSON.parse(input?.input ?? '{}')).toMatchObject({ host: 'db1', target: { latest: true } });
     expect(sfn.commandCalls(DescribeExecutionCommand).length).toBe(2);
     expect(JSON.parse(out[0] ?? '{}')).toMatchObject({ status: 'succeeded', host: 'db1' });
+    sfn.restore();
+  });
+
+  it('the CLI ends a restore on AWS with the command that connects to the new server', async () => {
+    const sfn = mockClient(SFNClient);
+    const connect = 'aws ssm start-session --region us-east-1 --target i-0abc --document-name AWS-StartInteractiveCommand --parameters …';
+    sfn.on(StartExecutionCommand).resolves({ executionArn: 'arn:aws:states:us-east-1:123456789012:execution:binvault-restore:x' });
+    sfn.on(DescribeExecutionCommand).resolves({
+      status: 'SUCCEEDED',
+      output: JSON.stringify({ request: { host: 'db1', execution: 'x' }, plan: { targetTime: '2026-11-20T15:04:05Z' }, instance: { id: 'i-0abc', host: '10.0.0.12', connect } }),
+    });
+    const out: string[] = [];
+    const io = { out: (l: string) => void out.push(l), err: () => undefined, json: false, verbose: false };
+
+    expect(await restoreOnAws(new SFNClient({ region: 'us-east-1' }), 'arn:aws:states:us-east-1:123456789012:stateMachine:binvault-restore', { host: 'db1', target: { latest: true } }, io, 1)).toBe(0);
+
+    expect(out).toEqual(['restored db1 to 2026-11-20T15:04:05Z on i-0abc (10.0.0.12): see arn:aws:states:us-east-1:123456789012:execution:binvault-restore:x', connect]);
     sfn.restore();
   });
 });

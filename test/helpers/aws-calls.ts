@@ -1,0 +1,190 @@
+/**
+ * Every AWS call binvault's functions, the restore state machine's tasks and the restore instance
+ * make, by the IAM role that makes it: the action, the resource ARN as the code builds it, and the
+ * condition keys AWS adds to the request. test/integration/infra/iam.test.ts simulates each one
+ * against the packaged template's policies; the SDK-level tests (restore/aws.test.ts,
+ * restore/instance.test.ts) check that every command their fakes received is one of these.
+ *
+ * Names follow the packaged stack with `--stage ci` (infra:package): bucket binvault-ci-backups,
+ * prefix mysql, region us-east-1; the account is a placeholder the template resolves to.
+ */
+export const ACCOUNT = '123456789012';
+export const REGION = 'us-east-1';
+export const STAGE = 'ci';
+export const BUCKET = `binvault-${STAGE}-backups`;
+export const PREFIX = 'mysql';
+export const TOPIC_ARN = `arn:aws:sns:${REGION}:${ACCOUNT}:binvault-alerts-${STAGE}`;
+
+export interface AwsCall {
+  action: string;
+  /** The resource's ARN, or `*` for an action that takes none. */
+  resource: string;
+  /** Condition keys the request carries. */
+  context?: Record<string, string | string[]>;
+  /** Which code path makes it. */
+  why: string;
+}
+
+const object = (key: string): string => `arn:aws:s3:::${BUCKET}/${PREFIX}/${key}`;
+const bucket = `arn:aws:s3:::${BUCKET}`;
+const instance = `arn:aws:ec2:${REGION}:${ACCOUNT}:instance/i-0abc`;
+// AWS evaluates an AWS-owned document as arn:aws:ssm:REGION::document/NAME (no account); the
+// simulator's resource patterns want an account, so the call names one and the grant's `*` covers both.
+const runShellScript = `arn:aws:ssm:${REGION}:${ACCOUNT}:document/AWS-RunShellScript`;
+
+/** S3Store's reads: GetObject/HeadObject, and ListBucket so that a missing key is a 404, not a 403. */
+const reads = (key: string, why: string): AwsCall[] => [
+  { action: 's3:GetObject', resource: object(key), why: `${why}: GetObject, HeadObject` },
+  // Without s3:ListBucket, S3 answers HeadObject of a missing key with 403 instead of 404.
+  { action: 's3:ListBucket', resource: bucket, context: { 's3:prefix': `${PREFIX}/db1/` }, why: `${why}: ListObjectsV2, and a 404 for a missing key` },
+];
+export const ALERTS_KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/0abc-alerts`;
+export const FAILED_EVENTS_QUEUE_ARN = `arn:aws:sqs:${REGION}:${ACCOUNT}:binvault-failed-events-${STAGE}`;
+const publish: AwsCall = { action: 'sns:Publish', resource: TOPIC_ARN, why: 'SnsAlerts.publish (PublishCommand)' };
+/** Publishing to the topic under its own KMS key: SNS asks KMS for a data key with the caller's rights. */
+const publishing = (why = 'SnsAlerts.publish (PublishCommand)'): AwsCall[] => [
+  { ...publish, why },
+  { action: 'kms:GenerateDataKey', resource: ALERTS_KEY_ARN, why: `${why}: the topic is encrypted with the stack's key` },
+  { action: 'kms:Decrypt', resource: ALERTS_KEY_ARN, why: `${why}: the topic is encrypted with the stack's key` },
+];
+/** An asynchronously invoked function's on-failure destination sends with the function's own role. */
+const failedEvent: AwsCall = { action: 'sqs:SendMessage', resource: FAILED_EVENTS_QUEUE_ARN, why: 'on-failure destination: the event, after two retries, to the failed-events queue' };
+const policyParameter = (name: string): AwsCall => ({ action: 'ssm:GetParameter', resource: `arn:aws:ssm:${REGION}:${ACCOUNT}:parameter/binvault/${STAGE}/${name}`, why: 'per-host policy (ssmParameters)' });
+const sendCommand = (why: string): AwsCall[] => [
+  { action: 'ssm:SendCommand', resource: instance, why: `${why}: SsmApplier.send (SendCommandCommand, InstanceIds)` },
+  { action: 'ssm:SendCommand', resource: runShellScript, why: `${why}: SsmApplier.send (DocumentName AWS-RunShellScript)` },
+];
+// GetCommandInvocation takes no resource ARN: only `*` grants it.
+const getInvocation = (why: string): AwsCall => ({ action: 'ssm:GetCommandInvocation', resource: '*', why: `${why}: SsmApplier.check (GetCommandInvocationCommand)` });
+
+/** By the logical id of the role in the packaged template. */
+export const AWS_CALLS: Record<string, AwsCall[]> = {
+  VerifyIamRoleLambdaExecution: [
+    ...reads('db1/binlogs/2026-11-20/binlog.000123.gz', 'verifyObject reads the object and looks for its record'),
+    { action: 's3:PutObject', resource: object('db1/records/2026-11-20/binlog.000123.gz.json'), why: 'verifyObject writes the record (PutObject, If-None-Match)' },
+    { action: 's3:PutObjectTagging', resource: object('db1/binlogs/2026-11-20/binlog.000123.gz'), why: 'verifyObject tags the object (PutObjectTaggingCommand)' },
+    ...publishing(),
+    failedEvent,
+  ],
+  CatalogIamRoleLambdaExecution: [
+    ...reads('db1/records/2026-11-20/binlog.000123.gz.json', 'the catalog reads records and manifests'),
+    { action: 's3:PutObject', resource: object('db1/catalog/2026-11-20.json'), why: 'the catalog writes the manifest (If-Match)' },
+    { action: 's3:DeleteObject', resource: object('db1/catalog/summaries/2026-11-20/10/binlog.000123.json'), why: 'the catalog removes the summaries an hour segment sealed, and the old layout’s day manifests (DeleteObjectCommand)' },
+    failedEvent,
+  ],
+  WatchdogIamRoleLambdaExecution: [
+    policyParameter('policy'),
+    policyParameter('policy/db1'),
+    ...reads('db1/catalog/2026-11-20.json', 'the watchdog reads manifests and its alert state'),
+    { action: 's3:PutObject', resource: object('db1/alerts/state.json'), why: 'the watchdog keeps its alert state' },
+    ...publishing(),
+    failedEvent,
+  ],
+  RetentionIamRoleLambdaExecution: [
+    policyParameter('policy'),
+    policyParameter('policy/db1'),
+    ...reads('db1/catalog/2026-11-20.json', 'retention reads manifests'),
+    { action: 's3:PutObject', resource: object('db1/catalog/2026-11-20.json'), why: 'retention rewrites a manifest' },
+    { action: 's3:DeleteObject', resource: object('db1/binlogs/2026-11-01/binlog.000001.gz'), why: 'retention deletes what the policy proves it may (DeleteObjectCommand)' },
+    { action: 's3:ListBucketVersions', resource: bucket, context: { 's3:prefix': `${PREFIX}/db1/binlogs/2026-11-01/binlog.000001.gz` }, why: 'S3Store.purge lists every version (ListObjectVersionsCommand)' },
+    { action: 's3:DeleteObjectVersion', resource: object('db1/binlogs/2026-11-01/binlog.000001.gz'), why: 'S3Store.purge deletes each version and delete marker (DeleteObjectCommand with VersionId)' },
+    { action: 's3:GetObjectRetention', resource: object('db1/binlogs/2026-11-01/binlog.000001.gz'), why: 'S3Store.lockOf: a refused delete under a retention date is a hold' },
+    { action: 's3:GetObjectLegalHold', resource: object('db1/binlogs/2026-11-01/binlog.000001.gz'), why: 'S3Store.lockOf: a refused delete under a legal hold is a hold' },
+    ...publishing('runRetention reconciles its alerts (reconcileAlerts → SnsAlerts.publish)'),
+    failedEvent,
+  ],
+  RestoreValidateInputIamRoleLambdaExecution: [],
+  RestorePlanIamRoleLambdaExecution: [
+    ...reads('db1/catalog/2026-11-20.json', 'Plan reads manifests and sizes the dump and binlogs'),
+    { action: 's3:PutObject', resource: object('db1/restores/restore-x/plan.json'), why: 'Plan writes plan.json for the instance' },
+  ],
+  RestoreProvisionIamRoleLambdaExecution: [
+    // RunInstances from a launch template: every resource it creates or uses is authorized.
+    ...['instance/i-0abc', 'volume/vol-0abc', 'network-interface/eni-0abc', 'subnet/subnet-0abc', 'security-group/sg-0abc', 'launch-template/lt-0abc'].map(
+      (r): AwsCall => ({ action: 'ec2:RunInstances', resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:${r}`, why: 'Ec2Provisioner.provision (RunInstancesCommand)' }),
+    ),
+    { action: 'ec2:RunInstances', resource: `arn:aws:ec2:${REGION}::image/ami-0abc`, why: 'Ec2Provisioner.provision: the launch template’s image' },
+    { action: 'ec2:CreateTags', resource: instance, context: { 'ec2:CreateAction': 'RunInstances' }, why: 'Ec2Provisioner.provision: TagSpecifications on the instance' },
+    { action: 'ec2:CreateTags', resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:volume/vol-0abc`, context: { 'ec2:CreateAction': 'RunInstances' }, why: 'Ec2Provisioner.provision: TagSpecifications on the volume' },
+    { action: 'iam:PassRole', resource: `arn:aws:iam::${ACCOUNT}:role/binvault-restore-instance-${STAGE}`, context: { 'iam:PassedToService': 'ec2.amazonaws.com' }, why: 'Ec2Provisioner.provision: the launch template’s instance profile' },
+    { action: 'ec2:DescribeInstances', resource: '*', why: 'Ec2Provisioner.provision waits for running (DescribeInstancesCommand)' },
+    { action: 'ssm:DescribeInstanceInformation', resource: '*', why: 'Ec2Provisioner.provision waits for the SSM agent (DescribeInstanceInformationCommand)' },
+  ],
+  RestoreLoadDumpIamRoleLambdaExecution: sendCommand('LoadDump'),
+  RestoreReplayBinlogsIamRoleLambdaExecution: sendCommand('ReplayBinlogs'),
+  RestoreCheckStepIamRoleLambdaExecution: [getInvocation('CheckStep')],
+  RestoreVerifyIamRoleLambdaExecution: [...sendCommand('Verify (reached)'), getInvocation('Verify (reached)')],
+  RestoreReportIamRoleLambdaExecution: [
+    { action: 's3:PutObject', resource: object('db1/restores/restore-x/report.json'), why: 'Report writes report.json' },
+    { action: 's3:GetObject', resource: object('db1/restores/rates.json'), why: 'Report reads the measured rates (the RTO budget)' },
+    { action: 's3:PutObject', resource: object('db1/restores/rates.json'), why: 'Report appends its load and replay rates' },
+    ...publishing(),
+  ],
+  RestoreReportFailureIamRoleLambdaExecution: [
+    { action: 's3:PutObject', resource: object('db1/restores/restore-x/report.json'), why: 'ReportFailure writes report.json' },
+    { action: 's3:ListBucket', resource: bucket, context: { 's3:prefix': `${PREFIX}/db1/` }, why: 'ReportFailure: isKnownHost lists the host’s areas (ListObjectsV2)' },
+    ...publishing(),
+  ],
+  RestoreCleanupIamRoleLambdaExecution: [
+    { action: 'ec2:TerminateInstances', resource: instance, context: { 'aws:ResourceTag/binvault:execution': 'restore-x' }, why: 'Ec2Provisioner.cleanup (TerminateInstancesCommand) of a tagged instance' },
+  ],
+  // The restore instance (instance profile): reads the plan, the dump, the binlogs and the binvault bundle.
+  RestoreInstanceRole: [
+    ...reads('db1/dumps/2026-11-20/db1-20261120T000000Z.sql.gz', 'the instance: binvault restore apply'),
+    { action: 's3:GetObject', resource: object('_artifacts/binvault-0.1.0.mjs'), why: 'the instance’s user data fetches the binvault bundle' },
+  ],
+};
+
+/** The IAM action an SDK command needs, by service and command name (the name without `Command`). */
+export const IAM_ACTION: Record<string, Record<string, string[]>> = {
+  s3: {
+    GetObject: ['s3:GetObject'],
+    HeadObject: ['s3:GetObject'],
+    PutObject: ['s3:PutObject'],
+    CreateMultipartUpload: ['s3:PutObject'],
+    UploadPart: ['s3:PutObject'],
+    CompleteMultipartUpload: ['s3:PutObject'],
+    UploadPartCopy: ['s3:GetObject', 's3:PutObject'],
+    CopyObject: ['s3:GetObject', 's3:PutObject'],
+    AbortMultipartUpload: ['s3:AbortMultipartUpload'],
+    ListObjectsV2: ['s3:ListBucket'],
+    ListMultipartUploads: ['s3:ListBucketMultipartUploads'],
+    HeadBucket: ['s3:ListBucket'],
+    GetBucketLocation: ['s3:GetBucketLocation'],
+    PutObjectTagging: ['s3:PutObjectTagging'],
+    DeleteObject: ['s3:DeleteObject'],
+    ListObjectVersions: ['s3:ListBucketVersions'],
+    GetObjectRetention: ['s3:GetObjectRetention'],
+    GetObjectLegalHold: ['s3:GetObjectLegalHold'],
+  },
+  ec2: {
+    RunInstances: ['ec2:RunInstances', 'ec2:CreateTags', 'iam:PassRole'],
+    DescribeInstances: ['ec2:DescribeInstances'],
+    TerminateInstances: ['ec2:TerminateInstances'],
+  },
+  ssm: {
+    SendCommand: ['ssm:SendCommand'],
+    GetCommandInvocation: ['ssm:GetCommandInvocation'],
+    DescribeInstanceInformation: ['ssm:DescribeInstanceInformation'],
+    GetParameter: ['ssm:GetParameter'],
+  },
+  sns: { Publish: ['sns:Publish'] },
+};
+
+/** The restore roles whose commands the SDK-level restore tests see, by the task that sends them. */
+export const RESTORE_ROLES = {
+  Provision: 'RestoreProvisionIamRoleLambdaExecution',
+  LoadDump: 'RestoreLoadDumpIamRoleLambdaExecution',
+  ReplayBinlogs: 'RestoreReplayBinlogsIamRoleLambdaExecution',
+  CheckStep: 'RestoreCheckStepIamRoleLambdaExecution',
+  Verify: 'RestoreVerifyIamRoleLambdaExecution',
+  Cleanup: 'RestoreCleanupIamRoleLambdaExecution',
+} as const;
+
+/** Whether every IAM action a command needs is in the call list of one of the roles. */
+export const listedFor = (service: keyof typeof IAM_ACTION, command: string, roles: readonly string[]): string[] => {
+  const actions = IAM_ACTION[service]?.[command.replace(/Command$/, '')];
+  if (!actions) return [`${service}:${command} is not in IAM_ACTION`];
+  const listed = new Set(roles.flatMap((r) => (AWS_CALLS[r] ?? []).map((c) => c.action)));
+  return actions.filter((a) => !listed.has(a)).map((a) => `${command} needs ${a}, listed for none of ${roles.join(', ')}`);
+};
