@@ -227,8 +227,8 @@ never while another dump runs (the dump lock).
                   the active binlog passes BINVAULT_SHIP_ROTATE_MB (default 32). A server with no
                   change is not rotated (only every 5 minutes, so the restorable time keeps up).
   --interval S    seconds between runs with --loop (default BINVAULT_SHIP_INTERVAL, 5): the RPO
-                  against the cost — each run with changes ships one binlog (about 6.5 S3 requests
-                  and 2 function invocations once verified and catalogued)
+                  against the cost — each run with changes ships one binlog (about 13.5 S3
+                  requests and 2 function invocations, shipped, verified and catalogued)
 
 exit: 0 done, 1 error, 2 usage, 3 a gap was found (everything still present was shipped)
 `,
