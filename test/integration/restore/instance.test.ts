@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Context } from 'aws-lambda';
 import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
@@ -104,6 +105,16 @@ describe('restore instance', () => {
     await expect(run('bash', [SCRIPT, 'install-server', 'postgres', '16', '--dry-run'])).rejects.toMatchObject({ stderr: "binvault-restore-instance: unknown server flavor 'postgres' (mariadb or mysql)\n" });
     await expect(run('bash', [SCRIPT, 'server-of', 'package.json'])).rejects.toMatchObject({ stderr: 'binvault-restore-instance: the dump package.json names no server version in its header\n' });
   });
+
+  it('builds the artifacts the user data fetches: one-file binvault that runs `restore apply`, its sha256, the instance script', async () => {
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    await run('node', ['scripts/artifacts.mjs'], { maxBuffer: 1 << 20 });
+    const bundle = `dist/artifacts/binvault-${version}.mjs`;
+    const sha256 = createHash('sha256').update(readFileSync(bundle)).digest('hex');
+    expect(readFileSync(`${bundle}.sha256`, 'utf8')).toBe(`${sha256}  binvault-${version}.mjs\n`);
+    expect((await run('node', [bundle, 'restore', 'apply', '--help'])).stdout).toContain('usage: binvault restore apply --step load|replay|reached');
+    expect(readFileSync(`dist/artifacts/restore-instance-${version}.sh`, 'utf8')).toBe(readFileSync(SCRIPT, 'utf8'));
+  }, 120_000);
 
   it('sends SSM shell lines that bash reads, the load preparing the instance first', async () => {
     const load = restoreCommands('load', '/etc/binvault/restore.cnf', 's3://b/mysql/db1/restores/x/plan.json');
