@@ -3,12 +3,14 @@ import { createHash } from 'node:crypto';
 import { readFileSync, readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Context } from 'aws-lambda';
-import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sizeRestoreInstance } from '../../../core/restore/sizing.js';
 import { Ec2Provisioner, restoreCommands } from '../../../drivers/aws/ec2-restore.js';
+import { cleanupAborted } from '../../../drivers/aws/restore-aborted.js';
 import { listedFor, RESTORE_ROLES } from '../../helpers/aws-calls.js';
 
 const run = promisify(execFile);
@@ -69,6 +71,35 @@ describe('restore instance', () => {
 
     expect(request).toMatchObject({ host: 'db1', target: { latest: true }, execution: 'restore-x' });
     await expect(handlers.provision({ request } as never, context)).rejects.toThrow('BINVAULT_RESTORE_LAUNCH_TEMPLATE is not set');
+  });
+
+  it('terminates the instances of an execution stopped from the console, found by the name ValidateInput gave it', async () => {
+    const sfn = mockClient(SFNClient);
+    try {
+      sfn.on(GetExecutionHistoryCommand).resolves({
+        events: [
+          { id: 1, type: 'ExecutionStarted', timestamp: new Date() },
+          { id: 5, type: 'TaskStateExited', timestamp: new Date(), stateExitedEventDetails: { name: 'ValidateInput', output: JSON.stringify({ request: { host: 'db1', execution: 'restore-20261204T100000Z-a1b2c3' } }) } },
+          { id: 9, type: 'ExecutionAborted', timestamp: new Date() },
+        ],
+      });
+      ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-0abc' }] }] });
+      ec2.on(TerminateInstancesCommand).resolves({});
+      const arn = 'arn:aws:states:us-east-1:123456789012:execution:binvault-restore-ci:console-1';
+
+      const result = await cleanupAborted({ sfn: new SFNClient({ region: 'us-east-1' }), ec2: new EC2Client({ region: 'us-east-1' }) }, { detail: { executionArn: arn, status: 'ABORTED' } });
+
+      expect(result).toEqual({ execution: 'restore-20261204T100000Z-a1b2c3', terminated: ['i-0abc'] });
+      expect(sfn.commandCalls(GetExecutionHistoryCommand)[0]?.args[0].input).toMatchObject({ executionArn: arn, includeExecutionData: true });
+      expect(ec2.commandCalls(DescribeInstancesCommand)[0]?.args[0].input.Filters).toContainEqual({ Name: 'tag:binvault:execution', Values: ['restore-20261204T100000Z-a1b2c3'] });
+      expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input)).toEqual([{ InstanceIds: ['i-0abc'] }]);
+      const received = [...sfn.calls().map((c) => ['sfn', c.args[0].constructor.name] as const), ...ec2.calls().map((c) => ['ec2', c.args[0].constructor.name] as const)];
+      expect(received.flatMap(([service, name]) => listedFor(service, name, [RESTORE_ROLES.Aborted]))).toEqual([]);
+      // A succeeded or failed execution is not this function's (Cleanup ran in it).
+      expect(await cleanupAborted({ sfn: new SFNClient({ region: 'us-east-1' }), ec2: new EC2Client({ region: 'us-east-1' }) }, { detail: { executionArn: arn, status: 'FAILED' } })).toEqual({ terminated: [] });
+    } finally {
+      sfn.restore();
+    }
   });
 
   it('names the server of each real dump (flavor and major version) from its header', async () => {
