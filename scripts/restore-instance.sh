@@ -2,8 +2,8 @@
 # binvault restore instance: everything that runs on the EC2 instance a restore starts, in one script.
 # The launch template's user data fetches it from {prefix}/_artifacts (published by scripts/artifacts.mjs)
 # and runs `boot`; the restore's first SSM command runs `prepare PLAN_URL`. Tested on a developer's
-# machine by test/integration/restore/instance-script.test.ts (server-of, install-server --dry-run,
-# start-server against a local server).
+# machine by test/integration/restore/instance.test.ts (server-of on real dumps, install-server
+# --dry-run, refusals, bash -n); boot and start-server need dnf and systemd and run on EC2 only.
 #
 #   boot                      Node 22 and the binvault bundle of this version (sha256 checked)
 #   server-of DUMP            the flavor and major version of the dump's server: "mariadb 10.11", "mysql 8.0"

@@ -1,10 +1,12 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
+import { SFNClient } from '@aws-sdk/client-sfn';
 import { SSMClient } from '@aws-sdk/client-ssm';
 import type { Config } from '../../core/config.js';
 import { ConfigurationError } from '../../core/errors.js';
 import type { Provisioner } from '../../core/ports.js';
 import { restoreTasks, type RestoreTasks } from '../../core/restore/workflow.js';
 import { Ec2Provisioner, SsmApplier } from '../../drivers/aws/ec2-restore.js';
+import { cleanupAborted, type ExecutionStatusChange } from '../../drivers/aws/restore-aborted.js';
 import { lambdaDeps } from '../commons/deps.js';
 import { lambdaTelemetry, withTelemetry } from '../commons/powertools.js';
 
@@ -71,3 +73,13 @@ export const verifyRestore = task('Verify');
 export const report = task('Report');
 export const cleanup = task('Cleanup');
 export const reportFailure = task('ReportFailure');
+
+/** EventBridge: a restore execution ABORTED (from the console) or TIMED_OUT: its instances terminated. */
+export const aborted = withTelemetry(
+  async (event: ExecutionStatusChange) => {
+    const result = await cleanupAborted({ sfn: new SFNClient({}), ec2: new EC2Client({}) }, event);
+    lambdaTelemetry.logger.info('restore execution stopped', { executionArn: event.detail.executionArn, status: event.detail.status, ...result });
+    return result;
+  },
+  { logger: lambdaTelemetry.logger },
+);

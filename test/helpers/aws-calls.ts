@@ -128,6 +128,11 @@ export const AWS_CALLS: Record<string, AwsCall[]> = {
   RestoreCleanupIamRoleLambdaExecution: [
     { action: 'ec2:TerminateInstances', resource: instance, context: { 'aws:ResourceTag/binvault:execution': 'restore-x' }, why: 'Ec2Provisioner.cleanup (TerminateInstancesCommand) of a tagged instance' },
   ],
+  RestoreAbortedIamRoleLambdaExecution: [
+    { action: 'states:GetExecutionHistory', resource: `arn:aws:states:${REGION}:${ACCOUNT}:execution:binvault-restore-${STAGE}:restore-x`, why: 'cleanupAborted reads the execution’s history (GetExecutionHistoryCommand)' },
+    { action: 'ec2:DescribeInstances', resource: '*', why: 'cleanupAborted finds the execution’s instances by tag (DescribeInstancesCommand)' },
+    { action: 'ec2:TerminateInstances', resource: instance, context: { 'aws:ResourceTag/binvault:execution': 'restore-x' }, why: 'cleanupAborted terminates them (TerminateInstancesCommand)' },
+  ],
   // The restore instance (instance profile): reads the plan, the dump, the binlogs and the binvault bundle.
   RestoreInstanceRole: [
     ...reads('db1/dumps/2026-11-20/db1-20261120T000000Z.sql.gz', 'the instance: binvault restore apply'),
@@ -169,6 +174,7 @@ export const IAM_ACTION: Record<string, Record<string, string[]>> = {
     GetParameter: ['ssm:GetParameter'],
   },
   sns: { Publish: ['sns:Publish'] },
+  sfn: { GetExecutionHistory: ['states:GetExecutionHistory'] },
 };
 
 /** The restore roles whose commands the SDK-level restore tests see, by the task that sends them. */
@@ -179,6 +185,7 @@ export const RESTORE_ROLES = {
   CheckStep: 'RestoreCheckStepIamRoleLambdaExecution',
   Verify: 'RestoreVerifyIamRoleLambdaExecution',
   Cleanup: 'RestoreCleanupIamRoleLambdaExecution',
+  Aborted: 'RestoreAbortedIamRoleLambdaExecution',
 } as const;
 
 /** Whether every IAM action a command needs is in the call list of one of the roles. */

@@ -1,13 +1,16 @@
 import { execFile } from 'node:child_process';
-import { readdirSync } from 'node:fs';
+import { createHash } from 'node:crypto';
+import { readFileSync, readdirSync } from 'node:fs';
 import { promisify } from 'node:util';
 import type { Context } from 'aws-lambda';
-import { DescribeInstancesCommand, EC2Client, RunInstancesCommand } from '@aws-sdk/client-ec2';
+import { DescribeInstancesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { GetExecutionHistoryCommand, SFNClient } from '@aws-sdk/client-sfn';
 import { DescribeInstanceInformationCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { sizeRestoreInstance } from '../../../core/restore/sizing.js';
 import { Ec2Provisioner, restoreCommands } from '../../../drivers/aws/ec2-restore.js';
+import { cleanupAborted } from '../../../drivers/aws/restore-aborted.js';
 import { listedFor, RESTORE_ROLES } from '../../helpers/aws-calls.js';
 
 const run = promisify(execFile);
@@ -70,6 +73,35 @@ describe('restore instance', () => {
     await expect(handlers.provision({ request } as never, context)).rejects.toThrow('BINVAULT_RESTORE_LAUNCH_TEMPLATE is not set');
   });
 
+  it('terminates the instances of an execution stopped from the console, found by the name ValidateInput gave it', async () => {
+    const sfn = mockClient(SFNClient);
+    try {
+      sfn.on(GetExecutionHistoryCommand).resolves({
+        events: [
+          { id: 1, type: 'ExecutionStarted', timestamp: new Date() },
+          { id: 5, type: 'TaskStateExited', timestamp: new Date(), stateExitedEventDetails: { name: 'ValidateInput', output: JSON.stringify({ request: { host: 'db1', execution: 'restore-20261204T100000Z-a1b2c3' } }) } },
+          { id: 9, type: 'ExecutionAborted', timestamp: new Date() },
+        ],
+      });
+      ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-0abc' }] }] });
+      ec2.on(TerminateInstancesCommand).resolves({});
+      const arn = 'arn:aws:states:us-east-1:123456789012:execution:binvault-restore-ci:console-1';
+
+      const result = await cleanupAborted({ sfn: new SFNClient({ region: 'us-east-1' }), ec2: new EC2Client({ region: 'us-east-1' }) }, { detail: { executionArn: arn, status: 'ABORTED' } });
+
+      expect(result).toEqual({ execution: 'restore-20261204T100000Z-a1b2c3', terminated: ['i-0abc'] });
+      expect(sfn.commandCalls(GetExecutionHistoryCommand)[0]?.args[0].input).toMatchObject({ executionArn: arn, includeExecutionData: true });
+      expect(ec2.commandCalls(DescribeInstancesCommand)[0]?.args[0].input.Filters).toContainEqual({ Name: 'tag:binvault:execution', Values: ['restore-20261204T100000Z-a1b2c3'] });
+      expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input)).toEqual([{ InstanceIds: ['i-0abc'] }]);
+      const received = [...sfn.calls().map((c) => ['sfn', c.args[0].constructor.name] as const), ...ec2.calls().map((c) => ['ec2', c.args[0].constructor.name] as const)];
+      expect(received.flatMap(([service, name]) => listedFor(service, name, [RESTORE_ROLES.Aborted]))).toEqual([]);
+      // A succeeded or failed execution is not this function's (Cleanup ran in it).
+      expect(await cleanupAborted({ sfn: new SFNClient({ region: 'us-east-1' }), ec2: new EC2Client({ region: 'us-east-1' }) }, { detail: { executionArn: arn, status: 'FAILED' } })).toEqual({ terminated: [] });
+    } finally {
+      sfn.restore();
+    }
+  });
+
   it('names the server of each real dump (flavor and major version) from its header', async () => {
     const named: Record<string, string> = {};
     for (const file of readdirSync(DUMPS).filter((f) => /\.sql(\.gz)?$/.test(f))) {
@@ -104,6 +136,16 @@ describe('restore instance', () => {
     await expect(run('bash', [SCRIPT, 'install-server', 'postgres', '16', '--dry-run'])).rejects.toMatchObject({ stderr: "binvault-restore-instance: unknown server flavor 'postgres' (mariadb or mysql)\n" });
     await expect(run('bash', [SCRIPT, 'server-of', 'package.json'])).rejects.toMatchObject({ stderr: 'binvault-restore-instance: the dump package.json names no server version in its header\n' });
   });
+
+  it('builds the artifacts the user data fetches: one-file binvault that runs `restore apply`, its sha256, the instance script', async () => {
+    const { version } = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+    await run('node', ['scripts/artifacts.mjs'], { maxBuffer: 1 << 20 });
+    const bundle = `dist/artifacts/binvault-${version}.mjs`;
+    const sha256 = createHash('sha256').update(readFileSync(bundle)).digest('hex');
+    expect(readFileSync(`${bundle}.sha256`, 'utf8')).toBe(`${sha256}  binvault-${version}.mjs\n`);
+    expect((await run('node', [bundle, 'restore', 'apply', '--help'])).stdout).toContain('usage: binvault restore apply --step load|replay|reached');
+    expect(readFileSync(`dist/artifacts/restore-instance-${version}.sh`, 'utf8')).toBe(readFileSync(SCRIPT, 'utf8'));
+  }, 120_000);
 
   it('sends SSM shell lines that bash reads, the load preparing the instance first', async () => {
     const load = restoreCommands('load', '/etc/binvault/restore.cnf', 's3://b/mysql/db1/restores/x/plan.json');
