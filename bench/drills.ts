@@ -17,7 +17,7 @@ import { MysqlInstanceReader } from '../drivers/mysql/compare.js';
 import { readOptionFile } from '../drivers/mysql/option-file.js';
 import { startLocalRuntime } from '../local/runtime.js';
 import { drillSeed, seeded, Workload } from '../test/helpers/workload.js';
-import { cliEnv, mb, measure } from './lib.js';
+import { cliEnv, cliRunner, mb, measure } from './lib.js';
 
 const CLI = fileURLToPath(new URL('../dist/binvault.mjs', import.meta.url));
 const rounds = Number(process.env.BENCH_ROUNDS ?? 8);
@@ -33,12 +33,7 @@ for (const format of ['STATEMENT', 'MIXED', 'ROW'] as const) {
   const client = await readOptionFile(source.defaultsFile);
   const admin = await createConnection({ socketPath: source.socket, user: 'root', ...(client.password ? { password: client.password } : {}), multipleStatements: true });
   const workload = new Workload(source, admin, seeded(seed), { statementsPerRound, loadRows: 5000 });
-  const cli = async (...args: string[]): Promise<string> => {
-    const run = await measure(process.execPath, [CLI, ...args], env);
-    if (run.code !== 0) throw new Error(`binvault ${args.join(' ')} failed: ${run.stderr}`);
-    await runtime.idle();
-    return run.stdout;
-  };
+  const cli = cliRunner(CLI, env, runtime);
   try {
     process.stderr.write(`${format}: ${rounds} rounds of ${statementsPerRound} statements (seed ${seed})…\n`);
     await workload.prepare();

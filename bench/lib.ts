@@ -72,6 +72,16 @@ export const measure = (command: string, args: string[], env: NodeJS.ProcessEnv 
   });
 
 /** Runs a shell pipeline (a baseline such as `gzip -1 -c FILE > /dev/null`) and times it. */
+/** Runs `binvault` (the built CLI) with `env`, fails on a non-zero exit, then waits for the local runtime's handlers. */
+export const cliRunner =
+  (cli: string, env: NodeJS.ProcessEnv, runtime: { idle(): Promise<void> }) =>
+  async (...args: string[]): Promise<string> => {
+    const run = await measure(process.execPath, [cli, ...args], env);
+    if (run.code !== 0) throw new Error(`binvault ${args.join(' ')} failed: ${run.stderr}`);
+    await runtime.idle();
+    return run.stdout;
+  };
+
 export const timeShell = async (script: string): Promise<number> => {
   const started = performance.now();
   await execFileAsync('bash', ['-o', 'pipefail', '-c', script], { maxBuffer: 1 << 20 });

@@ -17,7 +17,7 @@ import { findProgram } from '../drivers/mysql/programs.js';
 import { startLocalRuntime } from '../local/runtime.js';
 import { readOptionFile } from '../drivers/mysql/option-file.js';
 import { S3Store } from '../drivers/aws/s3.js';
-import { cliEnv, mb, measure, sysbench, timeShell } from './lib.js';
+import { cliEnv, cliRunner, mb, measure, sysbench, timeShell } from './lib.js';
 
 const CLI = fileURLToPath(new URL('../dist/binvault.mjs', import.meta.url));
 const tables = Number(process.env.BENCH_TABLES ?? 4);
@@ -39,12 +39,7 @@ const source = await startInstance({ baseDir: join(work, 'source') });
 const runtime = await startLocalRuntime({ stateDir: join(work, 'runtime'), bucket: 'bench', endpoint: 'http://127.0.0.1:0' });
 const env = cliEnv(runtime.endpoint.url, source.defaultsFile, 'db1', join(work, 'state'));
 let stopManual: (() => Promise<void>) | undefined;
-const cli = async (...args: string[]): Promise<string> => {
-  const run = await measure(process.execPath, [CLI, ...args], env);
-  if (run.code !== 0) throw new Error(`binvault ${args.join(' ')} failed: ${run.stderr}`);
-  await runtime.idle();
-  return run.stdout;
-};
+const cli = cliRunner(CLI, env, runtime);
 try {
   process.stderr.write(`sysbench ${tables} × ${tableSize} rows, dump, then ${runSeconds} s of oltp_write_only…\n`);
   await sysbench(source, { tables, tableSize });

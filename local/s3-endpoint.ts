@@ -9,7 +9,7 @@ import { pipeline } from 'node:stream/promises';
 import S3rver from 's3rver';
 import { makeDirectories } from '../core/files.js';
 import { fileSystemReason } from '../core/errors.js';
-import { versioning, type VersioningContext, type VersioningOptions } from './s3-versioning.js';
+import { versioning, type KoaContext, type VersioningContext, type VersioningOptions } from './s3-versioning.js';
 
 /**
  * The embedded runtime's S3-protocol endpoint: s3rver on loopback, plus the few S3 operations a
@@ -45,14 +45,6 @@ export interface LocalEndpoint {
   close(): Promise<void>;
 }
 
-interface KoaContext {
-  method: string;
-  path: string;
-  query: Record<string, string | string[] | undefined>;
-  headers: Record<string, string | string[] | undefined>;
-  status: number;
-  body: unknown;
-}
 type KoaMiddleware = (ctx: KoaContext, next: () => Promise<void>) => Promise<void>;
 
 const uploadsDir = (root: string, bucket: string): string => join(root, bucket, '._S3rver_uploads');

@@ -26,13 +26,17 @@ export interface VersioningOptions {
   denyWritePrefixes?: string[];
 }
 
-export interface VersioningContext {
+/** The part of a Koa context the local endpoint's middleware use (s3rver runs on Koa). */
+export interface KoaContext {
   method: string;
   path: string;
   query: Record<string, string | string[] | undefined>;
   headers: Record<string, string | string[] | undefined>;
   status: number;
   body: unknown;
+}
+
+export interface VersioningContext extends KoaContext {
   req: IncomingMessage;
   set(name: string, value: string): void;
 }
