@@ -1,6 +1,4 @@
-import { LambdaClient } from '@aws-sdk/client-lambda';
-import { SQSClient } from '@aws-sdk/client-sqs';
-import { redriveQueue, type RedriveResult } from '../../drivers/aws/redrive.js';
+import type { RedriveResult } from '../../drivers/aws/redrive.js';
 import type { Command } from './command.js';
 import type { CommandIo } from './io.js';
 
@@ -34,6 +32,8 @@ Exit codes: 0 every event re-driven (or none waiting), 1 some still fail (they s
   options: { queue: { type: 'string' } },
   run: async ({ values, config, io }) => {
     if (typeof values.queue === 'string') {
+      // The SQS and Lambda clients are loaded for this command only: a host's bundle stays small.
+      const [{ LambdaClient }, { SQSClient }, { redriveQueue }] = await Promise.all([import('@aws-sdk/client-lambda'), import('@aws-sdk/client-sqs'), import('../../drivers/aws/redrive.js')]);
       const results = await redriveQueue({ sqs: new SQSClient({}), lambda: new LambdaClient({}) }, values.queue, (r) => show(io, r));
       return summary(io, results, values.queue);
     }
