@@ -131,6 +131,8 @@ export const createS3Client = (config: Pick<S3StoreConfig, 'endpoint' | 'region'
 /** S3's largest single CopyObject, and the range of each part beyond it. */
 const COPY_LIMIT = 5 * 1024 ** 3;
 const COPY_PART = 512 * 1024 ** 2;
+/** Reads of a small object's body, when the connection is cut while it streams. */
+const BODY_ATTEMPTS = 3;
 
 /** What `binvault check` learns of the bucket by writing and removing one small object. */
 export interface BucketProbe {
@@ -246,23 +248,39 @@ export class S3Store implements ObjectStore {
   }
 
   public async getBytes(key: string): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    for await (const chunk of await this.get(key)) chunks.push(Buffer.from(chunk));
-    return Buffer.concat(chunks);
+    try {
+      return (await this.readWhole(key)).body;
+    } catch (error) {
+      this.fail('get', key, error);
+    }
   }
 
   public async getVersioned(key: string): Promise<{ body: Buffer; etag: string } | undefined> {
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key }));
-      const chunks: Buffer[] = [];
-      for await (const chunk of out.Body as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(chunk));
-      return { body: Buffer.concat(chunks), etag: out.ETag ?? '' };
+      return await this.readWhole(key);
     } catch (error) {
       if (statusOf(error) === 404) {
         await this.bucketExists(key);
         return undefined;
       }
       this.fail('get', key, error);
+    }
+  }
+
+  /**
+   * A small object read whole. The SDK retries a request, not the reading of its body: a connection
+   * cut while the body streams ("aborted", ECONNRESET) is retried here, twice, from the start.
+   */
+  private async readWhole(key: string): Promise<{ body: Buffer; etag: string }> {
+    for (let attempt = 1; ; attempt++) {
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key }));
+      try {
+        const chunks: Buffer[] = [];
+        for await (const chunk of out.Body as AsyncIterable<Uint8Array>) chunks.push(Buffer.from(chunk));
+        return { body: Buffer.concat(chunks), etag: out.ETag ?? '' };
+      } catch (error) {
+        if (attempt >= BODY_ATTEMPTS) throw error;
+      }
     }
   }
 
