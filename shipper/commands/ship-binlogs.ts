@@ -166,9 +166,13 @@ export const shipBinlogsCommand = async (config: Config, args: ShipBinlogsArgs, 
         return {};
       }
       io.err(`binvault: taking a dump for the RTO budget: ${decision.reason}`);
-      dumping = shipDumpCommand(config, { lockWaitTimeout: 60 }, io)
+      // A dump for the budget is not followed by a drill (BINVAULT_DRILL=every-dump drills the
+      // scheduled dumps' windows): a drill on the host while the loop ships would hold it for long.
+      dumping = shipDumpCommand({ ...config, drill: config.drill === 'every-dump' ? 'scheduled' : config.drill }, { lockWaitTimeout: 60 }, io)
         .then(
-          () => undefined,
+          (code) => {
+            if (code !== 0) io.err(`binvault: the dump for the RTO budget ended with exit ${code}`);
+          },
           (error: unknown) => {
             if (error instanceof LockedError) io.err(`binvault: not taking another dump: ${(error as Error).message}`);
             else throw error;
