@@ -141,12 +141,19 @@ export const rtoInput = async (store: ObjectStore, scope: HostScope, catalog: Pi
   let binlogBytes = 0;
   let binlogs = 0;
   if (from) {
-    for (const object of (await store.list(binlogsRoot(scope))).keys) {
-      const ref = parseKey(object.key);
-      const name = ref?.area === 'binlogs' ? parseBinlogName(ref.binlog) : undefined;
-      if (!name || compareBinlogNames(name, from) < 0) continue;
-      binlogBytes += object.size;
-      binlogs++;
+    // Only the day folders from the dump's day on: every binlog after its coordinates was shipped
+    // after it. The listing stays the size of a day or two, not of the whole history kept.
+    const dumpRef = parseKey(dump.key);
+    const since = dumpRef?.area === 'dumps' ? dumpRef.day : '';
+    const days = (await store.list(binlogsRoot(scope), { delimiter: '/' })).prefixes.filter((p) => p.slice(binlogsRoot(scope).length, -1) >= since);
+    for (const day of days) {
+      for (const object of (await store.list(day)).keys) {
+        const ref = parseKey(object.key);
+        const name = ref?.area === 'binlogs' ? parseBinlogName(ref.binlog) : undefined;
+        if (!name || compareBinlogNames(name, from) < 0) continue;
+        binlogBytes += object.size;
+        binlogs++;
+      }
     }
   }
   return { dump: { key: dump.key, bytes: dumpBytes, ...(dump.completedAt ? { completedAt: dump.completedAt } : {}) }, binlogBytes, binlogs };

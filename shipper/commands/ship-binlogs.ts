@@ -68,6 +68,9 @@ const describe = (event: ShipBinlogsEvent, store: S3Store): string | undefined =
   }
 };
 
+/** `--loop` checks the RTO budget at most this often. */
+const BUDGET_CHECK_MS = 60_000;
+
 /** `{stateDir}/rto-dump.json`: when the shipper last started a dump for the RTO budget, and why. */
 const RTO_DUMP = 'rto-dump.json';
 
@@ -157,9 +160,14 @@ export const shipBinlogsCommand = async (config: Config, args: ShipBinlogsArgs, 
 
     // The dump the RTO budget asked for: one at a time here, and the dump lock keeps out any other.
     let dumping = undefined as Promise<void> | undefined;
+    let budgetCheckedAt = -Infinity;
     // The running dump is handed back wrapped: an async function would wait for a promise it returns.
     const dumpForBudget = async (): Promise<{ running?: Promise<void> }> => {
       if (dumping) return {};
+      // The check reads the catalog, the binlog listing and the rates: once a minute is enough for a
+      // budget counted in minutes, where runs come every few seconds.
+      if (performance.now() - budgetCheckedAt < BUDGET_CHECK_MS) return {};
+      budgetCheckedAt = performance.now();
       const decision = await rtoDumpDecision(config, store, state);
       if (!decision.due) {
         if (io.verbose) io.err(`binvault: no dump needed: ${decision.reason}`);
@@ -221,7 +229,7 @@ binlog. A binlog already shipped with the same sha256 is skipped; the same key w
 content is an error. Safe to kill and rerun. Binlogs the server purged before they were shipped
 are recorded as a gap in the bucket and named on stderr (exit 3).
 
-The RTO budget: after each run, when a restore to the latest second would take longer than
+The RTO budget: after a run (with --loop, at most once a minute), when a restore to the latest second would take longer than
 BINVAULT_RTO_SECONDS before the next scheduled dump (BINVAULT_DUMP_INTERVAL_HOURS after the last
 one), at the rates restores of this host measured, it takes a dump itself (as binvault ship dump;
 with --loop, shipping goes on meanwhile) — at most every BINVAULT_DUMP_MIN_INTERVAL (default 1h),

@@ -65,6 +65,20 @@ describe('estimateHost: the newest verified dump and the binlogs shipped since i
     expect(e).toMatchObject({ dump: { bytes: 3e6 }, binlogBytes: 3e6, binlogs: 2, loadSeconds: 1, replaySeconds: 6, seconds: 7, rates: { source: 'default' } });
   });
 
+  it('lists only the day folders from the dump’s day on, not the whole history kept', async () => {
+    const store = new MemoryStore();
+    await store.put(DUMP, Buffer.alloc(3e6));
+    for (let d = 1; d <= 3; d++) await store.put(`mysql/db1/binlogs/2026-12-0${d}/binlog.00000${d}.gz`, Buffer.alloc(1e5));
+    await store.put('mysql/db1/binlogs/2026-12-04/binlog.000007.gz', Buffer.alloc(1e6));
+    const listed: string[] = [];
+    const list = store.list.bind(store);
+    store.list = async (prefix, options) => (listed.push(prefix), list(prefix, options));
+
+    await estimateHost(store, scope, catalogOf({ key: DUMP, completedAt: '2026-12-04T00:00:00Z', binlogFile: 'binlog.000007', binlogPosition: 4 }));
+
+    expect(listed.filter((p) => p.includes('/binlogs/'))).toEqual(['mysql/db1/binlogs/', 'mysql/db1/binlogs/2026-12-04/']);
+  });
+
   it('has nothing to estimate without a verified dump', async () => {
     expect(await estimateHost(new MemoryStore(), scope, catalogOf(null))).toBeUndefined();
   });
