@@ -45,6 +45,8 @@ export interface DrillRecord {
   window: { from: string; to: string };
   dumps: { from: string; to: string };
   binlogs: string[];
+  /** The binlogs' keys: retention deletes the record with the window when it deletes one of them. */
+  binlogKeys?: string[];
   stop: { binlogFile: string; position: number };
   gtids?: { reached: string; laterDump?: string };
   tables: number;
@@ -229,6 +231,7 @@ export const runDrill = async (deps: DrillDeps, request: DrillRequest): Promise<
     window: { from: chosen.from.completedAt, to: chosen.to.completedAt },
     dumps: { from: chosen.from.key, to: chosen.to.key },
     binlogs: plan.binlogs.map((b) => b.name),
+    binlogKeys: plan.binlogs.map((b) => b.key),
     stop: { binlogFile: chosen.to.binlogFile, position: chosen.to.binlogPosition },
     ...(gtids ? { gtids } : {}),
     tables: snapshot ? Object.keys(snapshot.tables).length : 0,

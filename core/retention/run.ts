@@ -1,6 +1,6 @@
 import { reconcileAlerts } from '../alerts/watch.js';
 import { forgetRecords, listHosts, readCatalogParts, summariesOf } from '../catalog/manifests.js';
-import { areaRoot, parseObjectKey, recordKeyOf } from '../layout.js';
+import { areaRoot, parseKey, parseObjectKey, recordKeyOf } from '../layout.js';
 import { messageOf } from '../errors.js';
 import type { Alerts, Clock, ObjectStore } from '../ports.js';
 import { planRetention, type RetentionPlan, type RetentionPolicy } from './plan.js';
@@ -18,7 +18,48 @@ export interface RetentionResult {
   held: string[];
   /** Objects that could not be deleted, no lock holding them (access denied, …): an error, `retention-failed`. */
   failed: { key: string; reason: string }[];
+  /** Drill records (and a drill's snapshots) deleted with the window they proved. */
+  drills: string[];
 }
+
+/** What retention reads of a drill record: the window's dumps and binlogs. */
+interface DrillWindowRef {
+  dumps?: { from?: string; to?: string };
+  binlogs?: string[];
+  binlogKeys?: string[];
+}
+
+/**
+ * Whether a drill record's window lost an object: its earlier or later dump, or a binlog it replayed
+ * (by key; a record written before `binlogKeys` names its binlogs, matched by name).
+ */
+const windowLost = (record: DrillWindowRef, deleted: Set<string>, deletedBinlogNames: Set<string>): boolean =>
+  [record.dumps?.from, record.dumps?.to].some((k) => k !== undefined && deleted.has(k)) ||
+  (record.binlogKeys ? record.binlogKeys.some((k) => deleted.has(k)) : (record.binlogs ?? []).some((n) => deletedBinlogNames.has(n)));
+
+/**
+ * The drill records of the windows whose dumps or binlogs retention deleted, with whatever the drill
+ * left beside them (`drills/{day}/{execution}/…`, the AWS drill's snapshots). A record whose window
+ * is still kept stays: `status` still shows what proved it.
+ */
+const drillsOfDeleted = async (store: ObjectStore, scope: { prefix: string; host: string }, deleted: string[]): Promise<string[]> => {
+  if (deleted.length === 0) return [];
+  const gone = new Set(deleted);
+  const names = new Set(deleted.map((k) => parseObjectKey(k)).flatMap((ref) => (ref?.area === 'binlogs' ? [ref.binlog] : [])));
+  const listed = (await store.list(areaRoot(scope, 'drills'))).keys.map((k) => k.key);
+  const lost = new Set<string>();
+  for (const key of listed) {
+    const ref = parseKey(key);
+    if (ref?.area !== 'drills') continue;
+    const record = JSON.parse((await store.getBytes(key)).toString('utf8')) as DrillWindowRef;
+    if (windowLost(record, gone, names)) lost.add(`${ref.day}/${ref.execution}`);
+  }
+  const root = areaRoot(scope, 'drills');
+  return listed.filter((key) => {
+    const rest = key.slice(root.length);
+    return [...lost].some((id) => rest === `${id}.json` || rest.startsWith(`${id}/`));
+  });
+};
 
 /**
  * Plans, and unless `dryRun` applies, the retention of every host: deletes what the plan may delete
@@ -67,6 +108,7 @@ export const runRetention = async (
       freedBytes: 0,
       held: [],
       failed: [],
+      drills: [],
     };
     if (!options.dryRun) {
       await reconcileAlerts(
@@ -100,6 +142,11 @@ export const runRetention = async (
         result.deleted.push(key);
       }
       if (forgotten.size > 0) await forgetRecords(deps.store, scope, forgotten, parts);
+      // Only what was deleted takes its drills with it: a held or refused object's window is still there.
+      for (const key of await drillsOfDeleted(deps.store, scope, result.deleted)) {
+        result.freedBytes += (await deps.store.purge(key)).freedBytes;
+        result.drills.push(key);
+      }
       const [first] = result.failed;
       await reconcileAlerts(
         deps,

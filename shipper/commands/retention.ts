@@ -43,7 +43,7 @@ export const retentionCommand = async (config: Config, args: { dryRun: boolean; 
     io.out(`  keep               ${p.keep.dumps.length} dumps, ${p.keep.binlogs.length} binlogs`);
     if (r.held.length > 0) io.out(`  held               ${r.held.length} objects under S3 Object Lock, kept until their retention ends`);
     if (r.failed.length > 0) io.out(`  FAILED             ${r.failed.length} objects could not be deleted: ${r.failed.map((f) => `${f.key}: ${f.reason}`).join('; ')}`);
-    io.out(args.dryRun ? '  (dry run: nothing deleted)' : `  deleted            ${r.deleted.length} objects (${formatBytes(r.freedBytes)} freed, every version)`);
+    io.out(args.dryRun ? '  (dry run: nothing deleted)' : `  deleted            ${r.deleted.length} objects${r.drills.length > 0 ? ` and ${r.drills.length} drill record(s) of their windows` : ''} (${formatBytes(r.freedBytes)} freed, every version)`);
   }
   return failure();
 };
@@ -55,7 +55,8 @@ export const command: Command = {
   help: `Keeps every second of the last BINVAULT_RECOVERY_WINDOW_DAYS (7) restorable — the newest verified
 dump at or before the window's start, every later dump, the binlogs from that dump's coordinates on
 — plus the last dump of BINVAULT_KEEP_WEEKLY_DUMPS weeks and BINVAULT_KEEP_MONTHLY_DUMPS months, and
-deletes the rest with their records. The plan proves itself: the windows after must cover what was
+deletes the rest with their records, and the drill records of the windows they were in (a drill
+record whose window is kept stays: status still shows it). The plan proves itself: the windows after must cover what was
 restorable in the promised window, or nothing is deleted and a retention-blocked alert says why.
 Each object is deleted with every version (on a versioned bucket a plain delete would only add a
 delete marker and keep the bytes); "freed" is the bytes of the versions deleted. A delete refused

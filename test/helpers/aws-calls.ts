@@ -90,6 +90,8 @@ export const AWS_CALLS: Record<string, AwsCall[]> = {
     { action: 's3:DeleteObjectVersion', resource: object('db1/binlogs/2026-11-01/binlog.000001.gz'), why: 'S3Store.purge deletes each version and delete marker (DeleteObjectCommand with VersionId)' },
     { action: 's3:GetObjectRetention', resource: object('db1/binlogs/2026-11-01/binlog.000001.gz'), why: 'S3Store.lockOf: a refused delete under a retention date is a hold' },
     { action: 's3:GetObjectLegalHold', resource: object('db1/binlogs/2026-11-01/binlog.000001.gz'), why: 'S3Store.lockOf: a refused delete under a legal hold is a hold' },
+    { action: 's3:GetObject', resource: object('db1/drills/2026-11-02/drill-x.json'), why: 'retention reads the drill records of the windows it deletes (drillsOfDeleted)' },
+    { action: 's3:DeleteObjectVersion', resource: object('db1/drills/2026-11-02/drill-x.json'), why: 'retention purges a drill record with its window (S3Store.purge)' },
     ...publishing('runRetention reconciles its alerts (reconcileAlerts → SnsAlerts.publish)'),
     failedEvent,
   ],
