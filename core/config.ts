@@ -32,6 +32,8 @@ export interface Config extends HostScope {
   alertTopicArn?: string;
   /** `binvault restore` starts this state machine on AWS instead of running the restore locally. */
   restoreStateMachineArn?: string;
+  /** The drill state machine (the schedule and, with BINVAULT_DRILL=every-dump, the catalog function start it; `binvault drill --aws`). */
+  drillStateMachineArn?: string;
   /** (functions) The launch template of the restore's fresh EC2 instance. */
   restoreLaunchTemplate?: string;
   /** (functions) The subnet of the restore's instance (unset: the launch template's, else the default VPC's). */
@@ -167,6 +169,7 @@ const SCHEMA = z.object({
   BINVAULT_SSM_POLICY: z.optional(z.string()),
   BINVAULT_ALERT_TOPIC_ARN: z.optional(z.string()),
   BINVAULT_RESTORE_STATE_MACHINE_ARN: z.optional(z.string()),
+  BINVAULT_DRILL_STATE_MACHINE_ARN: z.optional(z.string()),
   BINVAULT_RESTORE_LAUNCH_TEMPLATE: z.optional(z.string()),
   BINVAULT_RESTORE_SUBNET: z.optional(z.string()),
   BINVAULT_RESTORE_INSTANCE_TYPE: z.optional(z.string()),
@@ -226,6 +229,7 @@ export const parseConfig = (values: Readonly<Record<string, string | undefined>>
     ...(v.BINVAULT_SSM_POLICY !== undefined ? { ssmPolicyPath: v.BINVAULT_SSM_POLICY } : {}),
     ...(v.BINVAULT_ALERT_TOPIC_ARN !== undefined ? { alertTopicArn: v.BINVAULT_ALERT_TOPIC_ARN } : {}),
     ...(v.BINVAULT_RESTORE_STATE_MACHINE_ARN !== undefined ? { restoreStateMachineArn: v.BINVAULT_RESTORE_STATE_MACHINE_ARN } : {}),
+    ...(v.BINVAULT_DRILL_STATE_MACHINE_ARN ? { drillStateMachineArn: v.BINVAULT_DRILL_STATE_MACHINE_ARN } : {}),
     ...(v.BINVAULT_RESTORE_LAUNCH_TEMPLATE !== undefined ? { restoreLaunchTemplate: v.BINVAULT_RESTORE_LAUNCH_TEMPLATE } : {}),
     // The stack passes empty parameters as empty strings: unset.
     ...(v.BINVAULT_RESTORE_SUBNET ? { restoreSubnetId: v.BINVAULT_RESTORE_SUBNET } : {}),

@@ -80,6 +80,14 @@ export class RestoreRefusedError extends BinvaultError {
   public override readonly name: string = 'RestoreRefusedError';
 }
 
+/**
+ * A drill's window cannot be drilled yet (its later dump or a binlog up to its coordinates is not
+ * verified and catalogued): the drill state machine retries its plan on this name a while.
+ */
+export class DrillNotReadyError extends RestoreRefusedError {
+  public override readonly name: string = 'DrillNotReadyError';
+}
+
 /** The restored instance did not reach what the plan expected. */
 export class VerificationError extends BinvaultError {
   public override readonly name: string = 'VerificationError';

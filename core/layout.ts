@@ -18,6 +18,7 @@ import { compactStamp } from './time.js';
  * {prefix}/{host}/alerts/state.json                          the alert conditions last announced
  * {prefix}/{host}/restores/{execution}/{plan,report}.json    a restore's plan and report
  * {prefix}/{host}/drills/{day}/{execution}.json              a drill's record (day: the later dump's)
+ * {prefix}/{host}/drills/{day}/{execution}/{side}.json       an AWS drill's snapshot of one instance (restored, dump)
  * {prefix}/_check/{host}/{stamp}-{token}.txt                 `binvault check`'s probe, removed at once
  * ```
  *
@@ -101,6 +102,12 @@ export const restoreKey = (scope: HostScope, execution: string, file: 'plan.json
 
 /** A drill's record: the window it proved (or did not) ends at a dump of `day`. */
 export const drillKey = (scope: HostScope, day: string, execution: string): string => `${areaRoot(scope, 'drills', day)}${execution}.json`;
+
+/**
+ * Where an instance of a drill writes its snapshot (the only keys the restore instance may write):
+ * beside the drill's record, deleted with it by retention, not read as a record (parseKey: undefined).
+ */
+export const drillSnapshotKey = (scope: HostScope, day: string, execution: string, side: 'restored' | 'dump'): string => `${areaRoot(scope, 'drills', day)}${execution}/${side}.json`;
 
 /**
  * Where `binvault check` writes (and at once removes) its small probe object: beside the hosts, in a

@@ -210,3 +210,18 @@ export interface InstanceSnapshot {
 export interface InstanceReader {
   snapshot(instance: ProvisionedInstance): Promise<InstanceSnapshot>;
 }
+
+/**
+ * Takes an instance's snapshot where the instance is and writes it as JSON to `key`: in-process
+ * locally; on AWS `binvault drill snapshot` run on the instance through SSM (a snapshot of many
+ * tables is larger than the 24,000 characters of standard output GetCommandInvocation returns).
+ * In progress until `Applier.check` says the command ended.
+ */
+export interface Snapshotter {
+  snapshot(instance: ProvisionedInstance, execution: string, key: string): Promise<StepStatus>;
+}
+
+/** Starts a drill execution by name; a name already used (a duplicate event, a second schedule delivery) is `exists`, not an error. */
+export interface DrillStarter {
+  start(name: string, input: { host: string; window?: string; execution: string }): Promise<'started' | 'exists'>;
+}

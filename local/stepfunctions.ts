@@ -19,11 +19,11 @@ if (typeof promise.withResolvers !== 'function') {
 }
 
 /**
- * The restore state machine's definition: the same file AWS deploys (infra/restore.asl.json), its
+ * A state machine's definition: the same file AWS deploys (infra/{name}.asl.json), its
  * `${…FunctionArn}` substitutions (CloudFormation fills them in on AWS) made local function ARNs.
  */
-export const restoreDefinition = (): Record<string, unknown> => {
-  const candidates = [new URL('../infra/restore.asl.json', import.meta.url), new URL('../../infra/restore.asl.json', import.meta.url)];
+export const definitionOf = (name: 'restore' | 'drill'): Record<string, unknown> => {
+  const candidates = [new URL(`../infra/${name}.asl.json`, import.meta.url), new URL(`../../infra/${name}.asl.json`, import.meta.url)];
   for (const url of candidates) {
     let text: string;
     try {
@@ -33,8 +33,14 @@ export const restoreDefinition = (): Record<string, unknown> => {
     }
     return JSON.parse(text.replace(/\$\{(\w+)FunctionArn\}/g, 'arn:aws:lambda:us-east-1:000000000000:function:binvault-local-$1')) as Record<string, unknown>;
   }
-  throw new Error('infra/restore.asl.json not found');
+  throw new Error(`infra/${name}.asl.json not found`);
 };
+
+/** The restore state machine's definition (infra/restore.asl.json). */
+export const restoreDefinition = (): Record<string, unknown> => definitionOf('restore');
+
+/** The drill state machine's definition (infra/drill.asl.json). */
+export const drillDefinition = (): Record<string, unknown> => definitionOf('drill');
 
 export interface LocalExecutionEvent {
   type: string;

@@ -45,10 +45,11 @@ const closure = (outputs, entry, withDynamic) => {
 };
 // dist/ is what a host installs (README: /opt/binvault/dist, /usr/local/bin/binvault a link to
 // binvault.mjs, which starts with the entry's #!/usr/bin/env node): executable, and with the restore
-// state machine's definition, which a local restore reads beside the chunks (../infra/).
+// and drill state machines' definitions, which the local runtime reads beside the chunks (../infra/).
 chmodSync('dist/binvault.mjs', 0o755);
 mkdirSync('dist/infra', { recursive: true });
 copyFileSync('infra/restore.asl.json', 'dist/infra/restore.asl.json');
+copyFileSync('infra/drill.asl.json', 'dist/infra/drill.asl.json');
 
 const outputs = cli.metafile.outputs;
 const host = closure(outputs, 'dist/binvault.mjs', false);

@@ -3,7 +3,7 @@ import { catalogOf, readCatalogParts, summariesOf } from '../catalog/manifests.j
 import type { BinlogSummary, Catalog, DumpSummary } from '../catalog/model.js';
 import type { Condition } from '../alerts/conditions.js';
 import { reconcileAlerts } from '../alerts/watch.js';
-import { RestoreRefusedError } from '../errors.js';
+import { DrillNotReadyError, RestoreRefusedError } from '../errors.js';
 import { areaRoot, drillKey, parseKey } from '../layout.js';
 import type { Alerts, Applier, Clock, InstanceReader, InstanceSnapshot, ObjectStore, ProvisionedInstance, Provisioner, StepStatus } from '../ports.js';
 import { compactStamp, isoSeconds } from '../time.js';
@@ -62,7 +62,7 @@ export interface DrillRecord {
 
 const seconds = (iso: string): number => Date.parse(iso) / 1000;
 
-type ProvableDump = DumpSummary & { completedAt: string; binlogFile: string; binlogPosition: number };
+export type ProvableDump = DumpSummary & { completedAt: string; binlogFile: string; binlogPosition: number };
 
 const provable = (d: DumpSummary): d is ProvableDump => d.status === 'ok' && d.completedAt !== undefined && d.binlogFile !== undefined && d.binlogPosition !== undefined;
 
@@ -165,28 +165,16 @@ const finished = async (applier: Applier, step: StepStatus, instance: Provisione
  * A window that cannot be drilled yet (fewer than two dumps, a binlog not shipped) is refused.
  */
 export const runDrill = async (deps: DrillDeps, request: DrillRequest): Promise<DrillRecord> => {
-  const scope = { prefix: deps.prefix, host: request.host };
-  const manifests = await readCatalogParts(deps.store, scope);
-  if (manifests.length === 0) throw new RestoreRefusedError(`no catalog for host '${request.host}': nothing was shipped, or run binvault catalog rebuild`);
-  const { binlogs, dumps } = summariesOf(manifests);
-  const catalog = catalogOf(scope, manifests, deps.clock.now(), {});
-  const windows = drillWindows(catalog, binlogs, dumps);
-  if (windows.length === 0) throw new RestoreRefusedError(`a drill needs two verified dumps of ${request.host}; it has ${dumps.filter(provable).length}`);
-  const chosen = request.window
-    ? windows.find((w) => w.to.key === request.window || w.to.key.endsWith(`/${request.window ?? ''}`))
-    : (windows.find((w) => w.plan) ?? windows[0]);
-  if (!chosen) throw new RestoreRefusedError(`no window of ${request.host} ends at a dump '${request.window ?? ''}': ${windows.map((w) => w.to.key.split('/').pop()).join(', ')}`);
-  if (!chosen.plan) throw new RestoreRefusedError(`the window ${chosen.from.completedAt} → ${chosen.to.completedAt} of ${request.host} cannot be drilled yet: ${chosen.refused ?? ''}`);
-  const plan = chosen.plan;
-  const later: RestorePlan = { ...plan, dump: { ...plan.dump, key: chosen.to.key, completedAt: chosen.to.completedAt, binlogFile: chosen.to.binlogFile, binlogPosition: chosen.to.binlogPosition }, binlogs: [] };
-  const execution = request.execution ?? `drill-${compactStamp(deps.clock.now())}-${randomBytes(3).toString('hex')}`;
+  const chosen = await chooseDrillWindow(deps, request);
+  const { plan, later } = chosen;
+  const execution = request.execution ?? newDrillExecution(deps.clock);
   const started = deps.clock.now();
   const elapsed = (since: Date): number => Math.round((deps.clock.now().getTime() - since.getTime()) / 100) / 10;
   const timings = { provisionSeconds: 0, loadSeconds: 0, replaySeconds: 0, laterLoadSeconds: 0, compareSeconds: 0, totalSeconds: 0 };
   const instances: ProvisionedInstance[] = [];
   let differences: DrillDifference[] = [];
   let snapshot: InstanceSnapshot | undefined;
-  let gtids: DrillRecord['gtids'];
+  let reachedGtids: string | undefined;
   let error: string | undefined;
   try {
     let t = deps.clock.now();
@@ -205,16 +193,9 @@ export const runDrill = async (deps: DrillDeps, request: DrillRequest): Promise<
     await finished(deps.applier, await deps.applier.load(later, dumped, `${execution}-dump`), dumped, `${execution}-dump`);
     timings.laterLoadSeconds = elapsed(t);
     t = deps.clock.now();
-    const reached = await deps.applier.reached(restored, `${execution}-restored`);
-    gtids = { reached: reached.gtids, ...(chosen.to.gtids ? { laterDump: chosen.to.gtids } : {}) };
-    // The later dump says which GTIDs it holds: the replay must have reached exactly those.
-    if (chosen.to.gtids && !sameGtids(reached.gtids, chosen.to.gtids)) {
-      differences.push({ kind: 'definition', name: 'gtid', message: `the restore reached GTID ${reached.gtids || '(none)'}, the later dump holds ${chosen.to.gtids}` });
-    } else if (replay.expected && !sameGtids(reached.gtids, replay.expected.gtids)) {
-      differences.push({ kind: 'definition', name: 'gtid', message: `the restore reached GTID ${reached.gtids || '(none)'}, the plan expected ${replay.expected.gtids}` });
-    }
+    reachedGtids = (await deps.applier.reached(restored, `${execution}-restored`)).gtids;
     snapshot = await deps.reader.snapshot(restored);
-    differences = [...differences, ...compareSnapshots(snapshot, await deps.reader.snapshot(dumped))];
+    differences = [...gtidDifferences(chosen, reachedGtids, replay.expected?.gtids), ...compareSnapshots(snapshot, await deps.reader.snapshot(dumped))];
     timings.compareSeconds = elapsed(t);
   } catch (e) {
     error = (e as Error).message;
@@ -222,10 +203,92 @@ export const runDrill = async (deps: DrillDeps, request: DrillRequest): Promise<
     for (const instance of instances) await deps.provisioner.cleanup(instance).catch(() => undefined);
   }
   timings.totalSeconds = elapsed(started);
+  return finishDrill(deps, chosen, {
+    execution,
+    differences,
+    ...(snapshot ? { snapshot } : {}),
+    ...(reachedGtids !== undefined ? { reachedGtids } : {}),
+    ...(error !== undefined ? { error } : {}),
+    timings,
+    startedAt: started,
+  });
+};
+
+/** A drill's execution name: unique even for two drills started in the same second. */
+export const newDrillExecution = (clock: Clock): string => `drill-${compactStamp(clock.now())}-${randomBytes(3).toString('hex')}`;
+
+/** The window a drill proves, its plan (the earlier dump and the binlogs to the later dump's coordinates), and the later dump's load plan. */
+export interface ChosenWindow {
+  host: string;
+  from: ProvableDump;
+  to: ProvableDump;
+  plan: RestorePlan;
+  later: RestorePlan;
+}
+
+/**
+ * Reads the host's catalog and chooses the window: the one ending at `request.window`, else the
+ * newest whose binlogs are all shipped. Refused (RestoreRefusedError) with fewer than two verified
+ * dumps or no such window; DrillNotReadyError when the window exists but cannot be drilled yet.
+ */
+export const chooseDrillWindow = async (deps: Pick<DrillDeps, 'store' | 'prefix' | 'clock'>, request: DrillRequest): Promise<ChosenWindow> => {
+  const scope = { prefix: deps.prefix, host: request.host };
+  const manifests = await readCatalogParts(deps.store, scope);
+  if (manifests.length === 0) throw new RestoreRefusedError(`no catalog for host '${request.host}': nothing was shipped, or run binvault catalog rebuild`);
+  const { binlogs, dumps } = summariesOf(manifests);
+  const catalog = catalogOf(scope, manifests, deps.clock.now(), {});
+  const windows = drillWindows(catalog, binlogs, dumps);
+  if (windows.length === 0) throw new RestoreRefusedError(`a drill needs two verified dumps of ${request.host}; it has ${dumps.filter(provable).length}`);
+  const chosen = request.window
+    ? windows.find((w) => w.to.key === request.window || w.to.key.endsWith(`/${request.window ?? ''}`))
+    : (windows.find((w) => w.plan) ?? windows[0]);
+  if (!chosen) {
+    const message = `no window of ${request.host} ends at a dump '${request.window ?? ''}': ${windows.map((w) => w.to.key.split('/').pop()).join(', ')}`;
+    // A dump named by its event (every-dump) may not be verified and catalogued yet.
+    throw dumps.some((d) => d.key === request.window || d.key.endsWith(`/${request.window ?? ''}`)) ? new DrillNotReadyError(message) : new RestoreRefusedError(message);
+  }
+  if (!chosen.plan) throw new DrillNotReadyError(`the window ${chosen.from.completedAt} → ${chosen.to.completedAt} of ${request.host} cannot be drilled yet: ${chosen.refused ?? ''}`);
+  const plan = chosen.plan;
+  const later: RestorePlan = { ...plan, dump: { ...plan.dump, key: chosen.to.key, completedAt: chosen.to.completedAt, binlogFile: chosen.to.binlogFile, binlogPosition: chosen.to.binlogPosition }, binlogs: [] };
+  return { host: request.host, from: chosen.from, to: chosen.to, plan, later };
+};
+
+/** The later dump says which GTIDs it holds: the replay must have reached exactly those (else what the plan expected). */
+export const gtidDifferences = (chosen: Pick<ChosenWindow, 'to'>, reached: string, expected?: string): DrillDifference[] => {
+  if (chosen.to.gtids && !sameGtids(reached, chosen.to.gtids)) {
+    return [{ kind: 'definition', name: 'gtid', message: `the restore reached GTID ${reached || '(none)'}, the later dump holds ${chosen.to.gtids}` }];
+  }
+  if (expected !== undefined && !sameGtids(reached, expected)) {
+    return [{ kind: 'definition', name: 'gtid', message: `the restore reached GTID ${reached || '(none)'}, the plan expected ${expected}` }];
+  }
+  return [];
+};
+
+/** What a drill found, however it ran (in-process, or the drill state machine's tasks). */
+export interface DrillOutcome {
+  execution: string;
+  differences: DrillDifference[];
+  /** The restored instance's snapshot (the tables and definitions compared). */
+  snapshot?: InstanceSnapshot;
+  reachedGtids?: string;
+  error?: string;
+  timings: DrillRecord['timings'];
+  startedAt: Date;
+}
+
+/**
+ * The end of every drill: its record written, a proven drill's load and replay rates kept for the
+ * RTO budget, and `drill-failed` reconciled (announced when a drill fails, cleared when one proves
+ * its window). Writing the same record again changes nothing (a retried task).
+ */
+export const finishDrill = async (deps: Pick<DrillDeps, 'store' | 'prefix' | 'alerts' | 'clock'>, chosen: Pick<ChosenWindow, 'host' | 'from' | 'to' | 'plan'>, outcome: DrillOutcome): Promise<DrillRecord> => {
+  const scope = { prefix: deps.prefix, host: chosen.host };
+  const { plan } = chosen;
+  const { execution, differences, snapshot, error, timings } = outcome;
   const record: DrillRecord = {
     recordVersion: 1,
     kind: 'drill',
-    host: request.host,
+    host: chosen.host,
     execution,
     result: error === undefined && differences.length === 0 ? 'proven' : 'failed',
     window: { from: chosen.from.completedAt, to: chosen.to.completedAt },
@@ -233,14 +296,14 @@ export const runDrill = async (deps: DrillDeps, request: DrillRequest): Promise<
     binlogs: plan.binlogs.map((b) => b.name),
     binlogKeys: plan.binlogs.map((b) => b.key),
     stop: { binlogFile: chosen.to.binlogFile, position: chosen.to.binlogPosition },
-    ...(gtids ? { gtids } : {}),
+    ...(outcome.reachedGtids !== undefined ? { gtids: { reached: outcome.reachedGtids, ...(chosen.to.gtids ? { laterDump: chosen.to.gtids } : {}) } } : {}),
     tables: snapshot ? Object.keys(snapshot.tables).length : 0,
     definitions: snapshot ? Object.keys(snapshot.definitions).length : 0,
     withoutPrimaryKey: snapshot ? Object.entries(snapshot.tables).filter(([, t]) => !t.primaryKey).map(([n]) => n) : [],
     differences,
     ...(error !== undefined ? { error } : {}),
     timings,
-    startedAt: isoSeconds(started.getTime() / 1000),
+    startedAt: isoSeconds(outcome.startedAt.getTime() / 1000),
     finishedAt: isoSeconds(deps.clock.now().getTime() / 1000),
   };
   await deps.store.put(drillKey(scope, chosen.to.day, execution), JSON.stringify(record, null, 2), { contentType: 'application/json' });
@@ -265,7 +328,7 @@ export const runDrill = async (deps: DrillDeps, request: DrillRequest): Promise<
       id: 'drill-failed',
       type: 'drill-failed',
       severity: 'critical',
-      message: `drill of ${request.host} ${record.window.from} → ${record.window.to} (binlogs ${range}) failed: ${what}`,
+      message: `drill of ${chosen.host} ${record.window.from} → ${record.window.to} (binlogs ${range}) failed: ${what}`,
       details: { execution, key: drillKey(scope, chosen.to.day, execution) },
     });
   }

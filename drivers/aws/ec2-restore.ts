@@ -11,7 +11,7 @@ import { restoreKey } from '../../core/layout.js';
 import type { RestorePlan } from '../../core/restore/plan.js';
 import type { InstanceSizing } from '../../core/restore/sizing.js';
 import { ApplyError, ProvisionCapacityError, ProvisionError } from '../errors.js';
-import type { Applier, ExpectedReach, ProvisionedInstance, Provisioner, StepStatus } from '../../core/ports.js';
+import type { Applier, ExpectedReach, ProvisionedInstance, Provisioner, Snapshotter, StepStatus } from '../../core/ports.js';
 
 /**
  * The AWS provisioner: an EC2 instance from the launch template named in configuration. The
@@ -110,17 +110,29 @@ export const restoreCommands = (step: 'load' | 'replay' | 'reached', defaultsFil
 ];
 
 /**
+ * The shell lines of a drill's snapshot on its instance: `binvault drill snapshot` writes the
+ * snapshot to the bucket (the instance profile may put objects only under the drills' keys) and
+ * prints one short line of JSON, far under the 24,000 characters GetCommandInvocation returns.
+ */
+export const snapshotCommands = (defaultsFile: string, url: string): string[] => [
+  'set -euo pipefail',
+  'set -a; . /etc/binvault/instance.env; set +a',
+  `/usr/local/bin/binvault drill snapshot --to ${url} --defaults-file ${defaultsFile} --json`,
+];
+
+/**
  * The AWS applier: the load and the replay run on the new instance through SSM Run Command
  * (`binvault restore apply`), the state machine polling the command until it ends.
  */
-export class SsmApplier implements Applier {
+export class SsmApplier implements Applier, Snapshotter {
   public constructor(
     private readonly ssm: SSMClient,
     private readonly options: { bucket: string; prefix: string; pollMs?: number },
   ) {}
 
-  private async send(instance: ProvisionedInstance, execution: string, step: 'load' | 'replay' | 'reached', plan?: RestorePlan): Promise<string> {
+  private async send(instance: ProvisionedInstance, execution: string, step: 'load' | 'replay' | 'reached' | 'snapshot', plan?: RestorePlan, snapshotKey?: string): Promise<string> {
     const planUrl = plan ? `s3://${this.options.bucket}/${restoreKey({ prefix: this.options.prefix, host: plan.host }, execution, 'plan.json')}` : undefined;
+    const commands = step === 'snapshot' ? snapshotCommands(instance.defaultsFile, `s3://${this.options.bucket}/${snapshotKey ?? ''}`) : restoreCommands(step, instance.defaultsFile, planUrl);
     const out = await this.ssm.send(
       new SendCommandCommand({
         InstanceIds: [instance.id],
@@ -128,7 +140,7 @@ export class SsmApplier implements Applier {
         Comment: `binvault ${execution} ${step}`,
         TimeoutSeconds: 172_800,
         Parameters: {
-          commands: restoreCommands(step, instance.defaultsFile, planUrl),
+          commands,
           executionTimeout: ['172800'],
         },
       }),
@@ -144,6 +156,11 @@ export class SsmApplier implements Applier {
 
   public async replay(plan: RestorePlan, instance: ProvisionedInstance, execution: string): Promise<StepStatus> {
     return { status: 'InProgress', commandId: await this.send(instance, execution, 'replay', plan) };
+  }
+
+  /** The drill's snapshot of an instance, taken there and written to `key` (`binvault drill snapshot`). */
+  public async snapshot(instance: ProvisionedInstance, execution: string, key: string): Promise<StepStatus> {
+    return { status: 'InProgress', commandId: await this.send(instance, execution, 'snapshot', undefined, key) };
   }
 
   public async check(step: StepStatus, instance: ProvisionedInstance): Promise<StepStatus> {

@@ -1,6 +1,6 @@
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { Applier, ApplyProgress, ObjectStore, ProvisionedInstance, Provisioner, StepStatus } from '../../core/ports.js';
+import type { Applier, ApplyProgress, InstanceReader, ObjectStore, ProvisionedInstance, Provisioner, Snapshotter, StepStatus } from '../../core/ports.js';
 import type { RestorePlan } from '../../core/restore/plan.js';
 import { loadDump } from '../mysql/load-dump.js';
 import { readReached, replayBinlogs } from '../mysql/replay.js';
@@ -78,5 +78,21 @@ export class LocalApplier implements Applier {
 
   public reached(instance: ProvisionedInstance, _execution: string): Promise<{ gtids: string }> {
     return readReached(instance);
+  }
+}
+
+/** A drill's snapshot of a local instance, taken in-process and written to the bucket as the AWS instance writes it. */
+export class LocalSnapshotter implements Snapshotter {
+  public constructor(
+    private readonly store: ObjectStore,
+    private readonly reader: InstanceReader,
+  ) {}
+
+  public async snapshot(instance: ProvisionedInstance, _execution: string, key: string): Promise<StepStatus> {
+    const started = Date.now();
+    const snapshot = await this.reader.snapshot(instance);
+    const body = JSON.stringify(snapshot);
+    await this.store.put(key, body, { contentType: 'application/json' });
+    return { status: 'Success', seconds: Math.round((Date.now() - started) / 100) / 10, bytes: Buffer.byteLength(body) };
   }
 }

@@ -1,13 +1,10 @@
 import { EC2Client } from '@aws-sdk/client-ec2';
 import { SFNClient } from '@aws-sdk/client-sfn';
-import { SSMClient } from '@aws-sdk/client-ssm';
-import type { Config } from '../../core/config.js';
-import { ConfigurationError } from '../../core/errors.js';
-import type { Provisioner } from '../../core/ports.js';
 import { restoreTasks, type RestoreTasks } from '../../core/restore/workflow.js';
-import { Ec2Provisioner, SsmApplier } from '../../drivers/aws/ec2-restore.js';
+import { SsmApplier } from '../../drivers/aws/ec2-restore.js';
 import { cleanupAborted, type ExecutionStatusChange } from '../../drivers/aws/restore-aborted.js';
 import { lambdaDeps } from '../commons/deps.js';
+import { lazyProvisioner, ssmClient } from '../commons/restore-instance.js';
 import { lambdaTelemetry, withTelemetry } from '../commons/powertools.js';
 
 /**
@@ -17,30 +14,6 @@ import { lambdaTelemetry, withTelemetry } from '../commons/powertools.js';
  * that only Provision and Cleanup need the launch template's setting.
  */
 let tasks: RestoreTasks | undefined;
-let provisioner: Ec2Provisioner | undefined;
-let ssm: SSMClient | undefined;
-
-const ssmClient = (): SSMClient => (ssm ??= new SSMClient({}));
-
-/** The EC2 provisioner, made on first use. */
-const lazyProvisioner = (config: Config): Provisioner => {
-  const get = (): Ec2Provisioner => {
-    if (provisioner) return provisioner;
-    const launchTemplate = config.restoreLaunchTemplate;
-    if (!launchTemplate) throw new ConfigurationError('BINVAULT_RESTORE_LAUNCH_TEMPLATE is not set');
-    provisioner = new Ec2Provisioner(new EC2Client({}), ssmClient(), {
-      launchTemplate,
-      ...(config.restoreSubnetId ? { subnetId: config.restoreSubnetId } : {}),
-      ...(config.restoreInstanceType ? { instanceType: config.restoreInstanceType } : {}),
-    });
-    return provisioner;
-  };
-  return {
-    provision: (execution, sizing) => get().provision(execution, sizing),
-    // Cleanup terminates by instance id: no launch template needed.
-    cleanup: (instance) => (provisioner ?? new Ec2Provisioner(new EC2Client({}), ssmClient(), { launchTemplate: '' })).cleanup(instance),
-  };
-};
 
 const get = (): RestoreTasks => {
   if (tasks) return tasks;

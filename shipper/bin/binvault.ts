@@ -7,7 +7,7 @@ import type { Command, OptionSpecs } from '../commands/command.js';
 import { processIo } from '../commands/io.js';
 import { demo, localUp } from '../commands/local.js';
 import { command as restoreApply } from '../commands/restore-apply.js';
-import { command as drill } from '../commands/drill.js';
+import { command as drill, snapshot as drillSnapshot } from '../commands/drill.js';
 import { command as restore } from '../commands/restore.js';
 import { command as redrive } from '../commands/redrive.js';
 import { command as retention } from '../commands/retention.js';
@@ -18,7 +18,7 @@ import { command as verify } from '../commands/verify.js';
 import { loadConfig } from '../lib/config.js';
 
 /** Every command, in the order `binvault --help` lists them. */
-const COMMANDS: readonly Command[] = [check, shipBinlogs, shipDump, status, catalogRebuild, retention, redrive, restore, restoreApply, drill, verify, localUp, demo];
+const COMMANDS: readonly Command[] = [check, shipBinlogs, shipDump, status, catalogRebuild, retention, redrive, restore, restoreApply, drill, drillSnapshot, verify, localUp, demo];
 
 /** Options every command takes. */
 const GLOBAL: OptionSpecs = {

@@ -1,10 +1,17 @@
 import { join } from 'node:path';
 import type { Config } from '../../core/config.js';
-import { RestoreRefusedError } from '../../core/errors.js';
-import { systemClock } from '../../core/ports.js';
+import { DescribeExecutionCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { ConfigurationError, RestoreFailedError, RestoreRefusedError, UsageError } from '../../core/errors.js';
+import { areaRoot, parseKey, parseS3Url } from '../../core/layout.js';
+import type { ObjectStore } from '../../core/ports.js';
+import { newDrillExecution } from '../../core/restore/drill.js';
+import { sfnClientFor } from '../../drivers/aws/sfn.js';
+import { systemClock, type ProvisionedInstance } from '../../core/ports.js';
 import type { DrillRecord } from '../../core/restore/drill.js';
 import { S3Store } from '../../drivers/aws/s3.js';
 import { FileAlerts } from '../../drivers/local/file-alerts.js';
+import { MysqlInstanceReader } from '../../drivers/mysql/compare.js';
+import { readOptionFile } from '../../drivers/mysql/option-file.js';
 import { formatSeconds } from '../lib/format.js';
 import type { Command } from './command.js';
 import type { CommandIo } from './io.js';
@@ -29,18 +36,24 @@ const show = (record: DrillRecord, io: CommandIo): void => {
 
 export const command: Command = {
   name: 'drill',
-  synopsis: '[--host H] [--window DUMP]',
+  synopsis: '[--host H] [--window DUMP] [--aws]',
   summary: 'prove a window by restoring it and comparing with the next dump',
   help: `Proves a window between two verified dumps: restores the earlier dump and every binlog up to the
 later dump's exact coordinates into one new instance, loads the later dump into another, and compares
 them — every table's CHECKSUM TABLE, row count and columns, and every routine, trigger, event and view
 definition. Equal: the earlier dump, each binlog between them and the restore itself are proven.
 Writes a drill record under {prefix}/{host}/drills/ (status shows the last one), alerts drill-failed
-naming what differs, and removes both instances. Runs on this machine (the servers from PATH).
+naming what differs, and removes both instances. Runs on this machine (the servers from PATH), or
+with --aws on two EC2 instances through the stack's drill state machine (infra/drill.asl.json).
 
   --host H        the host (default: the only host in the bucket)
   --window DUMP   the later dump of the window (its file name); default: the newest window whose
                   binlogs are all shipped
+  --aws           run it on AWS: start an execution of the stack's drill state machine
+                  (BINVAULT_DRILL_STATE_MACHINE_ARN, arn:aws:states:REGION:ACCOUNT:stateMachine:
+                  binvault-drill-STAGE) and follow it; two EC2 instances of the restore's launch
+                  template, removed at the end. Same as: aws stepfunctions start-execution
+                  --state-machine-arn ARN --input '{"host": "db1", "window": "db1-….sql.gz"}'
 
 BINVAULT_DRILL=every-dump makes \`ship dump\` drill the window its dump closes, once the dump and the
 binlogs up to its coordinates are verified (it waits up to 15 minutes); the timer or cron line runs
@@ -51,12 +64,19 @@ Exit codes: 0 proven, 1 failed (what differs is printed) or could not run, 2 usa
   options: {
     host: { type: 'string' },
     window: { type: 'string' },
+    aws: { type: 'boolean' },
   },
   run: async ({ values, config: readConfig, io }) => {
     const config = await readConfig();
     const store = S3Store.fromConfig(config);
     const host = await chooseHost(store, config, typeof values.host === 'string' ? values.host : undefined);
-    return drillCommand(config, { host, ...(typeof values.window === 'string' ? { window: values.window } : {}) }, io);
+    const window = typeof values.window === 'string' ? { window: values.window } : {};
+    if (values.aws === true) {
+      const arn = config.drillStateMachineArn;
+      if (!arn) throw new ConfigurationError('--aws needs BINVAULT_DRILL_STATE_MACHINE_ARN (the stack’s binvault-drill-STAGE state machine)');
+      return drillOnAws(sfnClientFor(arn), arn, store, config.prefix, { host, ...window }, io);
+    }
+    return drillCommand(config, { host, ...window }, io);
   },
 };
 
@@ -100,5 +120,81 @@ export const drillCommand = async (config: Config, args: { host: string; window?
   return record.result === 'proven' ? 0 : 1;
 };
 
+/**
+ * `binvault drill --aws`: one execution of the drill state machine, followed to its end; the record
+ * it wrote is shown as a local drill's. Exit 0 proven, 1 failed or refused (the execution's error).
+ */
+export const drillOnAws = async (sfn: SFNClient, stateMachineArn: string, store: ObjectStore, prefix: string, args: { host: string; window?: string }, io: CommandIo, pollMs = 10_000): Promise<number> => {
+  const name = newDrillExecution(systemClock);
+  const started = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify({ ...args, execution: name }) }));
+  const arn = started.executionArn ?? '';
+  io.err(`started ${arn}`);
+  let last = '';
+  for (;;) {
+    const described = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
+    if (described.status !== last && !io.json) io.err(`  ${described.status ?? '?'}`);
+    last = described.status ?? '';
+    if (described.status === 'RUNNING' || described.status === undefined) {
+      await new Promise((r) => setTimeout(r, pollMs));
+      continue;
+    }
+    // The record, wherever its day put it (a refused drill has none).
+    const listed = (await store.list(areaRoot({ prefix, host: args.host }, 'drills'))).keys.map((k) => k.key);
+    const key = listed.find((k) => { const ref = parseKey(k); return ref?.area === 'drills' && ref.execution === name; });
+    if (!key) throw new RestoreFailedError(`drill ${described.status.toLowerCase()}: ${described.error ?? ''} ${described.cause ?? ''} (no record: see ${arn})`.trim());
+    const record = JSON.parse((await store.getBytes(key)).toString('utf8')) as DrillRecord;
+    show(record, io);
+    return record.result === 'proven' ? 0 : 1;
+  }
+};
+
 /** How often a drill that waits for its window tries again. */
 const DRILL_RETRY_MS = 5000;
+
+/**
+ * `binvault drill snapshot --to s3://B/K --defaults-file F`: what a drill compares of the server
+ * this runs beside, written to the bucket (on AWS the drill state machine runs it on each of its two
+ * instances through SSM); prints one short line of JSON (the key, tables, definitions, bytes, seconds).
+ */
+export const drillSnapshotCommand = async (config: Config, args: { to: string; defaultsFile: string }, io: CommandIo): Promise<number> => {
+  const address = parseS3Url(args.to);
+  if (!address || !/\/drills\/[^/]+\/[^/]+\/(restored|dump)\.json$/.test(address.key)) throw new ConfigurationError(`--to '${args.to}' is not an s3://bucket/…/drills/{day}/{execution}/{restored|dump}.json`);
+  const started = Date.now();
+  const options = await readOptionFile(args.defaultsFile);
+  const instance: ProvisionedInstance = {
+    id: 'local',
+    kind: 'local',
+    host: options.host ?? 'localhost',
+    port: options.port ?? 3306,
+    ...(options.socket ? { socket: options.socket } : {}),
+    user: options.user ?? 'root',
+    defaultsFile: args.defaultsFile,
+  };
+  const snapshot = await new MysqlInstanceReader().snapshot(instance);
+  const body = JSON.stringify(snapshot);
+  await S3Store.fromConfig({ ...config, bucket: address.bucket }).put(address.key, body, { contentType: 'application/json' });
+  const result = { key: address.key, tables: Object.keys(snapshot.tables).length, definitions: Object.keys(snapshot.definitions).length, bytes: Buffer.byteLength(body), seconds: Math.round((Date.now() - started) / 100) / 10 };
+  io.out(io.json ? JSON.stringify(result) : `snapshot of ${result.tables} table(s) and ${result.definitions} definition(s) written to ${args.to}`);
+  return 0;
+};
+
+export const snapshot: Command = {
+  name: 'drill snapshot',
+  synopsis: '--to s3://BUCKET/KEY --defaults-file F',
+  summary: "a drill's snapshot of the server beside it, to the bucket (run on the drill's instances)",
+  help: `What a drill compares of one server — every user table's CHECKSUM TABLE EXTENDED, row count and
+columns, every routine, trigger, event and view definition — written as JSON to the bucket. The drill
+state machine runs it through SSM on each of its two instances, under the drill's own key
+({prefix}/{host}/drills/{day}/{execution}/restored.json or dump.json: the only keys a restore instance
+may write); standard output keeps one short line (SSM returns only its first 24,000 characters).
+
+  --to s3://B/K       where the snapshot goes (…/drills/{day}/{execution}/{restored|dump}.json)
+  --defaults-file F   the server's option file (0600: user, password, socket)
+`,
+  options: { to: { type: 'string' }, 'defaults-file': { type: 'string' } },
+  run: async ({ values, config, io }) => {
+    const defaultsFile = values['defaults-file'];
+    if (typeof values.to !== 'string' || typeof defaultsFile !== 'string') throw new UsageError('drill snapshot needs --to s3://… and --defaults-file');
+    return drillSnapshotCommand(await config(), { to: values.to, defaultsFile }, io);
+  },
+};

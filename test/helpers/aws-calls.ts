@@ -57,6 +57,28 @@ const sendCommand = (why: string): AwsCall[] => [
 // GetCommandInvocation takes no resource ARN: only `*` grants it.
 const getInvocation = (why: string): AwsCall => ({ action: 'ssm:GetCommandInvocation', resource: '*', why: `${why}: SsmApplier.check (GetCommandInvocationCommand)` });
 
+const DRILL_MACHINE = `arn:aws:states:${REGION}:${ACCOUNT}:stateMachine:binvault-drill-${STAGE}`;
+/** RunInstances from the launch template and its waits: the restore's Provision and the drill's. */
+const provisioning = (why: string): AwsCall[] => [
+  ...['instance/i-0abc', 'volume/vol-0abc', 'network-interface/eni-0abc', 'subnet/subnet-0abc', 'security-group/sg-0abc', 'launch-template/lt-0abc'].map(
+    (r): AwsCall => ({ action: 'ec2:RunInstances', resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:${r}`, why: `${why}: Ec2Provisioner.provision (RunInstancesCommand)` }),
+  ),
+  { action: 'ec2:RunInstances', resource: `arn:aws:ec2:${REGION}::image/ami-0abc`, why: `${why}: the launch template’s image` },
+  { action: 'ec2:CreateTags', resource: instance, context: { 'ec2:CreateAction': 'RunInstances' }, why: `${why}: TagSpecifications on the instance` },
+  { action: 'ec2:CreateTags', resource: `arn:aws:ec2:${REGION}:${ACCOUNT}:volume/vol-0abc`, context: { 'ec2:CreateAction': 'RunInstances' }, why: `${why}: TagSpecifications on the volume` },
+  { action: 'iam:PassRole', resource: `arn:aws:iam::${ACCOUNT}:role/binvault-restore-instance-${STAGE}`, context: { 'iam:PassedToService': 'ec2.amazonaws.com' }, why: `${why}: the launch template’s instance profile` },
+  { action: 'ec2:DescribeInstances', resource: '*', why: `${why}: waits for running (DescribeInstancesCommand)` },
+  { action: 'ssm:DescribeInstanceInformation', resource: '*', why: `${why}: waits for the SSM agent (DescribeInstanceInformationCommand)` },
+];
+/** The drill's record written, its rates kept, drill-failed reconciled (finishDrill). */
+const drillRecord = (why: string): AwsCall[] => [
+  ...reads('db1/drills/2026-11-20/drill-x/restored.json', `${why}: the snapshots, the plan, the rates, the alert state`),
+  { action: 's3:PutObject', resource: object('db1/drills/2026-11-20/drill-x.json'), why: `${why}: finishDrill writes the drill record` },
+  { action: 's3:PutObject', resource: object('db1/restores/rates.json'), why: `${why}: a proven drill’s rates (recordRates)` },
+  { action: 's3:PutObject', resource: object('db1/alerts/state.json'), why: `${why}: drill-failed reconciled (reconcileAlerts)` },
+  ...publishing(`${why}: drill-failed (reconcileAlerts → SnsAlerts.publish)`),
+];
+
 /** By the logical id of the role in the packaged template. */
 export const AWS_CALLS: Record<string, AwsCall[]> = {
   VerifyIamRoleLambdaExecution: [
@@ -70,6 +92,7 @@ export const AWS_CALLS: Record<string, AwsCall[]> = {
     ...reads('db1/records/2026-11-20/binlog.000123.gz.json', 'the catalog reads records and manifests'),
     { action: 's3:PutObject', resource: object('db1/catalog/2026-11-20.json'), why: 'the catalog writes the manifest (If-Match)' },
     { action: 's3:DeleteObject', resource: object('db1/catalog/summaries/2026-11-20/10/binlog.000123.json'), why: 'the catalog removes the summaries an hour segment sealed, and the old layout’s day manifests (DeleteObjectCommand)' },
+    { action: 'states:StartExecution', resource: DRILL_MACHINE, why: 'every-dump: startDrillForRecord → SfnDrillStarter.start (StartExecutionCommand)' },
     failedEvent,
   ],
   WatchdogIamRoleLambdaExecution: [
@@ -132,6 +155,7 @@ export const AWS_CALLS: Record<string, AwsCall[]> = {
   ],
   RestoreAbortedIamRoleLambdaExecution: [
     { action: 'states:GetExecutionHistory', resource: `arn:aws:states:${REGION}:${ACCOUNT}:execution:binvault-restore-${STAGE}:restore-x`, why: 'cleanupAborted reads the execution’s history (GetExecutionHistoryCommand)' },
+    { action: 'states:GetExecutionHistory', resource: `arn:aws:states:${REGION}:${ACCOUNT}:execution:binvault-drill-${STAGE}:drill-x`, why: 'cleanupAborted reads a drill execution’s history (GetExecutionHistoryCommand)' },
     { action: 'ec2:DescribeInstances', resource: '*', why: 'cleanupAborted finds the execution’s instances by tag (DescribeInstancesCommand)' },
     { action: 'ec2:TerminateInstances', resource: instance, context: { 'aws:ResourceTag/binvault:execution': 'restore-x' }, why: 'cleanupAborted terminates them (TerminateInstancesCommand)' },
   ],
@@ -139,7 +163,29 @@ export const AWS_CALLS: Record<string, AwsCall[]> = {
   RestoreInstanceRole: [
     ...reads('db1/dumps/2026-11-20/db1-20261120T000000Z.sql.gz', 'the instance: binvault restore apply'),
     { action: 's3:GetObject', resource: object('_artifacts/binvault-0.1.0.mjs'), why: 'the instance’s user data fetches the binvault bundle' },
+    { action: 's3:PutObject', resource: object('db1/drills/2026-11-20/drill-x/restored.json'), why: 'a drill’s instance: binvault drill snapshot writes its snapshot' },
   ],
+  // The drill state machine's tasks (functions/drill/handler.ts).
+  DrillPlanIamRoleLambdaExecution: [
+    ...reads('db1/catalog/head.jsonl', 'DrillPlan reads the catalog and sizes the dumps and binlogs'),
+    { action: 's3:PutObject', resource: object('db1/restores/drill-x-restored/plan.json'), why: 'DrillPlan writes each side’s plan.json' },
+  ],
+  DrillProvisionIamRoleLambdaExecution: [...provisioning('drill Provision'), ...reads('db1/restores/drill-x-restored/plan.json', 'drill Provision reads each side’s plan (sizing)')],
+  DrillLoadDumpsIamRoleLambdaExecution: [...sendCommand('LoadDumps'), ...reads('db1/restores/drill-x-restored/plan.json', 'LoadDumps reads each side’s plan')],
+  DrillReplayBinlogsIamRoleLambdaExecution: [...sendCommand('drill ReplayBinlogs'), ...reads('db1/restores/drill-x-restored/plan.json', 'drill ReplayBinlogs reads the restored side’s plan')],
+  DrillSnapshotIamRoleLambdaExecution: sendCommand('drill Snapshot (binvault drill snapshot)'),
+  DrillCheckStepsIamRoleLambdaExecution: [getInvocation('CheckSteps')],
+  DrillCompareIamRoleLambdaExecution: drillRecord('Compare'),
+  DrillCleanupIamRoleLambdaExecution: [
+    { action: 'ec2:TerminateInstances', resource: instance, context: { 'aws:ResourceTag/binvault:execution': 'drill-x-restored' }, why: 'drill Cleanup: Ec2Provisioner.cleanup (TerminateInstancesCommand) of a tagged instance' },
+  ],
+  DrillReportFailureIamRoleLambdaExecution: drillRecord('drill ReportFailure'),
+  DrillScheduleIamRoleLambdaExecution: [
+    { action: 's3:ListBucket', resource: bucket, context: { 's3:prefix': `${PREFIX}/` }, why: 'startScheduledDrills: listHosts (ListObjectsV2 by delimiter)' },
+    { action: 'states:StartExecution', resource: DRILL_MACHINE, why: 'startScheduledDrills → SfnDrillStarter.start (StartExecutionCommand)' },
+  ],
+  // EventBridge Scheduler's role: it invokes the drillSchedule function.
+  DrillSchedulerRole: [{ action: 'lambda:InvokeFunction', resource: `arn:aws:lambda:${REGION}:${ACCOUNT}:function:binvault-${STAGE}-drillSchedule`, why: 'the drill schedule (AWS::Scheduler::Schedule) invokes drillSchedule' }],
 };
 
 /** The IAM action an SDK command needs, by service and command name (the name without `Command`). */
@@ -176,7 +222,7 @@ export const IAM_ACTION: Record<string, Record<string, string[]>> = {
     GetParameter: ['ssm:GetParameter'],
   },
   sns: { Publish: ['sns:Publish'] },
-  sfn: { GetExecutionHistory: ['states:GetExecutionHistory'] },
+  sfn: { GetExecutionHistory: ['states:GetExecutionHistory'], StartExecution: ['states:StartExecution'] },
 };
 
 /** The restore roles whose commands the SDK-level restore tests see, by the task that sends them. */
@@ -188,6 +234,18 @@ export const RESTORE_ROLES = {
   Verify: 'RestoreVerifyIamRoleLambdaExecution',
   Cleanup: 'RestoreCleanupIamRoleLambdaExecution',
   Aborted: 'RestoreAbortedIamRoleLambdaExecution',
+} as const;
+
+/** The drill roles whose commands the SDK-level drill tests see, by the task that sends them. */
+export const DRILL_ROLES = {
+  Provision: 'DrillProvisionIamRoleLambdaExecution',
+  LoadDumps: 'DrillLoadDumpsIamRoleLambdaExecution',
+  ReplayBinlogs: 'DrillReplayBinlogsIamRoleLambdaExecution',
+  Snapshot: 'DrillSnapshotIamRoleLambdaExecution',
+  CheckSteps: 'DrillCheckStepsIamRoleLambdaExecution',
+  Cleanup: 'DrillCleanupIamRoleLambdaExecution',
+  Schedule: 'DrillScheduleIamRoleLambdaExecution',
+  Catalog: 'CatalogIamRoleLambdaExecution',
 } as const;
 
 /** Whether every IAM action a command needs is in the call list of one of the roles. */

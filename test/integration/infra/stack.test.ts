@@ -51,9 +51,11 @@ describe('infra/serverless.yml packaged offline', () => {
     outputs = template.Outputs;
   }, 300_000);
 
-  it('passes asl-validator: the restore state machine definition', async () => {
-    const { stdout } = await run('npx', ['asl-validator', '--json-path', 'infra/restore.asl.json']);
-    expect(stdout).toContain('is valid');
+  it('passes asl-validator: the restore and drill state machine definitions', async () => {
+    for (const file of ['infra/restore.asl.json', 'infra/drill.asl.json']) {
+      const { stdout } = await run('npx', ['asl-validator', '--json-path', file]);
+      expect(stdout, file).toContain('is valid');
+    }
   });
 
   it('passes AWS’s CloudFormation validator with no error, and protects the backups bucket from deletion', () => {
@@ -71,7 +73,7 @@ describe('infra/serverless.yml packaged offline', () => {
 
   it('gives every function its own role', () => {
     const roles = ofType('AWS::Lambda::Function').map(([, f]) => JSON.stringify(f.Properties.Role));
-    expect(roles.length).toBe(15);
+    expect(roles.length).toBe(25);
     expect(new Set(roles).size).toBe(roles.length);
     expect(roles.some((r) => r.includes('"IamRoleLambdaExecution"'))).toBe(false);
   });
@@ -157,8 +159,7 @@ describe('infra/serverless.yml packaged offline', () => {
 
   it('has the alerts topic, the restore state machine from its own file, alarms and the SSM parameters', () => {
     expect(ofType('AWS::SNS::Topic')).toHaveLength(1);
-    const [machine] = ofType('AWS::StepFunctions::StateMachine');
-    const definition = JSON.stringify(machine?.[1].Properties.DefinitionString);
+    const definition = JSON.stringify((resources.RestoreStateMachine as Resource).Properties.DefinitionString);
     for (const state of ['ValidateInput', 'Plan', 'Provision', 'LoadDump', 'ReplayBinlogs', 'Verify', 'Report', 'Cleanup', 'ReportFailure']) {
       expect(definition).toContain(state);
     }
@@ -232,5 +233,41 @@ describe('infra/serverless.yml packaged offline', () => {
     });
     const rules = (bucket.Properties.LifecycleConfiguration as { Rules: { NoncurrentVersionExpiration?: { NoncurrentDays: number } }[] }).Rules;
     expect(rules.find((r) => r.NoncurrentVersionExpiration)?.NoncurrentVersionExpiration?.NoncurrentDays).toBe(7);
+  });
+
+  it('has the drill state machine from its own file, its schedule (weekly by default, off by a parameter) and its starters’ grants', () => {
+    const definition = JSON.stringify((resources.DrillStateMachine as Resource).Properties.DefinitionString);
+    for (const fn of ['DrillPlan', 'DrillProvision', 'DrillLoadDumps', 'DrillReplayBinlogs', 'DrillSnapshot', 'DrillCheckSteps', 'DrillCompare', 'DrillCleanup', 'DrillReportFailure']) {
+      expect(definition, fn).toContain(`${fn}LambdaFunction`);
+    }
+    expect((resources.DrillStateMachine as Resource).Properties.StateMachineName).toBe('binvault-drill-ci');
+    const schedule = resources.DrillSchedule as Resource & { Condition?: string };
+    expect(schedule.Type).toBe('AWS::Scheduler::Schedule');
+    expect(schedule.Condition).toBe('HasDrillSchedule');
+    expect(schedule.Properties).toMatchObject({
+      ScheduleExpression: 'cron(0 3 ? * SUN *)',
+      ScheduleExpressionTimezone: 'UTC',
+      FlexibleTimeWindow: { Mode: 'OFF' },
+      Target: { Arn: { 'Fn::GetAtt': ['DrillScheduleLambdaFunction', 'Arn'] }, RoleArn: { 'Fn::GetAtt': ['DrillSchedulerRole', 'Arn'] } },
+    });
+    const conditions = (JSON.parse(readFileSync(TEMPLATE, 'utf8')) as { Conditions: Record<string, unknown> }).Conditions;
+    expect(JSON.stringify(conditions.HasDrillSchedule)).toContain('"off"');
+    expect(JSON.stringify(conditions.HasDrillSchedule)).toContain('"0"');
+    const schedulerRole = resources.DrillSchedulerRole as Resource;
+    expect(JSON.stringify(schedulerRole.Properties.AssumeRolePolicyDocument)).toContain('scheduler.amazonaws.com');
+    const invoke = ((schedulerRole.Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[])[0]?.PolicyDocument.Statement ?? [])[0];
+    expect(invoke).toMatchObject({ Action: ['lambda:InvokeFunction'], Resource: { 'Fn::GetAtt': ['DrillScheduleLambdaFunction', 'Arn'] } });
+    // The schedule's function and the catalog (every-dump) may start the drill machine, and nothing else.
+    const drillArn = { 'Fn::Join': ['', ['arn:aws:states:us-east-1:', { Ref: 'AWS::AccountId' }, ':stateMachine:binvault-drill-ci']] };
+    for (const role of ['DrillScheduleIamRoleLambdaExecution', 'CatalogIamRoleLambdaExecution']) expect(grants(role, 'states:StartExecution')?.Resource, role).toEqual(drillArn);
+    const catalogEnv = ((resources.CatalogLambdaFunction as Resource).Properties.Environment as { Variables: Record<string, unknown> }).Variables;
+    expect(catalogEnv.BINVAULT_DRILL).toBe('scheduled');
+    expect(catalogEnv.BINVAULT_DRILL_STATE_MACHINE_ARN).toEqual(drillArn);
+    // The restore instance may write only a drill's snapshots.
+    const instanceStatements = ((resources.RestoreInstanceRole as Resource).Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[]).flatMap((p) => p.PolicyDocument.Statement);
+    expect(instanceStatements.filter((st) => ([] as string[]).concat(st.Action).includes('s3:PutObject')).map((st) => st.Resource)).toEqual(['arn:aws:s3:::binvault-ci-backups/mysql/*/drills/*']);
+    // An aborted or timed-out drill's instances are terminated as a restore's are.
+    const rule = ofType('AWS::Events::Rule').find(([, r]) => JSON.stringify(r.Properties.EventPattern ?? {}).includes('ABORTED'));
+    expect(JSON.stringify(rule?.[1].Properties.EventPattern)).toContain('binvault-drill-ci');
   });
 });

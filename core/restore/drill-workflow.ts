@@ -1,0 +1,235 @@
+import { DrillNotReadyError, InputError, RestoreRefusedError } from '../errors.js';
+import { drillKey, drillSnapshotKey, restoreKey } from '../layout.js';
+import type { Alerts, Applier, Clock, InstanceSnapshot, ObjectStore, ProvisionedInstance, Provisioner, Snapshotter, StepStatus } from '../ports.js';
+import { chooseDrillWindow, compareSnapshots, finishDrill, gtidDifferences, newDrillExecution, type ProvableDump } from './drill.js';
+import type { RestorePlan } from './plan.js';
+import { sizeRestoreInstance } from './sizing.js';
+import { describeCause, nextWait } from './workflow.js';
+
+/** The drill state machine's input (infra/drill.asl.json): a host, and optionally the window's later dump. */
+export interface DrillInput {
+  host?: string;
+  /** The later dump of the window (its key or file name); default: the newest window whose binlogs are all shipped. */
+  window?: string;
+  /** The drill's name (its record, its instances' tag); the schedule and the catalog pass the execution's name. */
+  execution?: string;
+}
+
+/** The two instances of a drill: the earlier dump restored and replayed, and the later dump loaded. */
+export type DrillSide = 'restored' | 'dump';
+
+/** What DrillPlan hands on (small: the plans themselves are in the bucket, under each side's restores/{execution}-{side}/plan.json). */
+export interface PlannedDrill {
+  host: string;
+  execution: string;
+  /** The `{day}` folder of the later dump: where the record and the snapshots go. */
+  day: string;
+  from: ProvableDump;
+  to: ProvableDump;
+  startedAt: string;
+}
+
+/** The drill's instances, and how long they took to start. */
+export type DrillInstances = Partial<Record<DrillSide, ProvisionedInstance>> & { seconds?: number };
+
+/** Steps running on both instances at once (or one): in progress while either is. */
+export interface DrillSteps {
+  status: 'InProgress' | 'Success';
+  steps: Partial<Record<DrillSide, StepStatus>>;
+  wait?: number;
+}
+
+export interface DrillState extends DrillInput {
+  drill: PlannedDrill;
+  instances: DrillInstances;
+  load: DrillSteps;
+  replay: DrillSteps;
+  snapshot: DrillSteps;
+  record?: { key: string; result: 'proven' | 'failed'; differences: number };
+  cleanup?: { cleaned: string[] };
+  error?: { Error: string; Cause: string };
+}
+
+export interface DrillTaskDeps {
+  store: ObjectStore;
+  prefix: string;
+  provisioner: Provisioner;
+  applier: Applier;
+  snapshots: Snapshotter;
+  alerts: Alerts;
+  clock: Clock;
+}
+
+/** The name of one side's restore (its plan.json, its instance's `binvault:execution` tag). */
+export const sideExecution = (execution: string, side: DrillSide): string => `${execution}-${side}`;
+
+const SIDES: readonly DrillSide[] = ['restored', 'dump'];
+
+/** The errors that refuse a drill before anything is attempted: no record, no alert. */
+const REFUSALS = new Set(['RestoreRefusedError', 'DrillNotReadyError', 'InputError']);
+
+const combine = (steps: DrillSteps['steps'], previous?: number): DrillSteps => {
+  const running = Object.values(steps).some((s) => s?.status === 'InProgress');
+  return running ? { status: 'InProgress', steps, wait: nextWait(previous) } : { status: 'Success', steps };
+};
+
+/**
+ * One plain function per Task state of infra/drill.asl.json: the drill of core/restore/drill.ts
+ * `runDrill` cut into steps a state machine can wait between, on AWS two EC2 instances driven by SSM
+ * (each load, the replay and each snapshot a command on its instance), locally two local servers.
+ * Each task re-reads what it needs from the bucket (the plans), so the state stays small whatever the
+ * number of binlogs (Step Functions passes at most 256 KiB from state to state).
+ */
+export const drillTasks = (deps: DrillTaskDeps) => {
+  const scopeOf = (drill: Pick<PlannedDrill, 'host'>) => ({ prefix: deps.prefix, host: drill.host });
+  const planOf = async (drill: PlannedDrill, side: DrillSide): Promise<RestorePlan> =>
+    JSON.parse((await deps.store.getBytes(restoreKey(scopeOf(drill), sideExecution(drill.execution, side), 'plan.json'))).toString('utf8')) as RestorePlan;
+  const instanceOf = (state: Pick<DrillState, 'instances'>, side: DrillSide): ProvisionedInstance => {
+    const instance = state.instances[side];
+    if (!instance) throw new InputError(`the drill has no ${side} instance`);
+    return instance;
+  };
+
+  return {
+    /**
+     * Validates the input, chooses the window, writes each side's plan where its instance reads it.
+     * A window not drillable yet is DrillNotReadyError (the state machine retries it a while: a dump's
+     * binlogs may still be on their way when every-dump starts the drill).
+     */
+    DrillPlan: async (input: DrillInput): Promise<PlannedDrill> => {
+      if (!input.host || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(input.host)) throw new InputError(`'${input.host ?? ''}' is not a host name`);
+      if (input.window !== undefined && (typeof input.window !== 'string' || input.window === '' || input.window.includes('..'))) throw new InputError(`"window" must name a dump: ${JSON.stringify(input.window)}`);
+      if (input.execution !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]{0,70}$/.test(input.execution)) throw new InputError(`"execution" '${String(input.execution)}' is not a name (letters, digits, - and _, at most 71)`);
+      const chosen = await chooseDrillWindow(deps, { host: input.host, ...(input.window ? { window: input.window } : {}) });
+      const execution = input.execution ?? newDrillExecution(deps.clock);
+      const scope = scopeOf(chosen);
+      const sizeOf = async (key: string): Promise<number> => (await deps.store.head(key))?.size ?? 0;
+      const dumpSize = await sizeOf(chosen.plan.dump.key);
+      let binlogBytes = 0;
+      for (const b of chosen.plan.binlogs) binlogBytes += await sizeOf(b.key);
+      const laterSize = await sizeOf(chosen.later.dump.key);
+      const plans: Record<DrillSide, RestorePlan> = {
+        restored: { ...chosen.plan, dump: { ...chosen.plan.dump, size: dumpSize }, bytes: dumpSize + binlogBytes },
+        dump: { ...chosen.later, dump: { ...chosen.later.dump, size: laterSize }, bytes: laterSize },
+      };
+      for (const side of SIDES) {
+        await deps.store.put(restoreKey(scope, sideExecution(execution, side), 'plan.json'), JSON.stringify(plans[side], null, 2), { contentType: 'application/json' });
+      }
+      return { host: chosen.host, execution, day: chosen.to.day, from: chosen.from, to: chosen.to, startedAt: deps.clock.now().toISOString() };
+    },
+
+    /** Both instances at once, each sized from its plan; if one cannot start, the other is removed before the error. */
+    Provision: async (state: Pick<DrillState, 'drill'>): Promise<DrillInstances> => {
+      const t = deps.clock.now().getTime();
+      const plans = await Promise.all(SIDES.map((side) => planOf(state.drill, side)));
+      const started = await Promise.allSettled(SIDES.map((side, i) => deps.provisioner.provision(sideExecution(state.drill.execution, side), sizeRestoreInstance(plans[i] as RestorePlan))));
+      const failed = started.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      if (failed) {
+        for (const r of started) if (r.status === 'fulfilled') await deps.provisioner.cleanup(r.value).catch(() => undefined);
+        throw failed.reason;
+      }
+      const [restored, dump] = started.map((r) => (r as PromiseFulfilledResult<ProvisionedInstance>).value) as [ProvisionedInstance, ProvisionedInstance];
+      return { restored, dump, seconds: Math.round((deps.clock.now().getTime() - t) / 100) / 10 };
+    },
+
+    /** The earlier dump into one instance, the later into the other, at the same time. */
+    LoadDumps: async (state: Pick<DrillState, 'drill' | 'instances'>): Promise<DrillSteps> => {
+      const steps: DrillSteps['steps'] = {};
+      for (const side of SIDES) steps[side] = await deps.applier.load(await planOf(state.drill, side), instanceOf(state, side), sideExecution(state.drill.execution, side));
+      return combine(steps);
+    },
+
+    /** The binlogs up to the later dump's coordinates, into the restored instance. */
+    ReplayBinlogs: async (state: Pick<DrillState, 'drill' | 'instances'>): Promise<DrillSteps> =>
+      combine({ restored: await deps.applier.replay(await planOf(state.drill, 'restored'), instanceOf(state, 'restored'), sideExecution(state.drill.execution, 'restored')) }),
+
+    /** Each instance snapshots itself into the bucket, beside the drill's record. */
+    Snapshot: async (state: Pick<DrillState, 'drill' | 'instances'>): Promise<DrillSteps> => {
+      const steps: DrillSteps['steps'] = {};
+      for (const side of SIDES) {
+        steps[side] = await deps.snapshots.snapshot(instanceOf(state, side), sideExecution(state.drill.execution, side), drillSnapshotKey(scopeOf(state.drill), state.drill.day, state.drill.execution, side));
+      }
+      return combine(steps);
+    },
+
+    /** Asks each side's step in progress how far it is (one function for loads, replay and snapshots). */
+    CheckSteps: async (input: { execution: string; instances: DrillState['instances']; steps: DrillSteps }): Promise<DrillSteps> => {
+      const steps: DrillSteps['steps'] = {};
+      for (const [side, step] of Object.entries(input.steps.steps) as [DrillSide, StepStatus][]) {
+        steps[side] = step.status === 'InProgress' ? await deps.applier.check(step, instanceOf(input, side), sideExecution(input.execution, side)) : step;
+      }
+      return combine(steps, input.steps.wait);
+    },
+
+    /**
+     * The two snapshots compared (core compareSnapshots), the GTIDs the replay reached checked against
+     * the later dump's, the record written, rates kept, drill-failed reconciled.
+     */
+    Compare: async (state: Pick<DrillState, 'drill' | 'instances' | 'load' | 'replay' | 'snapshot'>): Promise<NonNullable<DrillState['record']>> => {
+      const { drill } = state;
+      const t = deps.clock.now().getTime();
+      const read = async (side: DrillSide): Promise<InstanceSnapshot> =>
+        JSON.parse((await deps.store.getBytes(drillSnapshotKey(scopeOf(drill), drill.day, drill.execution, side))).toString('utf8')) as InstanceSnapshot;
+      const restored = await read('restored');
+      const dumped = await read('dump');
+      const replay = state.replay.steps.restored;
+      const reachedGtids = replay?.reached?.gtids ?? replay?.expected?.gtids ?? '';
+      const differences = [...gtidDifferences(drill, reachedGtids, replay?.expected?.gtids), ...compareSnapshots(restored, dumped)];
+      const plan = await planOf(drill, 'restored');
+      const snapshotSeconds = Math.max(state.snapshot.steps.restored?.seconds ?? 0, state.snapshot.steps.dump?.seconds ?? 0);
+      const startedAt = new Date(drill.startedAt);
+      const record = await finishDrill(deps, { host: drill.host, from: drill.from, to: drill.to, plan }, {
+        execution: drill.execution,
+        differences,
+        snapshot: restored,
+        reachedGtids,
+        timings: {
+          provisionSeconds: state.instances.seconds ?? 0,
+          loadSeconds: state.load.steps.restored?.seconds ?? 0,
+          replaySeconds: replay?.seconds ?? 0,
+          laterLoadSeconds: state.load.steps.dump?.seconds ?? 0,
+          compareSeconds: Math.round(snapshotSeconds * 10 + (deps.clock.now().getTime() - t) / 100) / 10,
+          totalSeconds: Math.round((deps.clock.now().getTime() - startedAt.getTime()) / 100) / 10,
+        },
+        startedAt,
+      });
+      return { key: drillKey(scopeOf(drill), drill.day, drill.execution), result: record.result, differences: record.differences.length };
+    },
+
+    /** Both instances removed, whatever happened (by id; an aborted execution's by tag: restoreAborted). */
+    Cleanup: async (state: Partial<Pick<DrillState, 'instances'>>): Promise<{ cleaned: string[] }> => {
+      const cleaned: string[] = [];
+      for (const instance of Object.values(state.instances ?? {})) {
+        if (!instance || typeof instance !== 'object') continue;
+        await deps.provisioner.cleanup(instance);
+        cleaned.push(instance.id);
+      }
+      return { cleaned };
+    },
+
+    /**
+     * A drill that failed on the way (an instance that did not start, a load that failed): its record
+     * says so with the error, and drill-failed is announced. A refused one (no such host, one dump, a
+     * window not drillable yet) writes nothing and alerts nobody: nothing was attempted.
+     */
+    ReportFailure: async (state: Partial<DrillState>): Promise<{ key?: string; refused: boolean }> => {
+      const cause = describeCause(state.error);
+      if (!state.drill || REFUSALS.has(state.error?.Error ?? '')) return { refused: true };
+      const { drill } = state;
+      const plan = await planOf(drill, 'restored').catch(() => undefined);
+      await finishDrill(deps, { host: drill.host, from: drill.from, to: drill.to, plan: plan ?? ({ binlogs: [], dump: { key: drill.from.key } } as unknown as RestorePlan) }, {
+        execution: drill.execution,
+        differences: [],
+        error: cause,
+        timings: { provisionSeconds: state.instances?.seconds ?? 0, loadSeconds: state.load?.steps.restored?.seconds ?? 0, replaySeconds: state.replay?.steps.restored?.seconds ?? 0, laterLoadSeconds: state.load?.steps.dump?.seconds ?? 0, compareSeconds: 0, totalSeconds: Math.round((deps.clock.now().getTime() - Date.parse(drill.startedAt)) / 100) / 10 },
+        startedAt: new Date(drill.startedAt),
+      });
+      return { key: drillKey(scopeOf(drill), drill.day, drill.execution), refused: false };
+    },
+  };
+};
+
+export type DrillTasks = ReturnType<typeof drillTasks>;
+
+/** Whether a failed drill execution's error refused it (nothing attempted) — for the CLI's exit code and message. */
+export const isDrillRefusal = (error: unknown): boolean => error instanceof RestoreRefusedError || error instanceof DrillNotReadyError || error instanceof InputError;

@@ -1,0 +1,241 @@
+import { DescribeInstancesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import { GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { parseS3Url } from '../../../core/layout.js';
+import type { Alert } from '../../../core/ports.js';
+import type { DrillRecord } from '../../../core/restore/drill.js';
+import { startDrillForRecord, startScheduledDrills } from '../../../core/restore/drill-start.js';
+import { drillTasks, type DrillState } from '../../../core/restore/drill-workflow.js';
+import { Ec2Provisioner, SsmApplier } from '../../../drivers/aws/ec2-restore.js';
+import { cleanupAborted } from '../../../drivers/aws/restore-aborted.js';
+import { SfnDrillStarter } from '../../../drivers/aws/sfn.js';
+import { drillDefinition, runLocalStateMachine } from '../../../local/stepfunctions.js';
+import { DRILL_ROLES, listedFor, RESTORE_ROLES } from '../../helpers/aws-calls.js';
+import { at, binlogSeries, dumpAt, recordOf, T0 } from '../../helpers/catalog.js';
+import { startTestBucket, type TestBucket } from '../../helpers/s3.js';
+
+const SNAPSHOT = { tables: { 'shop.orders': { checksum: '123', rows: 5, columns: 'id int(11) NO NULL auto_increment', primaryKey: true } }, definitions: {} };
+
+/**
+ * The drill on AWS, through the same state machine definition (infra/drill.asl.json): EC2 and SSM
+ * Run Command cannot run here, so SDK-level fakes answer them and the tests assert the commands
+ * sent; a snapshot command's fake writes the snapshot to the bucket, as `binvault drill snapshot` does.
+ */
+describe('the drill on AWS: two EC2 instances driven by SSM Run Command (SDK-level fakes)', () => {
+  const ec2 = mockClient(EC2Client);
+  const ssm = mockClient(SSMClient);
+  let bucket: TestBucket;
+  const alerts: Alert[] = [];
+  const laterDump = dumpAt(T0 + 400, 'binlog.000007');
+
+  beforeAll(async () => {
+    bucket = await startTestBucket('binvault');
+    // A catalog as the catalog function leaves it: ten binlogs, a dump at the start and one later.
+    const binlogs = binlogSeries({ count: 10 });
+    const dumps = [dumpAt(T0 + 30, 'binlog.000001'), laterDump];
+    await bucket.store.put(
+      'mysql/db1/catalog/2026-11-01.json',
+      JSON.stringify({
+        manifestVersion: 1,
+        host: 'db1',
+        day: '2026-11-01',
+        previous: null,
+        objects: [],
+        binlogs: Object.fromEntries(binlogs.map((b) => [b.key, b])),
+        dumps: Object.fromEntries(dumps.map((d) => [d.key, d])),
+        gapRecords: {},
+        catalog: {},
+        builtAt: at(T0),
+      }),
+    );
+  });
+  afterAll(() => bucket.close());
+  afterEach(() => {
+    ec2.reset();
+    ssm.reset();
+    alerts.length = 0;
+  });
+
+  const run = async (execution: string): Promise<DrillState> => {
+    const applier = new SsmApplier(new SSMClient({ region: 'us-east-1' }), { bucket: 'binvault', prefix: 'mysql', pollMs: 1 });
+    const tasks = drillTasks({
+      store: bucket.store,
+      prefix: 'mysql',
+      provisioner: new Ec2Provisioner(new EC2Client({ region: 'us-east-1' }), new SSMClient({ region: 'us-east-1' }), { launchTemplate: 'binvault-restore', pollMs: 1 }),
+      applier,
+      snapshots: applier,
+      alerts: { publish: async (a) => void alerts.push(a) },
+      clock: { now: () => new Date((T0 + 700) * 1000) },
+    });
+    const handlers = { ...tasks, CheckLoads: tasks.CheckSteps, CheckReplay: tasks.CheckSteps, CheckSnapshots: tasks.CheckSteps, CleanupAfterCompare: tasks.Cleanup };
+    return (await runLocalStateMachine(drillDefinition(), { host: 'db1', execution }, handlers as never)) as DrillState;
+  };
+
+  /** Two instances come up; every command is accepted; a snapshot command's instance writes its snapshot. */
+  const instancesUp = (options: { failSecond?: boolean } = {}): void => {
+    let started = 0;
+    ec2.on(RunInstancesCommand).callsFake(async () => {
+      started++;
+      if (options.failSecond && started % 2 === 0) throw Object.assign(new Error('We currently do not have sufficient m7i.large capacity'), { name: 'InsufficientInstanceCapacity' });
+      return { Instances: [{ InstanceId: `i-0${started}` }] };
+    });
+    ec2.on(DescribeInstancesCommand).callsFake(async (input: { InstanceIds?: string[] }) => ({ Reservations: [{ Instances: [{ InstanceId: input.InstanceIds?.[0], State: { Name: 'running' }, PrivateIpAddress: '10.0.0.12' }] }] }));
+    ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ PingStatus: 'Online' }] });
+    ec2.on(TerminateInstancesCommand).resolves({});
+    let n = 0;
+    ssm.on(SendCommandCommand).callsFake(async (input: { Parameters?: { commands?: string[] } }) => {
+      const last = input.Parameters?.commands?.at(-1) ?? '';
+      const to = / drill snapshot --to (\S+) /.exec(last)?.[1];
+      const address = to ? parseS3Url(to) : undefined;
+      if (address) await bucket.store.put(address.key, JSON.stringify(SNAPSHOT));
+      return { Command: { CommandId: `cmd-${++n}` } };
+    });
+  };
+  const replayed = JSON.stringify({ seconds: 3, bytes: 500, expected: { gtids: '0-1-70', events: 99 }, reached: { binlogFile: 'binlog.000007', binlogPosition: 1234, gtids: '0-1-70' } });
+
+  it('loads both dumps at once, replays into one, snapshots both on the instances, writes a proven record and terminates both', async () => {
+    instancesUp();
+    ssm.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: '{"seconds":12,"bytes":1000}' });
+    ssm.on(GetCommandInvocationCommand, { CommandId: 'cmd-1' }).resolvesOnce({ Status: 'InProgress' }).resolves({ Status: 'Success', StandardOutputContent: '{"seconds":12,"bytes":1000}' });
+    ssm.on(GetCommandInvocationCommand, { CommandId: 'cmd-3' }).resolves({ Status: 'Success', StandardOutputContent: replayed });
+
+    const state = await run('drill-aws-1');
+
+    const tags = ec2.commandCalls(RunInstancesCommand).map((c) => c.args[0].input.TagSpecifications?.[0]?.Tags?.find((t) => t.Key === 'binvault:execution')?.Value);
+    expect(tags.sort()).toEqual(['drill-aws-1-dump', 'drill-aws-1-restored']);
+    const sent = ssm.commandCalls(SendCommandCommand).map((c) => ({ instance: c.args[0].input.InstanceIds?.[0], line: c.args[0].input.Parameters?.commands?.at(-1) }));
+    expect(sent).toEqual([
+      { instance: 'i-01', line: '/usr/local/bin/binvault restore apply --step load --plan s3://binvault/mysql/db1/restores/drill-aws-1-restored/plan.json --defaults-file /etc/binvault/restore.cnf --json' },
+      { instance: 'i-02', line: '/usr/local/bin/binvault restore apply --step load --plan s3://binvault/mysql/db1/restores/drill-aws-1-dump/plan.json --defaults-file /etc/binvault/restore.cnf --json' },
+      { instance: 'i-01', line: '/usr/local/bin/binvault restore apply --step replay --plan s3://binvault/mysql/db1/restores/drill-aws-1-restored/plan.json --defaults-file /etc/binvault/restore.cnf --json' },
+      { instance: 'i-01', line: `/usr/local/bin/binvault drill snapshot --to s3://binvault/mysql/db1/drills/${laterDump.day}/drill-aws-1/restored.json --defaults-file /etc/binvault/restore.cnf --json` },
+      { instance: 'i-02', line: `/usr/local/bin/binvault drill snapshot --to s3://binvault/mysql/db1/drills/${laterDump.day}/drill-aws-1/dump.json --defaults-file /etc/binvault/restore.cnf --json` },
+    ]);
+    const plans = await Promise.all(['restored', 'dump'].map(async (side) => JSON.parse((await bucket.store.getBytes(`mysql/db1/restores/drill-aws-1-${side}/plan.json`)).toString()) as { dump: { key: string }; binlogs: unknown[]; stop: unknown }));
+    expect(plans.map((p) => [p.dump.key, p.binlogs.length])).toEqual([[dumpAt(T0 + 30, 'binlog.000001').key, 7], [laterDump.key, 0]]);
+    expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input.InstanceIds?.[0]).sort()).toEqual(['i-01', 'i-02']);
+    const record = JSON.parse((await bucket.store.getBytes(`mysql/db1/drills/${laterDump.day}/drill-aws-1.json`)).toString()) as DrillRecord;
+    expect(record).toMatchObject({ result: 'proven', differences: [], tables: 1, gtids: { reached: '0-1-70' }, stop: { binlogFile: 'binlog.000007', position: 1234 } });
+    expect(record.timings).toMatchObject({ loadSeconds: 12, laterLoadSeconds: 12, replaySeconds: 3, compareSeconds: 12 });
+    expect(state.record?.result).toBe('proven');
+    expect(alerts).toEqual([]);
+    // The rates go to the RTO budget through finishDrill, as the local drill's; these objects (only in
+    // the catalog, 0 bytes stored) are under the 4 MB a measurement needs, so none is kept.
+    expect(await bucket.store.head('mysql/db1/restores/rates.json')).toBeUndefined();
+    const received = [...ec2.calls().map((c) => ['ec2', c.args[0].constructor.name] as const), ...ssm.calls().map((c) => ['ssm', c.args[0].constructor.name] as const)];
+    expect(received.flatMap(([service, name]) => listedFor(service, name, Object.values(DRILL_ROLES)))).toEqual([]);
+  });
+
+  it('terminates both instances when the replay fails on its instance, and records and alerts the failure', async () => {
+    instancesUp();
+    ssm.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: '{"seconds":12,"bytes":1000}' });
+    ssm.on(GetCommandInvocationCommand, { CommandId: 'cmd-3' }).resolves({ Status: 'Failed', StandardErrorContent: 'binvault: the replay stopped: Error 1062 Duplicate entry' });
+
+    await expect(run('drill-aws-2')).rejects.toThrow();
+
+    expect(ssm.commandCalls(SendCommandCommand).map((c) => /--step (\w+)|drill (snapshot)/.exec(c.args[0].input.Parameters?.commands?.at(-1) ?? '')?.slice(1).find(Boolean))).toEqual(['load', 'load', 'replay']);
+    expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input.InstanceIds?.[0]).sort()).toEqual(['i-01', 'i-02']);
+    const record = JSON.parse((await bucket.store.getBytes(`mysql/db1/drills/${laterDump.day}/drill-aws-2.json`)).toString()) as DrillRecord;
+    expect(record.result).toBe('failed');
+    expect(record.error).toContain('Error 1062 Duplicate entry');
+    expect(alerts).toMatchObject([{ type: 'drill-failed', severity: 'critical', state: 'started' }]);
+  });
+
+  it('terminates the first instance when the second cannot start, on every attempt (ProvisionCapacityError is retried)', async () => {
+    instancesUp({ failSecond: true });
+
+    await expect(run('drill-aws-3')).rejects.toThrow();
+
+    // Four attempts (one and three retries), each starting the restored side and failing the other.
+    expect(ec2.commandCalls(RunInstancesCommand)).toHaveLength(8);
+    expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input.InstanceIds?.[0])).toEqual(['i-01', 'i-03', 'i-05', 'i-07']);
+    expect(ssm.commandCalls(SendCommandCommand)).toHaveLength(0);
+    const record = JSON.parse((await bucket.store.getBytes(`mysql/db1/drills/${laterDump.day}/drill-aws-3.json`)).toString()) as DrillRecord;
+    expect(record.error).toMatch(/^no EC2 capacity for the launch template binvault-restore: /);
+  });
+});
+
+describe('starting drills on AWS: the schedule and every-dump (SDK-level fake of Step Functions)', () => {
+  const sfn = mockClient(SFNClient);
+  let bucket: TestBucket;
+  const arn = 'arn:aws:states:us-east-1:123456789012:stateMachine:binvault-drill-ci';
+  beforeAll(async () => {
+    bucket = await startTestBucket('binvault-drill-start');
+  });
+  afterAll(() => bucket.close());
+  afterEach(() => sfn.reset());
+
+  it('the schedule starts one execution per host, named by host and day; a second delivery starts nothing more', async () => {
+    for (const host of ['db1', 'db2.example']) await bucket.store.put(`mysql/${host}/records/2026-11-01/x.json`, '{}');
+    await bucket.store.put('mysql/_check/db1/x.txt', '');
+    const names = new Set<string>();
+    sfn.on(StartExecutionCommand).callsFake(async (input: { name: string }) => {
+      if (names.has(input.name)) throw Object.assign(new Error('Execution Already Exists'), { name: 'ExecutionAlreadyExists' });
+      names.add(input.name);
+      return { executionArn: `${arn}:${input.name}` };
+    });
+    const deps = { store: bucket.store, starter: new SfnDrillStarter(new SFNClient({ region: 'us-east-1' }), arn), clock: { now: () => new Date('2026-11-22T03:00:00Z') } };
+
+    const first = await startScheduledDrills(deps, 'mysql');
+    const second = await startScheduledDrills(deps, 'mysql');
+
+    expect(first).toEqual([
+      { host: 'db1', execution: 'drill-db1-20261122', outcome: 'started' },
+      { host: 'db2.example', execution: 'drill-db2_example-20261122', outcome: 'started' },
+    ]);
+    expect(second.map((s) => s.outcome)).toEqual(['exists', 'exists']);
+    const inputs = sfn.commandCalls(StartExecutionCommand).map((c) => c.args[0].input);
+    expect(inputs[0]).toEqual({ stateMachineArn: arn, name: 'drill-db1-20261122', input: JSON.stringify({ host: 'db1', execution: 'drill-db1-20261122' }) });
+    expect(listedFor('sfn', 'StartExecutionCommand', [DRILL_ROLES.Schedule])).toEqual([]);
+  });
+
+  it('every-dump: a verified dump’s record starts the drill of the window it closes, named by the dump; a duplicate event starts nothing more; other records nothing', async () => {
+    const dump = dumpAt(T0 + 400, 'binlog.000007', 'mysql/db1/dumps/2026-11-01/db1-20261101T000640Z.sql.gz');
+    const failed = { ...dumpAt(T0 + 500, 'binlog.000008', 'mysql/db1/dumps/2026-11-01/db1-20261101T000820Z.sql.gz'), status: 'failed' as const };
+    await bucket.store.put('mysql/db1/records/2026-11-01/db1-20261101T000640Z.sql.gz.json', JSON.stringify(recordOf(dump)));
+    await bucket.store.put('mysql/db1/records/2026-11-01/db1-20261101T000820Z.sql.gz.json', JSON.stringify(recordOf(failed)));
+    await bucket.store.put('mysql/db1/records/2026-11-01/binlog.000001.gz.json', JSON.stringify(recordOf(binlogSeries({ count: 1 })[0] as never)));
+    sfn.on(StartExecutionCommand).resolvesOnce({ executionArn: `${arn}:x` }).rejects(Object.assign(new Error('Execution Already Exists'), { name: 'ExecutionAlreadyExists' }));
+    const deps = { store: bucket.store, starter: new SfnDrillStarter(new SFNClient({ region: 'us-east-1' }), arn) };
+
+    const first = await startDrillForRecord(deps, 'mysql/db1/records/2026-11-01/db1-20261101T000640Z.sql.gz.json');
+    const again = await startDrillForRecord(deps, 'mysql/db1/records/2026-11-01/db1-20261101T000640Z.sql.gz.json');
+    const ofFailed = await startDrillForRecord(deps, 'mysql/db1/records/2026-11-01/db1-20261101T000820Z.sql.gz.json');
+    const ofBinlog = await startDrillForRecord(deps, 'mysql/db1/records/2026-11-01/binlog.000001.gz.json');
+
+    expect(first).toEqual({ host: 'db1', execution: 'drill-db1-20261101T000640Z', outcome: 'started' });
+    expect(again?.outcome).toBe('exists');
+    expect(ofFailed).toBeUndefined();
+    expect(ofBinlog).toBeUndefined();
+    expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}')).toEqual({ host: 'db1', window: 'db1-20261101T000640Z.sql.gz', execution: 'drill-db1-20261101T000640Z' });
+    expect(listedFor('sfn', 'StartExecutionCommand', [DRILL_ROLES.Catalog])).toEqual([]);
+  });
+});
+
+// Last: it mocks and restores the clients the describes above mock for themselves.
+describe('an aborted or timed-out drill execution (restoreAborted)', () => {
+  it('terminates both instances, found by the tags DrillPlan’s execution name gives them', async () => {
+    const sfn = mockClient(SFNClient);
+    const ec2 = mockClient(EC2Client);
+    try {
+      sfn.on(GetExecutionHistoryCommand).resolves({
+        events: [{ id: 4, type: 'TaskStateExited', timestamp: new Date(), stateExitedEventDetails: { name: 'DrillPlan', output: JSON.stringify({ host: 'db1', drill: { host: 'db1', execution: 'drill-db1-20261122' } }) } }],
+      });
+      ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-01' }, { InstanceId: 'i-02' }] }] });
+      ec2.on(TerminateInstancesCommand).resolves({});
+
+      const result = await cleanupAborted({ sfn: new SFNClient({ region: 'us-east-1' }), ec2: new EC2Client({ region: 'us-east-1' }) }, { detail: { executionArn: 'arn:aws:states:us-east-1:123456789012:execution:binvault-drill-ci:drill-db1-20261122', status: 'TIMED_OUT' } });
+
+      expect(result).toEqual({ execution: 'drill-db1-20261122', terminated: ['i-01', 'i-02'] });
+      expect(ec2.commandCalls(DescribeInstancesCommand)[0]?.args[0].input.Filters).toContainEqual({ Name: 'tag:binvault:execution', Values: ['drill-db1-20261122-restored', 'drill-db1-20261122-dump'] });
+      expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input)).toEqual([{ InstanceIds: ['i-01', 'i-02'] }]);
+      const received = [...sfn.calls().map((c) => ['sfn', c.args[0].constructor.name] as const), ...ec2.calls().map((c) => ['ec2', c.args[0].constructor.name] as const)];
+      expect(received.flatMap(([service, name]) => listedFor(service, name, [RESTORE_ROLES.Aborted]))).toEqual([]);
+    } finally {
+      sfn.restore();
+      ec2.restore();
+    }
+  });
+});

@@ -1,0 +1,97 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RestoreRefusedError } from '../../../core/errors.js';
+import { systemClock } from '../../../core/ports.js';
+import { FileAlerts } from '../../../drivers/local/file-alerts.js';
+import { runLocalDrillMachine } from '../../../local/drill-run.js';
+import type { LocalExecutionEvent } from '../../../local/stepfunctions.js';
+import { expectExit, runCli } from '../../helpers/cli.js';
+import { startScenario, type Scenario } from '../../helpers/scenario.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * The drill state machine (infra/drill.asl.json, the definition AWS runs) in the local runtime: two
+ * local servers for its two instances, the snapshots written to the bucket as the AWS instances write them.
+ */
+describe('the drill state machine in the local runtime, on a real server', () => {
+  let s: Scenario;
+  const ship = async (what: 'dump' | 'binlogs'): Promise<void> => {
+    expectExit(await runCli(['ship', what], s.env), 0);
+    await s.runtime.idle();
+  };
+  const options = () => ({
+    store: s.store,
+    prefix: 'mysql',
+    stateDir: join(s.stateDir, 'drills'),
+    alerts: new FileAlerts(join(s.stateDir, 'alerts.jsonl')),
+    clock: systemClock,
+  });
+
+  beforeAll(async () => {
+    s = await startScenario();
+    await s.admin.query(
+      'CREATE DATABASE shop; CREATE TABLE shop.orders (id INT AUTO_INCREMENT PRIMARY KEY, amount INT); ' +
+        'CREATE TABLE shop.audit (id INT AUTO_INCREMENT PRIMARY KEY, order_id INT); ' +
+        'CREATE TRIGGER shop.orders_audit AFTER INSERT ON shop.orders FOR EACH ROW INSERT INTO shop.audit (order_id) VALUES (NEW.id); ' +
+        'INSERT INTO shop.orders (amount) VALUES (1), (2), (3)',
+    );
+    await sleep(1100);
+    await ship('dump');
+  }, 120_000);
+  afterAll(() => s.close());
+
+  it('refuses a host with one dump before anything is provisioned: no record, no alert', async () => {
+    const refused = await runLocalDrillMachine(options(), { host: 'db1' }).catch((e: unknown) => e);
+
+    expect(refused).toBeInstanceOf(RestoreRefusedError);
+    expect((refused as Error).message).toBe('a drill needs two verified dumps of db1; it has 1');
+    expect((await s.store.list('mysql/db1/drills/')).keys).toEqual([]);
+  });
+
+  it('proves the window between two dumps through every state: two instances, both snapshots in the bucket, the record, both instances removed', async () => {
+    await s.admin.query('INSERT INTO shop.orders (amount) VALUES (4), (5); UPDATE shop.orders SET amount = amount * 2 WHERE id < 3');
+    await s.admin.query('FLUSH BINARY LOGS');
+    await s.admin.query('DELETE FROM shop.orders WHERE id = 3');
+    await sleep(1100);
+    await ship('dump');
+    await s.admin.query('INSERT INTO shop.orders (amount) VALUES (6)');
+    await ship('binlogs');
+    const events: LocalExecutionEvent[] = [];
+
+    const { state, record } = await runLocalDrillMachine({ ...options(), onEvent: (e) => events.push(e) }, { host: 'db1', execution: 'drill-local-1' });
+
+    expect(record).toMatchObject({ kind: 'drill', host: 'db1', execution: 'drill-local-1', result: 'proven', differences: [], tables: 2, definitions: 1 });
+    expect(record.gtids?.reached).toBe(record.gtids?.laterDump);
+    expect(record.binlogKeys?.length).toBe(record.binlogs.length);
+    expect(state.record).toEqual({ key: `mysql/db1/drills/${state.drill.day}/drill-local-1.json`, result: 'proven', differences: 0 });
+    const entered = events.filter((e) => e.type === 'StateEntered').map((e) => e.state);
+    expect(entered).toEqual(['DrillPlan', 'Provision', 'LoadDumps', 'Loaded?', 'ReplayBinlogs', 'Replayed?', 'Snapshot', 'Snapshotted?', 'Compare', 'CleanupAfterCompare', 'Proven?', 'Proven']);
+    const keys = (await s.store.list('mysql/db1/drills/')).keys.map((k) => k.key).sort();
+    expect(keys).toEqual([`mysql/db1/drills/${state.drill.day}/drill-local-1.json`, `mysql/db1/drills/${state.drill.day}/drill-local-1/dump.json`, `mysql/db1/drills/${state.drill.day}/drill-local-1/restored.json`]);
+    expect(state.cleanup).toEqual({ cleaned: [state.instances.restored?.id, state.instances.dump?.id] });
+    const left = await readdir(join(s.stateDir, 'drills', 'restores')).catch(() => []);
+    expect(left).toEqual([]);
+    // status shows it, as it shows a drill run by `binvault drill`.
+    const status = JSON.parse((await runCli(['status', '--json'], s.env)).stdout) as { hosts: { lastDrill?: unknown }[] };
+    expect(status.hosts[0]?.lastDrill).toEqual({ result: 'proven', window: record.window, finishedAt: record.finishedAt, execution: 'drill-local-1' });
+  }, 240_000);
+
+  it('a change the binlogs never saw fails the drill: DrillFailed, the record names the table, drill-failed alerted, both instances removed', async () => {
+    await s.admin.query('SET SESSION sql_log_bin = 0; UPDATE shop.orders SET amount = 999 WHERE id = 1; SET SESSION sql_log_bin = 1');
+    await sleep(1100);
+    await ship('dump');
+    await s.admin.query('INSERT INTO shop.orders (amount) VALUES (7)');
+    await ship('binlogs');
+
+    const { state, record } = await runLocalDrillMachine(options(), { host: 'db1', execution: 'drill-local-2' });
+
+    expect(record.result).toBe('failed');
+    expect(record.differences).toEqual([expect.objectContaining({ kind: 'table', name: 'shop.orders' })]);
+    expect(state.record?.result).toBe('failed');
+    const alerts = (await readFile(join(s.stateDir, 'alerts.jsonl'), 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as { type: string; state: string });
+    expect(alerts.filter((a) => a.type === 'drill-failed').map((a) => a.state)).toEqual(['started']);
+    expect(await readdir(join(s.stateDir, 'drills', 'restores')).catch(() => [])).toEqual([]);
+  }, 240_000);
+});
