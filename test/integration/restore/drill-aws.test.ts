@@ -1,5 +1,10 @@
 import { DescribeInstancesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
-import { GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
+import { Logger } from '@aws-lambda-powertools/logger';
+import type { S3Event } from 'aws-lambda';
+import { parseConfig } from '../../../core/config.js';
+import { catalogEvent } from '../../../functions/catalog/handler.js';
+import { drillOnAws } from '../../../shipper/commands/drill.js';
 import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -212,7 +217,53 @@ describe('starting drills on AWS: the schedule and every-dump (SDK-level fake of
     expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}')).toEqual({ host: 'db1', window: 'db1-20261101T000640Z.sql.gz', execution: 'drill-db1-20261101T000640Z' });
     expect(listedFor('sfn', 'StartExecutionCommand', [DRILL_ROLES.Catalog])).toEqual([]);
   });
+  it('the catalog function, with BINVAULT_DRILL=every-dump, starts the drill when a verified dump’s record lands, once per dump; with scheduled, never', async () => {
+    const dump = dumpAt(T0 + 700, 'binlog.000009', 'mysql/db1/dumps/2026-11-01/db1-20261101T001140Z.sql.gz');
+    const recordKey = 'mysql/db1/records/2026-11-01/db1-20261101T001140Z.sql.gz.json';
+    await bucket.store.put(recordKey, JSON.stringify(recordOf(dump)));
+    sfn.on(StartExecutionCommand).resolvesOnce({ executionArn: `${arn}:x` }).rejects(Object.assign(new Error('Execution Already Exists'), { name: 'ExecutionAlreadyExists' }));
+    const event = { Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'binvault-drill-start' }, object: { key: recordKey } } }] } as unknown as S3Event;
+    const depsWith = (drill: string) => ({
+      config: parseConfig({ BINVAULT_BUCKET: 'binvault-drill-start', BINVAULT_DRILL: drill }, { hostname: 'lambda', home: '/tmp', stateDir: '/tmp/binvault' }),
+      store: () => bucket.store,
+      alerts: { publish: async () => undefined },
+      clock: { now: () => new Date((T0 + 800) * 1000) },
+    });
+    const starter = new SfnDrillStarter(new SFNClient({ region: 'us-east-1' }), arn);
+    const telemetry = { logger: new Logger({ logLevel: 'SILENT' }) };
+
+    const [first] = await catalogEvent(depsWith('every-dump'), telemetry, event, starter);
+    const [duplicate] = await catalogEvent(depsWith('every-dump'), telemetry, event, starter);
+    const [scheduled] = await catalogEvent(depsWith('scheduled'), telemetry, event, starter);
+
+    expect(first?.drill).toEqual({ execution: 'drill-db1-20261101T001140Z', outcome: 'started' });
+    expect(duplicate?.drill).toEqual({ execution: 'drill-db1-20261101T001140Z', outcome: 'exists' });
+    expect(scheduled?.drill).toBeUndefined();
+    expect(sfn.commandCalls(StartExecutionCommand)).toHaveLength(2);
+  });
+
+  it('binvault drill --aws starts an execution, follows it, and shows the record it wrote (exit 0 proven, 1 failed)', async () => {
+    const laterDay = '2026-11-20';
+    sfn.on(StartExecutionCommand).callsFake(async (input: { name: string; input: string }) => {
+      const { host, execution } = JSON.parse(input.input) as { host: string; execution: string };
+      await bucket.store.put(`mysql/${host}/drills/${laterDay}/${execution}.json`, JSON.stringify({ host, execution, result: 'failed', window: { from: 'a', to: 'b' }, dumps: { from: 'x', to: 'y' }, binlogs: ['binlog.000001'], stop: { binlogFile: 'binlog.000002', position: 4 }, tables: 1, definitions: 0, withoutPrimaryKey: [], differences: [{ kind: 'table', name: 'shop.t', message: 'shop.t differs' }], timings: { loadSeconds: 1, replaySeconds: 1, laterLoadSeconds: 1, compareSeconds: 1, totalSeconds: 4 } }));
+      return { executionArn: `${arn.replace(':stateMachine:', ':execution:')}:${input.name}` };
+    });
+    sfn.on(DescribeExecutionCommand).resolvesOnce({ status: 'RUNNING' }).resolves({ status: 'FAILED', error: 'DrillFailed' });
+    const out: string[] = [];
+    const io = { out: (l: string) => void out.push(l), err: () => undefined, json: false, verbose: false };
+
+    const code = await drillOnAws(new SFNClient({ region: 'us-east-1' }), arn, bucket.store, 'mysql', { host: 'db1', window: 'db1-20261120T000000Z.sql.gz' }, io, 1);
+
+    expect(code).toBe(1);
+    const input = JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}') as { host: string; window: string; execution: string };
+    expect(input).toMatchObject({ host: 'db1', window: 'db1-20261120T000000Z.sql.gz' });
+    expect(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.name).toBe(input.execution);
+    expect(out[0]).toBe('drill of db1, window a → b: FAILED');
+    expect(out).toContain('  differs  shop.t differs');
+  });
 });
+
 
 // Last: it mocks and restores the clients the describes above mock for themselves.
 describe('an aborted or timed-out drill execution (restoreAborted)', () => {

@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RestoreRefusedError } from '../../../core/errors.js';
 import { systemClock } from '../../../core/ports.js';
+import { MysqlInstanceReader } from '../../../drivers/mysql/compare.js';
 import { FileAlerts } from '../../../drivers/local/file-alerts.js';
 import { runLocalDrillMachine } from '../../../local/drill-run.js';
 import type { LocalExecutionEvent } from '../../../local/stepfunctions.js';
@@ -94,4 +95,22 @@ describe('the drill state machine in the local runtime, on a real server', () =>
     expect(alerts.filter((a) => a.type === 'drill-failed').map((a) => a.state)).toEqual(['started']);
     expect(await readdir(join(s.stateDir, 'drills', 'restores')).catch(() => [])).toEqual([]);
   }, 240_000);
+
+  it('binvault drill snapshot (what SSM runs on a drill’s instance) writes the server’s snapshot to the drills key it is given, and refuses any other key', async () => {
+    const key = 'mysql/db1/drills/2026-11-01/drill-cli/restored.json';
+
+    const written = await runCli(['drill', 'snapshot', '--to', `s3://binvault/${key}`, '--defaults-file', s.server.defaultsFile, '--json'], s.env);
+    const refused = await runCli(['drill', 'snapshot', '--to', 's3://binvault/mysql/db1/dumps/2026-11-01/x.sql.gz', '--defaults-file', s.server.defaultsFile], s.env);
+
+    expectExit(written, 0);
+    const line = JSON.parse(written.stdout.trim()) as { key: string; tables: number; definitions: number; bytes: number };
+    expect(line).toMatchObject({ key, tables: 2, definitions: 1 });
+    // One short line on standard output (SSM hands back only its first 24,000 characters); the snapshot is in the bucket.
+    expect(written.stdout.trim().split('\n')).toHaveLength(1);
+    const stored = JSON.parse((await s.store.getBytes(key)).toString()) as unknown;
+    const server = { id: 'x', kind: 'local' as const, host: '127.0.0.1', port: s.server.port, socket: s.server.socket, user: s.server.user, defaultsFile: s.server.defaultsFile };
+    expect(stored).toEqual(await new MysqlInstanceReader().snapshot(server));
+    expectExit(refused, 2);
+    expect(refused.stderr.trim()).toMatch(/^binvault: --to 's3:\/\/binvault\/mysql\/db1\/dumps\/2026-11-01\/x\.sql\.gz' is not an s3:\/\/bucket\/…\/drills\/\{day\}\/\{execution\}\/\{restored\|dump\}\.json$/);
+  });
 });
