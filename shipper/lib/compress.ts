@@ -175,28 +175,13 @@ export const rssSampler = (pid: number | undefined): { sample(): void; peak(): n
   };
 };
 
-/** Bytes handed to igzip per write. */
-const FEED_BYTES = 1024 * 1024;
-
 /**
- * Joins a stream's chunks into blocks of at least `size` bytes (the last may be shorter). A dump
- * tool writes its pipe 4 KiB at a time; forwarding each chunk as it came cost a write system call
- * and a round through the event loop per 4 KiB (measured: 0.7 s of this process's CPU per 163 MB).
+ * Raw bytes handed to igzip per write system call. A dump tool's pipe gives 64 KiB a read; each
+ * chunk is queued on the corked stdin as it came and the queue goes out in one writev per MiB —
+ * the chunks are not joined into a new buffer first (measured: joining them copied every byte once
+ * more and made most of this process's garbage).
  */
-async function* coalesce(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
-  let pending: Buffer[] = [];
-  let bytes = 0;
-  for await (const chunk of source) {
-    pending.push(Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-    bytes += chunk.byteLength;
-    if (bytes >= size) {
-      yield pending.length === 1 ? (pending[0] as Buffer) : Buffer.concat(pending, bytes);
-      pending = [];
-      bytes = 0;
-    }
-  }
-  if (bytes > 0) yield Buffer.concat(pending, bytes);
-}
+const FEED_BYTES = 1024 * 1024;
 
 /**
  * One gzip member from one `igzip -1` process, streamed: fed from `input` (or reading a file itself)
@@ -245,24 +230,35 @@ export async function* igzipStream(
     const stdin = child.stdin;
     if (!stdin) return;
     stdin.on('error', () => undefined);
+    const drained = (): Promise<void> =>
+      new Promise<void>((resolve) => {
+        const done = (): void => {
+          stdin.off('drain', done);
+          stdin.off('close', done);
+          resolve();
+        };
+        stdin.on('drain', done);
+        stdin.on('close', done);
+      });
     try {
-      for await (const block of coalesce(input.source, FEED_BYTES)) {
+      let corked = 0;
+      for await (const chunk of input.source) {
+        const block = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
         input.onRaw?.(block);
         fedSize += block.length;
         fedCrc = crc32(block, fedCrc);
         if (stdin.destroyed) break;
-        if (!stdin.write(block)) {
-          await new Promise<void>((resolve) => {
-            const done = (): void => {
-              stdin.off('drain', done);
-              stdin.off('close', done);
-              resolve();
-            };
-            stdin.on('drain', done);
-            stdin.on('close', done);
-          });
+        if (corked === 0) stdin.cork();
+        corked += block.length;
+        // Corked, write() says "full" past 16 KiB: the MiB is what bounds the memory here.
+        stdin.write(block);
+        if (corked >= FEED_BYTES) {
+          corked = 0;
+          stdin.uncork();
+          if (stdin.writableNeedDrain) await drained();
         }
       }
+      if (corked > 0) stdin.uncork();
       stdin.end();
     } catch (error) {
       sourceError = error;

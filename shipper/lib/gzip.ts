@@ -103,16 +103,19 @@ export async function* sealedGzip(source: RawSource, options: SealedGzipOptions 
   const stored = createHash('sha256');
   let rawSize = 0;
   let rawCrc = 0;
+  // igzip's feeder already takes the CRC32 of what it feeds and checks igzip's trailer against it:
+  // once is enough (the trailer's is then the CRC32 of these bytes).
+  const igzip = options.compressor?.name === 'igzip';
   const onRaw = (block: Buffer): void => {
     raw?.update(block);
-    rawCrc = crc32(block, rawCrc);
+    if (!igzip) rawCrc = crc32(block, rawCrc);
     rawSize += block.length;
     options.onRaw?.(block);
   };
   const stream = (path: string): AsyncIterable<Uint8Array> => createReadStream(path, { highWaterMark: 1 << 20, ...(options.signal ? { signal: options.signal } : {}) });
   let members: AsyncIterable<Buffer>;
   let trailer: { rawCrc32: number; isize: number } | undefined;
-  if (options.compressor?.name === 'igzip') {
+  if (igzip && options.compressor) {
     // A file whose hash is already known goes to igzip directly: its bytes never pass through here,
     // and igzip's trailer (CRC32, ISIZE) says what it read.
     const direct = known !== undefined && !(Symbol.asyncIterator in source);
@@ -136,6 +139,9 @@ export async function* sealedGzip(source: RawSource, options: SealedGzipOptions 
     // What igzip read, as its trailer states it.
     rawCrc = trailer.rawCrc32;
     rawSize = trailer.isize === known.size % 2 ** 32 ? known.size : trailer.isize;
+  } else if (igzip && trailer) {
+    // Fed through here: igzipStream has checked its trailer against the CRC32 of the bytes it fed.
+    rawCrc = trailer.rawCrc32;
   }
   rawCrc = rawCrc >>> 0;
   if (known && (rawSize !== known.size || rawCrc !== known.crc32 >>> 0)) {

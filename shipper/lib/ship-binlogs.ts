@@ -1,6 +1,5 @@
 import { createHash } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
+import { open, readFile, stat } from 'node:fs/promises';
 import { crc32 } from 'node:zlib';
 import { basename, dirname, join } from 'node:path';
 import { binlogHasChanges, binlogOpenedAt } from '../../core/binlog/events.js';
@@ -130,15 +129,30 @@ export const readBinlogIndex = async (server: ServerInfo): Promise<{ name: strin
 const binlogPath = (server: ServerInfo, entry: string): string =>
   join(dirname(server.logBinBasename ?? join(server.dataDir, 'binlog')), basename(entry));
 
-/** The file's sha256 (its metadata, decided before the upload starts), size and CRC32 (cheap: it checks the second read). */
+/**
+ * The file's sha256 (its metadata, decided before the upload starts), size and CRC32 (cheap: it
+ * checks the second read). Read into one reused 1 MiB buffer: a read stream allocated a new one per
+ * read, 1.5 GB of garbage per 1.5 GB of binlogs (measured: most of this process's collector time).
+ */
 const digestOfFile = async (path: string, signal?: AbortSignal): Promise<{ sha256: string; size: number; crc32: number }> => {
   const hash = createHash('sha256');
   let size = 0;
   let crc = 0;
-  for await (const chunk of createReadStream(path, { highWaterMark: 1 << 20, ...(signal ? { signal } : {}) })) {
-    hash.update(chunk as Buffer);
-    crc = crc32(chunk as Buffer, crc);
-    size += (chunk as Buffer).length;
+  const buffer = Buffer.allocUnsafe(1 << 20);
+  const handle = await open(path, 'r');
+  try {
+    for (;;) {
+      // As a read stream fails when its signal aborts: an AbortError whose cause is the reason.
+      if (signal?.aborted) throw Object.assign(new Error('The operation was aborted', { cause: signal.reason }), { name: 'AbortError' });
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, size);
+      if (bytesRead === 0) break;
+      const block = buffer.subarray(0, bytesRead);
+      hash.update(block);
+      crc = crc32(block, crc);
+      size += bytesRead;
+    }
+  } finally {
+    await handle.close();
   }
   return { sha256: hash.digest('hex'), size, crc32: crc >>> 0 };
 };
