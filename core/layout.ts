@@ -10,6 +10,7 @@ import { compactStamp } from './time.js';
  * {prefix}/{host}/staging/{name}                             a dump being written (outside what is verified)
  * {prefix}/{host}/records/{day}/{object}.json                an object's verification record (immutable)
  * {prefix}/{host}/records/{day}/gap.{first}.{last}.json      binlogs purged before they were shipped
+ * {prefix}/{host}/records/{day}/{object}.checkpoint          a verify longer than one invocation, until its record
  * {prefix}/{host}/catalog/head.jsonl                         the host's catalog head (conditional writes)
  * {prefix}/{host}/catalog/open/{hour}/{day}.{object}.jsonl   a record's summary, until its hour is sealed
  * {prefix}/{host}/catalog/segments/{hour}.jsonl              an hour's summaries, sealed when the hour is over
@@ -202,6 +203,12 @@ export const parseObjectKey = (key: string): ObjectRef | undefined => {
 
 /** The record key of a shipped object. */
 export const recordKeyOf = (ref: ObjectRef): string => recordKey(ref, ref.day, ref.name);
+/**
+ * Where a verify that goes on in the next invocation keeps its checkpoint, beside the record it will
+ * write: `.checkpoint` is neither `.gz` nor `.json`, so the stack's notifications invoke nothing for
+ * it, and parseKey reads it as no key of the layout, so catalog readers pass it by.
+ */
+export const checkpointKeyOf = (ref: ObjectRef): string => `${areaRoot(ref, 'records', ref.day)}${ref.name}.checkpoint`;
 
 /**
  * Which function an S3 ObjectCreated event of this key goes to: binlogs and dumps to verify, records

@@ -13,6 +13,13 @@ export interface ObjectHead {
   /** User metadata, lower-case names without the `x-amz-meta-` prefix. */
   metadata: Record<string, string>;
   lastModified?: Date;
+  /** The version's ETag (quoted, as S3 gives it), where the store has one. */
+  etag?: string;
+}
+
+export interface GetOptions {
+  /** Read from this byte on (a ranged GET: `Range: bytes={from}-`). @default 0 */
+  from?: number;
 }
 
 export interface PutOptions {
@@ -56,7 +63,7 @@ export interface ListResult {
 export interface ObjectStore {
   /** The object's size and metadata, or undefined when there is none. */
   head(key: string): Promise<ObjectHead | undefined>;
-  get(key: string): Promise<AsyncIterable<Uint8Array>>;
+  get(key: string, options?: GetOptions): Promise<AsyncIterable<Uint8Array>>;
   getBytes(key: string): Promise<Buffer>;
   /** The object's bytes and ETag, or undefined when there is none (for read-modify-write with ifMatch). */
   getVersioned(key: string): Promise<{ body: Buffer; etag: string } | undefined>;

@@ -173,11 +173,36 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
       s3Endpoint: endpoint.url,
       stateDir: options.stateDir,
     };
+    // A paused verify's continuation (Lambda's asynchronous self-invocation) joins the event queue.
+    const deliver = (target: 'verify' | 'catalog', event: unknown, key: string): void => {
+      const attempts = 1 + (options.retries ?? 2);
+      queue = queue.then(async () => {
+        for (let attempt = 1; ; attempt++) {
+          try {
+            if (target === 'verify') {
+              for (const outcome of (await verify(event as S3Event, localContext('verify'))) as VerifyOutcome[]) options.onVerified?.(outcome);
+            } else {
+              for (const outcome of (await catalog(event as S3Event, localContext('catalog'))) as CatalogOutcome[]) options.onCatalog?.(outcome);
+            }
+            return;
+          } catch (error) {
+            if (attempt < attempts) continue;
+            await writeFailedEvent(options.stateDir, target, event, attempts, error as Error).catch(() => undefined);
+            options.onHandlerError?.(key, error as Error);
+            return;
+          }
+        }
+      });
+    };
     const deps: FunctionDeps = {
       config,
       store: storesFor(endpoint.url),
       alerts: new FileAlerts(join(options.stateDir, 'alerts.jsonl')),
       clock: systemClock,
+      invoke: async (functionName, event) => {
+        if (functionName !== localContext('verify').functionName) throw new Error(`the local runtime invokes only the verify function, not ${functionName}`);
+        deliver('verify', event, (event as { key?: string }).key ?? '');
+      },
     };
     // Logs to the runtime's log file; no metrics (EMF is CloudWatch's format: nothing here reads it).
     const telemetry: Telemetry = { logger: new FileLogger(logFile, { serviceName: 'binvault-local', logLevel: options.verbose ? 'DEBUG' : 'INFO' }) };
@@ -198,25 +223,7 @@ export const startLocalRuntime = async (options: LocalRuntimeOptions): Promise<L
       const key = record.s3.object.key;
       const target = eventTarget(key);
       if (!target) return;
-      const event = { Records: [record] } as unknown as S3Event;
-      const attempts = 1 + (options.retries ?? 2);
-      queue = queue.then(async () => {
-        for (let attempt = 1; ; attempt++) {
-          try {
-            if (target === 'verify') {
-              for (const outcome of (await verify(event, localContext('verify'))) as VerifyOutcome[]) options.onVerified?.(outcome);
-            } else {
-              for (const outcome of (await catalog(event, localContext('catalog'))) as CatalogOutcome[]) options.onCatalog?.(outcome);
-            }
-            return;
-          } catch (error) {
-            if (attempt < attempts) continue;
-            await writeFailedEvent(options.stateDir, target, event, attempts, error as Error).catch(() => undefined);
-            options.onHandlerError?.(key, error as Error);
-            return;
-          }
-        }
-      });
+      deliver(target, { Records: [record] }, key);
     });
     if (options.watchdogSeconds) {
       timer = setInterval(() => {

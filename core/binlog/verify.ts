@@ -4,6 +4,7 @@ import { parseServerVersion, versionAtLeast } from '../server.js';
 import { isoSeconds } from '../time.js';
 import { BodyChecker, CHECKED_EVENTS, type EventFormat, type EventNames } from './body.js';
 import { BINLOG_MAGIC, EventType } from './events.js';
+import { loadState, saveState } from '../snapshot.js';
 
 /** Event type names, as the servers' own sources call them (MariaDB's with a MARIA_ prefix). */
 export const EVENT_NAMES: Record<number, string> = {
@@ -316,6 +317,16 @@ export class BinlogVerifier {
     problemCount: 0,
     notes: [],
   };
+
+  /** Its state part way through a file, for a verify that goes on in another invocation (see core/snapshot.ts). */
+  public save(): Buffer {
+    return saveState(this);
+  }
+
+  /** A verifier that goes on from a state {@link save} returned. */
+  public static load(state: Uint8Array): BinlogVerifier {
+    return loadState(new BinlogVerifier(), state);
+  }
 
   public update(chunk: Buffer): void {
     this.facts.size += chunk.length;

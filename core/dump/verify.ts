@@ -1,3 +1,5 @@
+import { loadState, saveState } from '../snapshot.js';
+
 /**
  * A one-pass scan of a mysqldump / mariadb-dump stream: the header (tool, server version), the
  * binlog coordinates and GTID state it is consistent with, the databases it holds, and the
@@ -35,6 +37,16 @@ export class DumpVerifier {
   private readonly seen = new Set<string>();
   private readonly uses: string[] = [];
   private readonly facts: DumpFacts = { databases: [], complete: false, problems: [] };
+
+  /** Its state part way through a dump, for a verify that goes on in another invocation (see core/snapshot.ts). */
+  public save(): Buffer {
+    return saveState(this);
+  }
+
+  /** A verifier that goes on from a state {@link save} returned. */
+  public static load(state: Uint8Array): DumpVerifier {
+    return loadState(new DumpVerifier(), state);
+  }
 
   public update(chunk: Buffer): void {
     let start = 0;

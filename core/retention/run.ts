@@ -1,6 +1,6 @@
 import { reconcileAlerts } from '../alerts/watch.js';
 import { forgetRecords, listHosts, readCatalogParts, summariesOf } from '../catalog/manifests.js';
-import { areaRoot, parseKey, parseObjectKey, recordKeyOf } from '../layout.js';
+import { areaRoot, checkpointKeyOf, parseKey, parseObjectKey, recordKeyOf } from '../layout.js';
 import { messageOf } from '../errors.js';
 import type { Alerts, Clock, ObjectStore } from '../ports.js';
 import { planRetention, type RetentionPlan, type RetentionPolicy } from './plan.js';
@@ -132,6 +132,8 @@ export const runRetention = async (
         }
         if (ref) {
           result.freedBytes += (await deps.store.purge(recordKeyOf(ref))).freedBytes;
+          // A verify still going on in steps (or one whose chain died) leaves a checkpoint beside the record.
+          result.freedBytes += (await deps.store.purge(checkpointKeyOf(ref))).freedBytes;
           forgotten.add(recordKeyOf(ref));
         }
         result.deleted.push(key);

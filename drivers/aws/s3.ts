@@ -27,6 +27,7 @@ import type {
   ListOptions,
   ListResult,
   MultipartUploadInfo,
+  GetOptions,
   ObjectHead,
   ObjectLock,
   ObjectStore,
@@ -227,6 +228,7 @@ export class S3Store implements ObjectStore {
         size: out.ContentLength ?? 0,
         metadata: out.Metadata ?? {},
         ...(out.LastModified ? { lastModified: out.LastModified } : {}),
+        ...(out.ETag ? { etag: out.ETag } : {}),
       };
     } catch (error) {
       if (statusOf(error) === 404) {
@@ -238,9 +240,10 @@ export class S3Store implements ObjectStore {
     }
   }
 
-  public async get(key: string): Promise<AsyncIterable<Uint8Array>> {
+  public async get(key: string, options: GetOptions = {}): Promise<AsyncIterable<Uint8Array>> {
     try {
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key }));
+      const from = options.from ?? 0;
+      const out = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key, ...(from > 0 ? { Range: `bytes=${from}-` } : {}) }));
       return out.Body as AsyncIterable<Uint8Array>;
     } catch (error) {
       this.fail('get', key, error);

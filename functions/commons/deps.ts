@@ -1,7 +1,9 @@
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { SNSClient } from '@aws-sdk/client-sns';
 import { join } from 'node:path';
 import { parseConfig, type Config, type ParameterReader } from '../../core/config.js';
 import { systemClock, type Alerts, type Clock, type ObjectStore } from '../../core/ports.js';
+import { lambdaInvoker, type Invoker } from '../../drivers/aws/invoke.js';
 import { S3Store } from '../../drivers/aws/s3.js';
 import { SnsAlerts } from '../../drivers/aws/sns-alerts.js';
 import { ssmParameters } from '../../drivers/aws/ssm-parameters.js';
@@ -19,6 +21,12 @@ export interface FunctionDeps {
   clock: Clock;
   /** SSM Parameter Store, for per-host policy; none locally. */
   parameters?: ParameterReader;
+  /**
+   * Starts a function again with an event (Lambda's asynchronous Invoke; the local runtime queues
+   * it): a verify that does not fit in one invocation goes on in the next. Without it, such an
+   * object gets a failed record.
+   */
+  invoke?: Invoker;
 }
 
 /** One S3 driver per bucket, created once. */
@@ -46,6 +54,7 @@ export const lambdaDeps = (): FunctionDeps => {
       alerts: config.alertTopicArn ? new SnsAlerts(new SNSClient({}), config.alertTopicArn) : new FileAlerts(join(config.stateDir, 'alerts.jsonl')),
       clock: systemClock,
       parameters: ssmParameters,
+      invoke: lambdaInvoker(new LambdaClient({})),
     };
   }
   return cached;

@@ -21,3 +21,24 @@ export const parseS3Event = (event: unknown): S3ObjectEvent[] => {
     return { bucket, key: decodeURIComponent(key.replace(/\+/g, ' ')), created: r.eventName.startsWith('ObjectCreated') };
   });
 };
+
+/**
+ * The event a paused verify sends to its own function: go on with `key` from its checkpoint, the
+ * one of invocation `invocations`.
+ */
+export interface VerifyContinueEvent {
+  binvault: 'verify-continue';
+  bucket: string;
+  key: string;
+  invocations: number;
+}
+
+/** A verify continuation, validated; undefined for any other event (an S3 notification). */
+export const parseVerifyContinueEvent = (event: unknown): VerifyContinueEvent | undefined => {
+  const e = event as Partial<Record<keyof VerifyContinueEvent, unknown>> | null;
+  if (typeof e !== 'object' || e === null || e.binvault !== 'verify-continue') return undefined;
+  if (typeof e.bucket !== 'string' || typeof e.key !== 'string' || typeof e.invocations !== 'number' || !Number.isInteger(e.invocations) || e.invocations < 1) {
+    throw new InputError('a verify-continue event needs bucket, key and invocations (a whole number from 1)');
+  }
+  return { binvault: 'verify-continue', bucket: e.bucket, key: e.key, invocations: e.invocations };
+};

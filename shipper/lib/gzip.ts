@@ -90,6 +90,75 @@ export interface SealedGzipOptions extends ParallelGzipOptions {
   onCompressorEnd?: (result: { peakRss: number }) => void;
   /** Kills a compressor process at once. */
   signal?: AbortSignal;
+  /**
+   * igzip: raw bytes per gzip member (one igzip process each, one after the other). A member
+   * boundary is where a verify longer than one Lambda invocation can pause and go on (core/gzip/
+   * members.ts); zlib's members (`memberBytes`) are far smaller anyway.
+   * @default IGZIP_MEMBER_BYTES (1 GiB)
+   */
+  igzipMemberBytes?: number;
+}
+
+/**
+ * Raw bytes per igzip member: a new process per GiB costs nothing measurable, and a member of a
+ * GiB (some 300 MB stored) inflates in a few seconds, far less than an invocation's time.
+ */
+export const IGZIP_MEMBER_BYTES = 1024 ** 3;
+
+/**
+ * A stream cut into consecutive streams of `size` bytes (the last may be shorter); each must be
+ * read to its end before the next is asked for. No stream at all for an empty source.
+ */
+async function* segments(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<AsyncIterable<Buffer>> {
+  const iterator = source[Symbol.asyncIterator]();
+  let carry: Buffer | undefined;
+  const pull = async (): Promise<Buffer | undefined> => {
+    if (carry) {
+      const held = carry;
+      carry = undefined;
+      return held;
+    }
+    const next = await iterator.next();
+    return next.done ? undefined : Buffer.from(next.value.buffer, next.value.byteOffset, next.value.byteLength);
+  };
+  async function* segment(): AsyncGenerator<Buffer> {
+    for (let left = size; left > 0; ) {
+      let chunk = await pull();
+      if (!chunk) return;
+      if (chunk.length > left) {
+        carry = chunk.subarray(left);
+        chunk = chunk.subarray(0, left);
+      }
+      left -= chunk.length;
+      yield chunk;
+    }
+  }
+  for (;;) {
+    const first = await pull();
+    if (!first) return;
+    carry = first;
+    yield segment();
+  }
+}
+
+/** igzip members of `options.igzipMemberBytes` raw bytes each, from one process per member. */
+async function* igzipMembers(compressor: Compressor, source: AsyncIterable<Uint8Array>, onRaw: (block: Buffer) => void, options: SealedGzipOptions): AsyncGenerator<Buffer> {
+  let any = false;
+  let peakRss = 0;
+  const run = (input: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> =>
+    igzipStream(compressor, { source: input, onRaw }, {
+      ...(options.signal ? { signal: options.signal } : {}),
+      onEnd: (result) => {
+        peakRss = Math.max(peakRss, result.peakRss);
+      },
+    });
+  for await (const segment of segments(source, options.igzipMemberBytes ?? IGZIP_MEMBER_BYTES)) {
+    any = true;
+    yield* run(segment);
+  }
+  // An empty input still makes a valid (empty) gzip stream.
+  if (!any) yield* run((async function* () {})());
+  options.onCompressorEnd?.({ peakRss });
 }
 
 /**
@@ -103,30 +172,31 @@ export async function* sealedGzip(source: RawSource, options: SealedGzipOptions 
   const stored = createHash('sha256');
   let rawSize = 0;
   let rawCrc = 0;
-  // igzip's feeder already takes the CRC32 of what it feeds and checks igzip's trailer against it:
-  // once is enough (the trailer's is then the CRC32 of these bytes).
-  const igzip = options.compressor?.name === 'igzip';
   const onRaw = (block: Buffer): void => {
     raw?.update(block);
-    if (!igzip) rawCrc = crc32(block, rawCrc);
+    rawCrc = crc32(block, rawCrc);
     rawSize += block.length;
     options.onRaw?.(block);
   };
   const stream = (path: string): AsyncIterable<Uint8Array> => createReadStream(path, { highWaterMark: 1 << 20, ...(options.signal ? { signal: options.signal } : {}) });
   let members: AsyncIterable<Buffer>;
   let trailer: { rawCrc32: number; isize: number } | undefined;
-  if (igzip && options.compressor) {
-    // A file whose hash is already known goes to igzip directly: its bytes never pass through here,
-    // and igzip's trailer (CRC32, ISIZE) says what it read.
-    const direct = known !== undefined && !(Symbol.asyncIterator in source);
-    members = igzipStream(options.compressor, direct ? source : { source: 'path' in source ? stream(source.path) : source, onRaw }, {
-      ...(options.signal ? { signal: options.signal } : {}),
-      onEnd: (result) => {
-        trailer = result;
-        options.onCompressorEnd?.({ peakRss: result.peakRss });
-      },
-    });
-    if (direct) rawCrc = -1;
+  if (options.compressor?.name === 'igzip') {
+    // A file whose hash is already known goes to igzip directly when it fits in one member: its bytes
+    // never pass through here, and igzip's trailer (CRC32, ISIZE) says what it read.
+    const direct = known !== undefined && !(Symbol.asyncIterator in source) && known.size <= (options.igzipMemberBytes ?? IGZIP_MEMBER_BYTES);
+    if (direct) {
+      members = igzipStream(options.compressor, source, {
+        ...(options.signal ? { signal: options.signal } : {}),
+        onEnd: (result) => {
+          trailer = result;
+          options.onCompressorEnd?.({ peakRss: result.peakRss });
+        },
+      });
+      rawCrc = -1;
+    } else {
+      members = igzipMembers(options.compressor, Symbol.asyncIterator in source ? source : stream(source.path), onRaw, options);
+    }
   } else {
     const input = Symbol.asyncIterator in source ? source : stream(source.path);
     members = gzipMembers(input, { ...options, ...(options.compressor ? { concurrency: options.compressor.threads } : {}), onRaw });
@@ -139,9 +209,6 @@ export async function* sealedGzip(source: RawSource, options: SealedGzipOptions 
     // What igzip read, as its trailer states it.
     rawCrc = trailer.rawCrc32;
     rawSize = trailer.isize === known.size % 2 ** 32 ? known.size : trailer.isize;
-  } else if (igzip && trailer) {
-    // Fed through here: igzipStream has checked its trailer against the CRC32 of the bytes it fed.
-    rawCrc = trailer.rawCrc32;
   }
   rawCrc = rawCrc >>> 0;
   if (known && (rawSize !== known.size || rawCrc !== known.crc32 >>> 0)) {

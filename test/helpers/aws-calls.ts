@@ -39,6 +39,8 @@ const reads = (key: string, why: string): AwsCall[] => [
   { action: 's3:ListBucket', resource: bucket, context: { 's3:prefix': `${PREFIX}/db1/` }, why: `${why}: ListObjectsV2, and a 404 for a missing key` },
 ];
 export const ALERTS_KEY_ARN = `arn:aws:kms:${REGION}:${ACCOUNT}:key/0abc-alerts`;
+/** The verify function, as the stack names it (`{service}-{stage}-verify`): it invokes itself to go on with a long verify. */
+export const VERIFY_FUNCTION_ARN = `arn:aws:lambda:${REGION}:${ACCOUNT}:function:binvault-${STAGE}-verify`;
 export const FAILED_EVENTS_QUEUE_ARN = `arn:aws:sqs:${REGION}:${ACCOUNT}:binvault-failed-events-${STAGE}`;
 const publish: AwsCall = { action: 'sns:Publish', resource: TOPIC_ARN, why: 'SnsAlerts.publish (PublishCommand)' };
 /** Publishing to the topic under its own KMS key: SNS asks KMS for a data key with the caller's rights. */
@@ -85,6 +87,9 @@ export const AWS_CALLS: Record<string, AwsCall[]> = {
     ...reads('db1/binlogs/2026-11-20/binlog.000123.gz', 'verifyObject reads the object and looks for its record'),
     { action: 's3:PutObject', resource: object('db1/records/2026-11-20/binlog.000123.gz.json'), why: 'verifyObject writes the record (PutObject, If-None-Match)' },
     { action: 's3:PutObjectTagging', resource: object('db1/binlogs/2026-11-20/binlog.000123.gz'), why: 'verifyObject tags the object (PutObjectTaggingCommand)' },
+    { action: 's3:PutObject', resource: object('db1/records/2026-11-20/binlog.000123.gz.checkpoint'), why: 'verifyObject pauses a verify longer than one invocation: its checkpoint (If-Match / If-None-Match)' },
+    { action: 's3:DeleteObject', resource: object('db1/records/2026-11-20/binlog.000123.gz.checkpoint'), why: 'verifyObject removes the checkpoint once the record is written (DeleteObjectCommand)' },
+    { action: 'lambda:InvokeFunction', resource: VERIFY_FUNCTION_ARN, why: 'the verify function goes on in its next invocation (lambdaInvoker: InvokeCommand, InvocationType Event)' },
     ...publishing(),
     failedEvent,
   ],

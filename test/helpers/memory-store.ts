@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ObjectExistsError, StorageError, WriteConflictError } from '../../core/errors.js';
-import type { ListOptions, ListResult, MultipartUploadInfo, ObjectHead, ObjectLock, ObjectStore, PutOptions } from '../../core/ports.js';
+import type { GetOptions, ListOptions, ListResult, MultipartUploadInfo, ObjectHead, ObjectLock, ObjectStore, PutOptions } from '../../core/ports.js';
 
 interface Stored {
   body: Buffer;
@@ -33,11 +33,11 @@ export class MemoryStore implements ObjectStore {
     this.requests.head++;
     this.check(key);
     const o = this.objects.get(key);
-    return o ? { key, size: o.body.length, metadata: { ...o.metadata }, lastModified: o.lastModified } : undefined;
+    return o ? { key, size: o.body.length, metadata: { ...o.metadata }, lastModified: o.lastModified, etag: o.etag } : undefined;
   }
 
-  public async get(key: string): Promise<AsyncIterable<Uint8Array>> {
-    const body = await this.getBytes(key);
+  public async get(key: string, options: GetOptions = {}): Promise<AsyncIterable<Uint8Array>> {
+    const body = (await this.getBytes(key)).subarray(options.from ?? 0);
     return (async function* () {
       for (let i = 0; i < body.length; i += 64 * 1024) yield body.subarray(i, i + 64 * 1024);
     })();

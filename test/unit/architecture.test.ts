@@ -8,7 +8,8 @@ const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 /**
  * The layers and what each may import (besides itself and Node's built-ins):
  * - core: the pure domain (formats, verify, catalog, alerts, retention, restore plan and workflow,
- *   the ports). No SDK, no driver, no process of its own; only zod (its tree-shaken 'mini' build) from npm.
+ *   the ports). No SDK, no driver, no process of its own; only zod (its tree-shaken 'mini' build) from npm,
+ *   and hash-wasm (a sha256 whose state can be saved: a verify that goes on in the next invocation).
  * - drivers: every implementation of a port (S3, SNS, EC2/SSM, MySQL sessions and clients, local
  *   instances, file alerts). They know core, never a command or a handler.
  * - shipper: the host's CLI. The embedded runtime (local/) is loaded on demand, only through the
@@ -27,7 +28,7 @@ const MAY_IMPORT: Record<Layer, Layer[]> = {
   local: ['core', 'drivers', 'shipper', 'functions', 'local'],
 };
 /** npm packages core may use: it stays free of SDKs, drivers and frameworks. */
-const CORE_PACKAGES = new Set(['zod/mini']);
+const CORE_PACKAGES = new Set(['zod/mini', 'hash-wasm']);
 /** The embedded runtime's entry, which the CLI loads with import() for `local up`, `demo` and a local restore. */
 const LOCAL_ENTRY = 'local/cli.ts';
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { loadCatalog, rebuildHost } from '../../../../core/catalog/manifests.js';
-import { parseObjectKey, recordKeyOf } from '../../../../core/layout.js';
+import { checkpointKeyOf, parseObjectKey, recordKeyOf } from '../../../../core/layout.js';
 import type { Alert } from '../../../../core/ports.js';
 import { runRetention } from '../../../../core/retention/run.js';
 import { binlogSeries, dumpAt, putShipped, T0 } from '../../../helpers/catalog.js';
@@ -39,6 +39,9 @@ describe('runRetention, with the ObjectStore port in memory', () => {
     const { store, dumps } = await threeDays();
     const alerts: Alert[] = [];
     const before = await loadCatalog(store, scope, clock.now());
+    // A verify of the oldest dump that went on in steps and left its checkpoint (its chain died).
+    const oldest = parseObjectKey(dumps[0]?.key ?? '');
+    if (oldest) await store.put(checkpointKeyOf(oldest), '{}');
 
     const [result] = await runRetention({ store, alerts: { publish: async (a) => void alerts.push(a) }, clock }, { prefix: 'mysql', policy, dryRun: false });
 
@@ -49,6 +52,7 @@ describe('runRetention, with the ObjectStore port in memory', () => {
       const ref = parseObjectKey(key);
       expect(store.objects.has(key), key).toBe(false);
       expect(ref && store.objects.has(recordKeyOf(ref)), `record of ${key}`).toBe(false);
+      expect(ref && store.objects.has(checkpointKeyOf(ref)), `checkpoint of ${key}`).toBe(false);
     }
     for (const key of [...(result?.plan.keep.dumps ?? []), ...(result?.plan.keep.binlogs ?? [])]) expect(store.objects.has(key), key).toBe(true);
     const after = await loadCatalog(store, scope, clock.now());

@@ -1,0 +1,177 @@
+import { createHash } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { gunzipSync, gzipSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import type { Alert } from '../../../core/ports.js';
+import type { ObjectRecord } from '../../../core/records.js';
+import { CHECKPOINT_STALE_MS, verifyObject, type VerifyCheckpoint, type VerifyObjectOptions, type VerifyOutcome } from '../../../core/verify-object.js';
+import { sealedGzip } from '../../../shipper/lib/gzip.js';
+import { REAL_BINLOGS, REAL_DUMPS } from '../../helpers/fixtures.js';
+import { MemoryStore } from '../../helpers/memory-store.js';
+
+const BINLOG = 'mysql/db1/binlogs/2026-11-20/binlog.000007.gz';
+const DUMP = 'mysql/db1/dumps/2026-11-20/db1-20261120T150000Z.sql.gz';
+const checkpointOf = (key: string): string => key.replace(/\/(binlogs|dumps)\//, '/records/') + '.checkpoint';
+const recordOf = (key: string): string => key.replace(/\/(binlogs|dumps)\//, '/records/') + '.json';
+
+let now = new Date('2026-11-20T15:00:00Z');
+const clock = { now: () => now };
+
+/** Stored as the shipper stores it: sealed gzip in members of `memberBytes` raw bytes, with its metadata. */
+const ship = async (store: MemoryStore, key: string, raw: Buffer, memberBytes: number, kind: 'binlog' | 'dump'): Promise<Buffer> => {
+  const parts: Buffer[] = [];
+  for await (const m of sealedGzip((async function* () { yield raw; })(), { memberBytes })) parts.push(m);
+  const body = Buffer.concat(parts);
+  await store.put(key, body, {
+    metadata: { sha256: createHash('sha256').update(raw).digest('hex'), 'raw-size': String(raw.length), kind, host: 'db1', 'shipper-version': '0.1.0' },
+  });
+  return body;
+};
+
+const deps = (store: MemoryStore, alerts: Alert[] = []) => ({ store, alerts: { publish: async (a: Alert) => void alerts.push(a) }, clock });
+
+/**
+ * What the verify function and its continuations do, driven by a loop: an invocation that pauses
+ * is followed by the continuation it would send.
+ */
+const verifyInSteps = async (store: MemoryStore, key: string, options: VerifyObjectOptions, alerts: Alert[] = []): Promise<{ outcomes: VerifyOutcome[]; last: VerifyOutcome }> => {
+  const outcomes: VerifyOutcome[] = [];
+  let outcome = await verifyObject(deps(store, alerts), key, { ...options, continuable: true });
+  outcomes.push(outcome);
+  while (outcome.outcome === 'paused') {
+    outcome = await verifyObject(deps(store, alerts), key, { ...options, continuable: true, continuation: { invocations: outcome.invocations } });
+    outcomes.push(outcome);
+  }
+  return { outcomes, last: outcome };
+};
+
+const onePass = async (key: string, body: Buffer, metadata: Record<string, string>): Promise<ObjectRecord> => {
+  const store = new MemoryStore();
+  await store.put(key, body, { metadata });
+  const outcome = await verifyObject(deps(store), key);
+  if (outcome.outcome !== 'verified') throw new Error(outcome.outcome);
+  return outcome.record;
+};
+
+describe('verifyObject in steps (a verify longer than one invocation)', () => {
+  it('verifies a multi-member binlog across invocations to the record one pass gives, and removes its checkpoint', async () => {
+    const store = new MemoryStore();
+    const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
+    const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
+
+    const { outcomes, last } = await verifyInSteps(store, BINLOG, { maxBytes: Math.ceil(body.length / 5) });
+
+    expect(outcomes.filter((o) => o.outcome === 'paused').length).toBeGreaterThanOrEqual(3);
+    expect(last.outcome).toBe('verified');
+    const record = (last as Extract<VerifyOutcome, { outcome: 'verified' }>).record;
+    expect(record).toMatchObject({ status: 'ok', sha256Match: true, size: body.length, rawSize: raw.length, gzip: { ok: true, sealed: true } });
+    expect(record).toEqual(await onePass(BINLOG, body, (await store.head(BINLOG))?.metadata ?? {}));
+    expect(store.objects.has(checkpointOf(BINLOG))).toBe(false);
+    expect(store.objects.has(recordOf(BINLOG))).toBe(true);
+  });
+
+  it('verifies a multi-member dump across invocations to the record one pass gives (its facts too)', async () => {
+    const store = new MemoryStore();
+    const raw = gunzipSync(await readFile(join(REAL_DUMPS, 'mariadb55-master-data1-sakila-triggers-routines.sql.gz')));
+    const body = await ship(store, DUMP, raw, 128 * 1024, 'dump');
+
+    const { outcomes, last } = await verifyInSteps(store, DUMP, { maxBytes: Math.ceil(body.length / 4) });
+
+    expect(outcomes.filter((o) => o.outcome === 'paused').length).toBeGreaterThanOrEqual(3);
+    const record = (last as Extract<VerifyOutcome, { outcome: 'verified' }>).record;
+    expect(record.status).toBe('ok');
+    expect(record.dump).toMatchObject({ complete: true });
+    expect(record).toEqual(await onePass(DUMP, body, (await store.head(DUMP))?.metadata ?? {}));
+  });
+
+  it('fails a byte flipped in a later member with the reason one pass gives, and alerts once', async () => {
+    const store = new MemoryStore();
+    const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
+    const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
+    const at = Math.floor(body.length * 0.8);
+    body[at] = (body[at] ?? 0) ^ 0x04;
+    const metadata = (await store.head(BINLOG))?.metadata ?? {};
+    await store.put(BINLOG, body, { metadata });
+    const alerts: Alert[] = [];
+
+    const { outcomes, last } = await verifyInSteps(store, BINLOG, { maxBytes: Math.ceil(body.length / 5) }, alerts);
+
+    expect(outcomes.filter((o) => o.outcome === 'paused').length).toBeGreaterThanOrEqual(3);
+    const record = (last as Extract<VerifyOutcome, { outcome: 'verified' }>).record;
+    expect(record.status).toBe('failed');
+    expect(record.reasons).toEqual((await onePass(BINLOG, body, metadata)).reasons);
+    expect(alerts.map((a) => a.type)).toEqual(['verification-failed']);
+  });
+
+  it('never uses the checkpoint of a replaced object: the continuation stops, the new version’s event starts over', async () => {
+    const store = new MemoryStore();
+    const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
+    const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
+    const options = { maxBytes: Math.ceil(body.length / 5), continuable: true };
+    const first = await verifyObject(deps(store), BINLOG, options);
+    expect(first.outcome).toBe('paused');
+    // The same key written again, other bytes (a re-shipped binlog).
+    const other = await readFile(join(REAL_BINLOGS, 'mysql57-row-crc32-rotate.000001'));
+    const replaced = await ship(store, BINLOG, other, 2048, 'binlog');
+
+    const stale = await verifyObject(deps(store), BINLOG, { ...options, continuation: { invocations: 1 } });
+    expect(stale).toMatchObject({ outcome: 'ignored', why: expect.stringContaining('another version') });
+
+    const fresh = await verifyInSteps(store, BINLOG, { maxBytes: Math.ceil(replaced.length / 3) });
+    expect(fresh.outcomes[0]).toMatchObject({ outcome: 'paused', invocations: 1 });
+    const record = (fresh.last as Extract<VerifyOutcome, { outcome: 'verified' }>).record;
+    expect(record).toMatchObject({ status: 'ok', size: replaced.length, rawSize: other.length });
+    expect(record).toEqual(await onePass(BINLOG, replaced, (await store.head(BINLOG))?.metadata ?? {}));
+    expect(store.objects.has(checkpointOf(BINLOG))).toBe(false);
+  });
+
+  it('does nothing on a duplicate continuation or a duplicate S3 event while the verify goes on; takes over a stale one', async () => {
+    const store = new MemoryStore();
+    const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
+    const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
+    const options = { maxBytes: Math.ceil(body.length / 5), continuable: true };
+    const first = await verifyObject(deps(store), BINLOG, options);
+    const second = await verifyObject(deps(store), BINLOG, { ...options, continuation: { invocations: 1 } });
+    expect(second).toMatchObject({ outcome: 'paused', invocations: 2 });
+    const checkpoint = store.json<VerifyCheckpoint>(checkpointOf(BINLOG));
+
+    // The first continuation delivered again; the S3 event delivered again.
+    expect(await verifyObject(deps(store), BINLOG, { ...options, continuation: { invocations: 1 } })).toMatchObject({ outcome: 'ignored', why: expect.stringContaining('duplicate') });
+    expect(await verifyObject(deps(store), BINLOG, options)).toMatchObject({ outcome: 'in-progress' });
+    expect(store.json(checkpointOf(BINLOG))).toEqual(checkpoint);
+    expect(first).toMatchObject({ outcome: 'paused', invocations: 1 });
+
+    // The chain died (its continuation failed for good): a redriven S3 event goes on from the checkpoint.
+    now = new Date(now.getTime() + CHECKPOINT_STALE_MS + 1000);
+    const resumed = await verifyObject(deps(store), BINLOG, options);
+    expect(resumed).toMatchObject({ outcome: 'paused', invocations: 3 });
+    expect((resumed as Extract<VerifyOutcome, { outcome: 'paused' }>).storedOffset).toBeGreaterThan(checkpoint.state?.storedOffset ?? 0);
+  });
+
+  it('behaves as before for an object that fits: one read, no checkpoint looked for or written', async () => {
+    const store = new MemoryStore();
+    const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
+    const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
+    const gets = store.requests.get;
+
+    const outcome = await verifyObject(deps(store), BINLOG, { maxBytes: body.length, continuable: true });
+
+    expect(outcome).toMatchObject({ outcome: 'verified', record: { status: 'ok' } });
+    expect(store.requests.get - gets).toBe(1);
+    expect(store.objects.has(checkpointOf(BINLOG))).toBe(false);
+  });
+
+  it('fails a single-member object larger than an invocation with a reason that says why it cannot be done in steps', async () => {
+    const store = new MemoryStore();
+    const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
+    const body = gzipSync(raw);
+    await store.put(BINLOG, body);
+
+    const { last } = await verifyInSteps(store, BINLOG, { maxBytes: Math.ceil(body.length / 5) });
+
+    const record = (last as Extract<VerifyOutcome, { outcome: 'verified' }>).record;
+    expect(record.status).toBe('failed');
+    expect(record.reasons).toEqual([expect.stringMatching(/^too large to verify in one invocation: no gzip member ends within the \d+ bytes one invocation read from byte 0/)]);
+  });
+});
