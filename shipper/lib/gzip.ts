@@ -85,7 +85,7 @@ export interface SealedGzipOptions extends ParallelGzipOptions {
    */
   knownRaw?: { sha256: string; size: number; crc32: number };
   /** Called before the seal is sent; throwing stops the stream there. */
-  onSeal?: (seal: Seal & { rawCrc32: number }) => void;
+  onSeal?: (seal: Seal & { rawCrc32?: number }) => void;
   /** The compressor process's peak RSS, when one ran. */
   onCompressorEnd?: (result: { peakRss: number }) => void;
   /** Kills a compressor process at once. */
@@ -172,9 +172,11 @@ export async function* sealedGzip(source: RawSource, options: SealedGzipOptions 
   const stored = createHash('sha256');
   let rawSize = 0;
   let rawCrc = 0;
+  // The CRC32 of the raw bytes is read only against a known source's (each member's compressor
+  // checks its own trailer already): a dump's bytes are not summed a second time.
   const onRaw = (block: Buffer): void => {
     raw?.update(block);
-    rawCrc = crc32(block, rawCrc);
+    if (known) rawCrc = crc32(block, rawCrc);
     rawSize += block.length;
     options.onRaw?.(block);
   };
@@ -217,6 +219,6 @@ export async function* sealedGzip(source: RawSource, options: SealedGzipOptions 
     );
   }
   const seal = { rawSize, rawSha256: known ? known.sha256 : (raw?.digest('hex') ?? ''), compressedSha256: stored.digest('hex') };
-  options.onSeal?.({ ...seal, rawCrc32: rawCrc });
+  options.onSeal?.({ ...seal, ...(known ? { rawCrc32: rawCrc } : {}) });
   yield makeSeal(seal);
 }
