@@ -174,4 +174,52 @@ describe('verifyObject in steps (a verify longer than one invocation)', () => {
     expect(record.status).toBe('failed');
     expect(record.reasons).toEqual([expect.stringMatching(/^too large to verify in one invocation: no gzip member ends within the \d+ bytes one invocation read from byte 0/)]);
   });
+
+  describe('when the invocation runs out of time in the middle of a member', () => {
+    /** The store, its reads aborting the signal after `chunks` chunks: the time running out part way. */
+    const abortingAfter = (store: MemoryStore, controller: AbortController, chunks: number): MemoryStore =>
+      Object.assign(Object.create(store) as MemoryStore, {
+        get: async (key: string, options?: { from?: number }) => {
+          const body = await store.get(key, options);
+          return (async function* () {
+            let n = 0;
+            for await (const chunk of body) {
+              if (++n > chunks) controller.abort(new Error('time'));
+              yield chunk;
+            }
+          })();
+        },
+      });
+
+    it('pauses at the last member boundary and goes on from there to the one-pass record', async () => {
+      const store = new MemoryStore();
+      const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
+      const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
+      const controller = new AbortController();
+
+      const first = await verifyObject({ ...deps(store), store: abortingAfter(store, controller, 5) }, BINLOG, { maxBytes: body.length - 1, continuable: true, signal: controller.signal });
+
+      expect(first).toMatchObject({ outcome: 'paused', invocations: 1 });
+      const offset = (first as Extract<VerifyOutcome, { outcome: 'paused' }>).storedOffset;
+      expect(offset).toBeGreaterThan(0);
+      expect(offset).toBeLessThanOrEqual(5 * 64 * 1024);
+      const { last } = await verifyInSteps(store, BINLOG, { maxBytes: body.length - 1, continuation: { invocations: 1 } });
+      expect((last as Extract<VerifyOutcome, { outcome: 'verified' }>).record).toEqual(await onePass(BINLOG, body, (await store.head(BINLOG))?.metadata ?? {}));
+    });
+
+    it('starts over resumably when an object thought to fit ran out of time', async () => {
+      const store = new MemoryStore();
+      const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
+      const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
+      const controller = new AbortController();
+
+      const first = await verifyObject({ ...deps(store), store: abortingAfter(store, controller, 3) }, BINLOG, { maxBytes: body.length, continuable: true, signal: controller.signal });
+
+      expect(first).toMatchObject({ outcome: 'paused', invocations: 1, storedOffset: 0 });
+      expect(store.json<VerifyCheckpoint>(checkpointOf(BINLOG)).state).toBeUndefined();
+      const { last } = await verifyInSteps(store, BINLOG, { maxBytes: body.length, continuation: { invocations: 1 } });
+      expect(last).toMatchObject({ outcome: 'verified', record: { status: 'ok' } });
+      expect(store.objects.has(checkpointOf(BINLOG))).toBe(false);
+    });
+  });
 });
