@@ -114,7 +114,12 @@ export const verifyObject = async (
   if (!ref) return { outcome: 'ignored', key, why: 'not a binlog or dump key of the layout' };
   const recordKey = recordKeyOf(ref);
   const checkpointKey = checkpointKeyOf(ref);
-  if (await deps.store.head(recordKey)) return { outcome: 'already-verified', key, recordKey };
+  if (await deps.store.head(recordKey)) {
+    // A pass that did not look for the checkpoint (a duplicate event for an object thought to fit)
+    // wrote the record first: the continuation removes the checkpoint its chain left.
+    if (options.continuation) await deps.store.delete(checkpointKey);
+    return { outcome: 'already-verified', key, recordKey };
+  }
   const head = await deps.store.head(key);
   if (!head) return { outcome: 'ignored', key, why: 'the object no longer exists' };
   const version = versionOf(head);

@@ -221,5 +221,19 @@ describe('verifyObject in steps (a verify longer than one invocation)', () => {
       expect(last).toMatchObject({ outcome: 'verified', record: { status: 'ok' } });
       expect(store.objects.has(checkpointOf(BINLOG))).toBe(false);
     });
+
+    it('leaves no checkpoint when a duplicate event for an object thought to fit wrote the record first', async () => {
+      const store = new MemoryStore();
+      const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
+      const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
+      const controller = new AbortController();
+      const first = await verifyObject({ ...deps(store), store: abortingAfter(store, controller, 3) }, BINLOG, { maxBytes: body.length, continuable: true, signal: controller.signal });
+      expect(first).toMatchObject({ outcome: 'paused', invocations: 1 });
+
+      // The S3 event again: the object fits, so it is read in one pass as before.
+      expect(await verifyObject(deps(store), BINLOG, { maxBytes: body.length, continuable: true })).toMatchObject({ outcome: 'verified' });
+      expect(await verifyObject(deps(store), BINLOG, { maxBytes: body.length, continuable: true, continuation: { invocations: 1 } })).toMatchObject({ outcome: 'already-verified' });
+      expect(store.objects.has(checkpointOf(BINLOG))).toBe(false);
+    });
   });
 });
