@@ -131,6 +131,12 @@ export const verifyObject = async (
   if (options.continuation) {
     if (!found) return { outcome: 'ignored', key, why: 'no checkpoint to go on from (the verify ended, or never paused)' };
     if (!current) return { outcome: 'ignored', key, why: 'the checkpoint belongs to another version of the object (its own event verifies the new one)' };
+    if (current.invocations === options.continuation.invocations + 1) {
+      // The invocation that wrote this checkpoint may have failed to send its continuation (this is
+      // then Lambda's retry of the event it ran): announce it again. Were it sent, the two
+      // continuations race from one checkpoint and the If-Match write stops the second.
+      return { outcome: 'paused', key, checkpointKey, storedOffset: current.state?.storedOffset ?? 0, size: head.size, invocations: current.invocations };
+    }
     if (current.invocations !== options.continuation.invocations) {
       return { outcome: 'ignored', key, why: `a duplicate continuation: the checkpoint is at invocation ${current.invocations}, this one was sent for ${options.continuation.invocations}` };
     }

@@ -136,17 +136,26 @@ describe('verifyObject in steps (a verify longer than one invocation)', () => {
     expect(second).toMatchObject({ outcome: 'paused', invocations: 2 });
     const checkpoint = store.json<VerifyCheckpoint>(checkpointOf(BINLOG));
 
-    // The first continuation delivered again; the S3 event delivered again.
-    expect(await verifyObject(deps(store), BINLOG, { ...options, continuation: { invocations: 1 } })).toMatchObject({ outcome: 'ignored', why: expect.stringContaining('duplicate') });
-    expect(await verifyObject(deps(store), BINLOG, options)).toMatchObject({ outcome: 'in-progress' });
+    // The first continuation delivered again (or retried because sending the second failed): the
+    // second is announced again, and of two continuations from one checkpoint only one goes on.
+    const again = await verifyObject(deps(store), BINLOG, { ...options, continuation: { invocations: 1 } });
+    expect(again).toMatchObject({ outcome: 'paused', invocations: 2, storedOffset: checkpoint.state?.storedOffset });
     expect(store.json(checkpointOf(BINLOG))).toEqual(checkpoint);
+    const racers = await Promise.all([0, 1].map(() => verifyObject(deps(store), BINLOG, { ...options, continuation: { invocations: 2 } })));
+    expect(racers.map((r) => r.outcome).sort()).toEqual(['ignored', 'paused']);
+    expect(racers.find((r) => r.outcome === 'ignored')).toMatchObject({ why: 'another invocation went on with this verify first' });
+    // Older duplicates, and the S3 event delivered again, do nothing.
+    expect(await verifyObject(deps(store), BINLOG, { ...options, continuation: { invocations: 1 } })).toMatchObject({ outcome: 'ignored', why: expect.stringContaining('duplicate') });
+    const advanced = store.json<VerifyCheckpoint>(checkpointOf(BINLOG));
+    expect(await verifyObject(deps(store), BINLOG, options)).toMatchObject({ outcome: 'in-progress' });
+    expect(store.json(checkpointOf(BINLOG))).toEqual(advanced);
     expect(first).toMatchObject({ outcome: 'paused', invocations: 1 });
 
     // The chain died (its continuation failed for good): a redriven S3 event goes on from the checkpoint.
     now = new Date(now.getTime() + CHECKPOINT_STALE_MS + 1000);
     const resumed = await verifyObject(deps(store), BINLOG, options);
-    expect(resumed).toMatchObject({ outcome: 'paused', invocations: 3 });
-    expect((resumed as Extract<VerifyOutcome, { outcome: 'paused' }>).storedOffset).toBeGreaterThan(checkpoint.state?.storedOffset ?? 0);
+    expect(resumed).toMatchObject({ outcome: 'paused', invocations: 4 });
+    expect((resumed as Extract<VerifyOutcome, { outcome: 'paused' }>).storedOffset).toBeGreaterThan(advanced.state?.storedOffset ?? 0);
   });
 
   it('behaves as before for an object that fits: one read, no checkpoint looked for or written', async () => {
