@@ -114,7 +114,12 @@ export const verifyObject = async (
   if (!ref) return { outcome: 'ignored', key, why: 'not a binlog or dump key of the layout' };
   const recordKey = recordKeyOf(ref);
   const checkpointKey = checkpointKeyOf(ref);
-  if (await deps.store.head(recordKey)) return { outcome: 'already-verified', key, recordKey };
+  if (await deps.store.head(recordKey)) {
+    // A pass that did not look for the checkpoint (a duplicate event for an object thought to fit)
+    // wrote the record first: the continuation removes the checkpoint its chain left.
+    if (options.continuation) await deps.store.delete(checkpointKey);
+    return { outcome: 'already-verified', key, recordKey };
+  }
   const head = await deps.store.head(key);
   if (!head) return { outcome: 'ignored', key, why: 'the object no longer exists' };
   const version = versionOf(head);
@@ -126,6 +131,12 @@ export const verifyObject = async (
   if (options.continuation) {
     if (!found) return { outcome: 'ignored', key, why: 'no checkpoint to go on from (the verify ended, or never paused)' };
     if (!current) return { outcome: 'ignored', key, why: 'the checkpoint belongs to another version of the object (its own event verifies the new one)' };
+    if (current.invocations === options.continuation.invocations + 1) {
+      // The invocation that wrote this checkpoint may have failed to send its continuation (this is
+      // then Lambda's retry of the event it ran): announce it again. Were it sent, the two
+      // continuations race from one checkpoint and the If-Match write stops the second.
+      return { outcome: 'paused', key, checkpointKey, storedOffset: current.state?.storedOffset ?? 0, size: head.size, invocations: current.invocations };
+    }
     if (current.invocations !== options.continuation.invocations) {
       return { outcome: 'ignored', key, why: `a duplicate continuation: the checkpoint is at invocation ${current.invocations}, this one was sent for ${options.continuation.invocations}` };
     }

@@ -136,17 +136,26 @@ describe('verifyObject in steps (a verify longer than one invocation)', () => {
     expect(second).toMatchObject({ outcome: 'paused', invocations: 2 });
     const checkpoint = store.json<VerifyCheckpoint>(checkpointOf(BINLOG));
 
-    // The first continuation delivered again; the S3 event delivered again.
-    expect(await verifyObject(deps(store), BINLOG, { ...options, continuation: { invocations: 1 } })).toMatchObject({ outcome: 'ignored', why: expect.stringContaining('duplicate') });
-    expect(await verifyObject(deps(store), BINLOG, options)).toMatchObject({ outcome: 'in-progress' });
+    // The first continuation delivered again (or retried because sending the second failed): the
+    // second is announced again, and of two continuations from one checkpoint only one goes on.
+    const again = await verifyObject(deps(store), BINLOG, { ...options, continuation: { invocations: 1 } });
+    expect(again).toMatchObject({ outcome: 'paused', invocations: 2, storedOffset: checkpoint.state?.storedOffset });
     expect(store.json(checkpointOf(BINLOG))).toEqual(checkpoint);
+    const racers = await Promise.all([0, 1].map(() => verifyObject(deps(store), BINLOG, { ...options, continuation: { invocations: 2 } })));
+    expect(racers.map((r) => r.outcome).sort()).toEqual(['ignored', 'paused']);
+    expect(racers.find((r) => r.outcome === 'ignored')).toMatchObject({ why: 'another invocation went on with this verify first' });
+    // Older duplicates, and the S3 event delivered again, do nothing.
+    expect(await verifyObject(deps(store), BINLOG, { ...options, continuation: { invocations: 1 } })).toMatchObject({ outcome: 'ignored', why: expect.stringContaining('duplicate') });
+    const advanced = store.json<VerifyCheckpoint>(checkpointOf(BINLOG));
+    expect(await verifyObject(deps(store), BINLOG, options)).toMatchObject({ outcome: 'in-progress' });
+    expect(store.json(checkpointOf(BINLOG))).toEqual(advanced);
     expect(first).toMatchObject({ outcome: 'paused', invocations: 1 });
 
     // The chain died (its continuation failed for good): a redriven S3 event goes on from the checkpoint.
     now = new Date(now.getTime() + CHECKPOINT_STALE_MS + 1000);
     const resumed = await verifyObject(deps(store), BINLOG, options);
-    expect(resumed).toMatchObject({ outcome: 'paused', invocations: 3 });
-    expect((resumed as Extract<VerifyOutcome, { outcome: 'paused' }>).storedOffset).toBeGreaterThan(checkpoint.state?.storedOffset ?? 0);
+    expect(resumed).toMatchObject({ outcome: 'paused', invocations: 4 });
+    expect((resumed as Extract<VerifyOutcome, { outcome: 'paused' }>).storedOffset).toBeGreaterThan(advanced.state?.storedOffset ?? 0);
   });
 
   it('behaves as before for an object that fits: one read, no checkpoint looked for or written', async () => {
@@ -173,5 +182,67 @@ describe('verifyObject in steps (a verify longer than one invocation)', () => {
     const record = (last as Extract<VerifyOutcome, { outcome: 'verified' }>).record;
     expect(record.status).toBe('failed');
     expect(record.reasons).toEqual([expect.stringMatching(/^too large to verify in one invocation: no gzip member ends within the \d+ bytes one invocation read from byte 0/)]);
+  });
+
+  describe('when the invocation runs out of time in the middle of a member', () => {
+    /** The store, its reads aborting the signal after `chunks` chunks: the time running out part way. */
+    const abortingAfter = (store: MemoryStore, controller: AbortController, chunks: number): MemoryStore =>
+      Object.assign(Object.create(store) as MemoryStore, {
+        get: async (key: string, options?: { from?: number }) => {
+          const body = await store.get(key, options);
+          return (async function* () {
+            let n = 0;
+            for await (const chunk of body) {
+              if (++n > chunks) controller.abort(new Error('time'));
+              yield chunk;
+            }
+          })();
+        },
+      });
+
+    it('pauses at the last member boundary and goes on from there to the one-pass record', async () => {
+      const store = new MemoryStore();
+      const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
+      const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
+      const controller = new AbortController();
+
+      const first = await verifyObject({ ...deps(store), store: abortingAfter(store, controller, 5) }, BINLOG, { maxBytes: body.length - 1, continuable: true, signal: controller.signal });
+
+      expect(first).toMatchObject({ outcome: 'paused', invocations: 1 });
+      const offset = (first as Extract<VerifyOutcome, { outcome: 'paused' }>).storedOffset;
+      expect(offset).toBeGreaterThan(0);
+      expect(offset).toBeLessThanOrEqual(5 * 64 * 1024);
+      const { last } = await verifyInSteps(store, BINLOG, { maxBytes: body.length - 1, continuation: { invocations: 1 } });
+      expect((last as Extract<VerifyOutcome, { outcome: 'verified' }>).record).toEqual(await onePass(BINLOG, body, (await store.head(BINLOG))?.metadata ?? {}));
+    });
+
+    it('starts over resumably when an object thought to fit ran out of time', async () => {
+      const store = new MemoryStore();
+      const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
+      const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
+      const controller = new AbortController();
+
+      const first = await verifyObject({ ...deps(store), store: abortingAfter(store, controller, 3) }, BINLOG, { maxBytes: body.length, continuable: true, signal: controller.signal });
+
+      expect(first).toMatchObject({ outcome: 'paused', invocations: 1, storedOffset: 0 });
+      expect(store.json<VerifyCheckpoint>(checkpointOf(BINLOG)).state).toBeUndefined();
+      const { last } = await verifyInSteps(store, BINLOG, { maxBytes: body.length, continuation: { invocations: 1 } });
+      expect(last).toMatchObject({ outcome: 'verified', record: { status: 'ok' } });
+      expect(store.objects.has(checkpointOf(BINLOG))).toBe(false);
+    });
+
+    it('leaves no checkpoint when a duplicate event for an object thought to fit wrote the record first', async () => {
+      const store = new MemoryStore();
+      const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
+      const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
+      const controller = new AbortController();
+      const first = await verifyObject({ ...deps(store), store: abortingAfter(store, controller, 3) }, BINLOG, { maxBytes: body.length, continuable: true, signal: controller.signal });
+      expect(first).toMatchObject({ outcome: 'paused', invocations: 1 });
+
+      // The S3 event again: the object fits, so it is read in one pass as before.
+      expect(await verifyObject(deps(store), BINLOG, { maxBytes: body.length, continuable: true })).toMatchObject({ outcome: 'verified' });
+      expect(await verifyObject(deps(store), BINLOG, { maxBytes: body.length, continuable: true, continuation: { invocations: 1 } })).toMatchObject({ outcome: 'already-verified' });
+      expect(store.objects.has(checkpointOf(BINLOG))).toBe(false);
+    });
   });
 });
