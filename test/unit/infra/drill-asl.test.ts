@@ -38,6 +38,8 @@ describe('infra/drill.asl.json and the code it runs', () => {
     const order = ['Provision', 'LoadDumps', 'CheckLoads', 'ReplayBinlogs', 'CheckReplay', 'Snapshot', 'CheckSnapshots', 'Compare'];
     for (const name of order) expect(definition.States[name]?.Catch?.map((c) => c.Next), name).toEqual(['Cleanup']);
     expect(definition.States.DrillPlan?.Catch?.map((c) => c.Next)).toEqual(['ReportFailure']);
+    expect(definition.States.DrillPlan?.Next).toBe('Planned?');
+    expect(definition.States['Planned?']?.Default).toBe('Provision');
     expect(definition.States.Cleanup?.Next).toBe('ReportFailure');
     expect(definition.States.Compare?.Next).toBe('CleanupAfterCompare');
     expect(definition.States.CleanupAfterCompare?.Next).toBe('Proven?');
