@@ -88,6 +88,15 @@ export class DrillNotReadyError extends RestoreRefusedError {
   public override readonly name: string = 'DrillNotReadyError';
 }
 
+/**
+ * A host has fewer than two verified dumps: no window exists, so there is nothing to drill yet (a new
+ * host, or the first dump's every-dump drill). Locally a refusal like any other; the drill state
+ * machine ends such an execution as succeeded with a `skipped: …` output, neither a failure nor an alert.
+ */
+export class NothingToDrillError extends RestoreRefusedError {
+  public override readonly name: string = 'NothingToDrillError';
+}
+
 /** The restored instance did not reach what the plan expected. */
 export class VerificationError extends BinvaultError {
   public override readonly name: string = 'VerificationError';

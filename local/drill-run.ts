@@ -3,7 +3,7 @@ import { RestoreFailedError } from '../core/errors.js';
 import { drillKey } from '../core/layout.js';
 import type { Alerts, ApplyProgress, Clock, ObjectStore } from '../core/ports.js';
 import { runDrill, type DrillRecord, type DrillRequest } from '../core/restore/drill.js';
-import { drillTasks, isDrillRefusal, type DrillInput, type DrillState } from '../core/restore/drill-workflow.js';
+import { drillTasks, isDrillRefusal, type DrillInput, type DrillState, type SkippedDrillOutput } from '../core/restore/drill-workflow.js';
 import { LocalApplier, LocalProvisioner, LocalSnapshotter } from '../drivers/local/restore.js';
 import { MysqlInstanceReader } from '../drivers/mysql/compare.js';
 import { drillDefinition, runLocalStateMachine, type LocalExecutionEvent } from './stepfunctions.js';
@@ -37,11 +37,13 @@ export const runLocalDrill = (options: LocalDrillOptions, request: DrillRequest)
 /**
  * The drill state machine (infra/drill.asl.json, the definition AWS runs) in-process with local task
  * handlers: two local servers, the snapshots written to the bucket as the AWS instances write them.
- * Resolves with the drill's record (proven or failed, as the record says); a refusal (one dump, a
- * window not drillable yet, input that is not a drill's) is thrown as it was: nothing was attempted.
- * Any other failure: RestoreFailedError with the first task error's message, after the failed record.
+ * Resolves with the drill's record (proven or failed, as the record says), or with the execution's
+ * `skipped` output when the host has nothing to drill yet (fewer than two verified dumps: the
+ * execution succeeds). A refusal (no such window, a window not drillable yet, input that is not a
+ * drill's) is thrown as it was: nothing was attempted. Any other failure: RestoreFailedError with the
+ * first task error's message, after the failed record.
  */
-export const runLocalDrillMachine = async (options: LocalDrillOptions & { pauseMs?: number }, input: DrillInput): Promise<{ state: DrillState; record: DrillRecord }> => {
+export const runLocalDrillMachine = async (options: LocalDrillOptions & { pauseMs?: number }, input: DrillInput): Promise<LocalDrillResult> => {
   const tasks = drillTasks({
     store: options.store,
     prefix: options.prefix,
@@ -89,8 +91,9 @@ export const runLocalDrillMachine = async (options: LocalDrillOptions & { pauseM
     },
   };
   try {
-    const final = (await runLocalStateMachine(drillDefinition(), input, handlers as never, { pauseMs: options.pauseMs ?? 0, ...(options.onEvent ? { onEvent: options.onEvent } : {}) })) as DrillState;
-    state = final;
+    const final = (await runLocalStateMachine(drillDefinition(), input, handlers as never, { pauseMs: options.pauseMs ?? 0, ...(options.onEvent ? { onEvent: options.onEvent } : {}) })) as DrillState | SkippedDrillOutput;
+    if ('result' in final && final.result === 'skipped') return { skipped: final };
+    state = final as DrillState;
   } catch (error) {
     // DrillFailed: a record exists unless it was refused.
     if (failure && isDrillRefusal(failure)) throw failure;
@@ -101,3 +104,6 @@ export const runLocalDrillMachine = async (options: LocalDrillOptions & { pauseM
   const record = JSON.parse((await options.store.getBytes(drillKey({ prefix: options.prefix, host: drill.host }, drill.day, drill.execution))).toString('utf8')) as DrillRecord;
   return { state: state as DrillState, record };
 };
+
+/** A drill state machine run to its end: the record it wrote, or the execution's skipped output. */
+export type LocalDrillResult = { state: DrillState; record: DrillRecord; skipped?: undefined } | { skipped: SkippedDrillOutput; state?: undefined; record?: undefined };

@@ -1,4 +1,4 @@
-import { DrillNotReadyError, InputError, RestoreRefusedError } from '../errors.js';
+import { DrillNotReadyError, InputError, NothingToDrillError, RestoreRefusedError } from '../errors.js';
 import { drillKey, drillSnapshotKey, restoreKey } from '../layout.js';
 import type { Alerts, Applier, Clock, InstanceSnapshot, ObjectStore, ProvisionedInstance, Provisioner, Snapshotter, StepStatus } from '../ports.js';
 import { chooseDrillWindow, compareSnapshots, finishDrill, gtidDifferences, newDrillExecution, type ProvableDump } from './drill.js';
@@ -27,6 +27,24 @@ export interface PlannedDrill {
   from: ProvableDump;
   to: ProvableDump;
   startedAt: string;
+}
+
+/**
+ * What DrillPlan hands on when the host has nothing to drill yet (fewer than two verified dumps): the
+ * execution ends succeeded with `{result: 'skipped', host, message: 'skipped: …'}` (the NothingToDrill
+ * state), neither a record nor drill-failed: a new host's weekly drill is not a failure.
+ */
+export interface SkippedDrill {
+  host: string;
+  skipped: string;
+}
+
+/** The drill state machine's output when it skipped (infra/drill.asl.json NothingToDrill). */
+export interface SkippedDrillOutput {
+  result: 'skipped';
+  host: string;
+  /** `skipped: ` and why. */
+  message: string;
 }
 
 /** The drill's instances, and how long they took to start. */
@@ -94,13 +112,20 @@ export const drillTasks = (deps: DrillTaskDeps) => {
     /**
      * Validates the input, chooses the window, writes each side's plan where its instance reads it.
      * A window not drillable yet is DrillNotReadyError (the state machine retries it a while: a dump's
-     * binlogs may still be on their way when every-dump starts the drill).
+     * binlogs may still be on their way when every-dump starts the drill). A host with fewer than two
+     * verified dumps is not an error here: `{host, skipped}`, and the execution ends as skipped.
      */
-    DrillPlan: async (input: DrillInput): Promise<PlannedDrill> => {
+    DrillPlan: async (input: DrillInput): Promise<PlannedDrill | SkippedDrill> => {
       if (!input.host || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(input.host)) throw new InputError(`'${input.host ?? ''}' is not a host name`);
       if (input.window !== undefined && (typeof input.window !== 'string' || input.window === '' || input.window.includes('..'))) throw new InputError(`"window" must name a dump: ${JSON.stringify(input.window)}`);
       if (input.execution !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]{0,70}$/.test(input.execution)) throw new InputError(`"execution" '${String(input.execution)}' is not a name (letters, digits, - and _, at most 71)`);
-      const chosen = await chooseDrillWindow(deps, { host: input.host, ...(input.window ? { window: input.window } : {}) });
+      let chosen;
+      try {
+        chosen = await chooseDrillWindow(deps, { host: input.host, ...(input.window ? { window: input.window } : {}) });
+      } catch (error) {
+        if (error instanceof NothingToDrillError) return { host: input.host, skipped: error.message };
+        throw error;
+      }
       const execution = input.execution ?? newDrillExecution(deps.clock);
       const scope = scopeOf(chosen);
       const sizeOf = async (key: string): Promise<number> => (await deps.store.head(key))?.size ?? 0;

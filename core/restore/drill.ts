@@ -3,7 +3,7 @@ import { catalogOf, readCatalogParts, summariesOf } from '../catalog/manifests.j
 import type { BinlogSummary, Catalog, DumpSummary } from '../catalog/model.js';
 import type { Condition } from '../alerts/conditions.js';
 import { reconcileAlerts } from '../alerts/watch.js';
-import { DrillNotReadyError, RestoreRefusedError } from '../errors.js';
+import { DrillNotReadyError, NothingToDrillError, RestoreRefusedError } from '../errors.js';
 import { areaRoot, drillKey, parseKey } from '../layout.js';
 import type { Alerts, Applier, Clock, InstanceReader, InstanceSnapshot, ObjectStore, ProvisionedInstance, Provisioner, StepStatus } from '../ports.js';
 import { compactStamp, isoSeconds } from '../time.js';
@@ -238,7 +238,9 @@ export const chooseDrillWindow = async (deps: Pick<DrillDeps, 'store' | 'prefix'
   const { binlogs, dumps } = summariesOf(manifests);
   const catalog = catalogOf(scope, manifests, deps.clock.now(), {});
   const windows = drillWindows(catalog, binlogs, dumps);
-  if (windows.length === 0) throw new RestoreRefusedError(`a drill needs two verified dumps of ${request.host}; it has ${dumps.filter(provable).length}`);
+  // The catalog function starts an every-dump drill only once its dump is catalogued: no window means
+  // fewer than two verified dumps, not a dump on its way.
+  if (windows.length === 0) throw new NothingToDrillError(`a drill needs two verified dumps of ${request.host}; it has ${dumps.filter(provable).length}`);
   const chosen = request.window
     ? windows.find((w) => w.to.key === request.window || w.to.key.endsWith(`/${request.window ?? ''}`))
     : (windows.find((w) => w.plan) ?? windows[0]);

@@ -121,6 +121,12 @@ export const snapshotCommands = (defaultsFile: string, url: string): string[] =>
 ];
 
 /**
+ * How long one step's command may run on its instance (a load, a replay, a snapshot): AWS-RunShellScript's
+ * executionTimeout, at its maximum, 48 hours. The state machines' TimeoutSeconds are derived from it.
+ */
+export const SSM_COMMAND_SECONDS = 172_800;
+
+/**
  * The AWS applier: the load and the replay run on the new instance through SSM Run Command
  * (`binvault restore apply`), the state machine polling the command until it ends.
  */
@@ -138,10 +144,10 @@ export class SsmApplier implements Applier, Snapshotter {
         InstanceIds: [instance.id],
         DocumentName: 'AWS-RunShellScript',
         Comment: `binvault ${execution} ${step}`,
-        TimeoutSeconds: 172_800,
+        TimeoutSeconds: SSM_COMMAND_SECONDS,
         Parameters: {
           commands,
-          executionTimeout: ['172800'],
+          executionTimeout: [String(SSM_COMMAND_SECONDS)],
         },
       }),
     );

@@ -1,13 +1,14 @@
 import { join } from 'node:path';
 import type { Config } from '../../core/config.js';
 import { DescribeExecutionCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { ConfigurationError, RestoreFailedError, RestoreRefusedError, UsageError } from '../../core/errors.js';
+import { ConfigurationError, NothingToDrillError, RestoreFailedError, RestoreRefusedError, UsageError } from '../../core/errors.js';
 import { areaRoot, parseKey, parseS3Url } from '../../core/layout.js';
 import type { ObjectStore } from '../../core/ports.js';
 import { newDrillExecution } from '../../core/restore/drill.js';
 import { sfnClientFor } from '../../drivers/aws/sfn.js';
 import { systemClock, type ProvisionedInstance } from '../../core/ports.js';
 import type { DrillRecord } from '../../core/restore/drill.js';
+import type { SkippedDrillOutput } from '../../core/restore/drill-workflow.js';
 import { S3Store } from '../../drivers/aws/s3.js';
 import { FileAlerts } from '../../drivers/local/file-alerts.js';
 import { MysqlInstanceReader } from '../../drivers/mysql/compare.js';
@@ -54,6 +55,9 @@ with --aws on two EC2 instances through the stack's drill state machine (infra/d
                   binvault-drill-STAGE) and follow it; two EC2 instances of the restore's launch
                   template, removed at the end. Same as: aws stepfunctions start-execution
                   --state-machine-arn ARN --input '{"host": "db1", "window": "db1-….sql.gz"}'
+                  A host with fewer than two verified dumps: the execution succeeds with
+                  {"result": "skipped", "message": "skipped: …"} (no record, no alert; the
+                  weekly schedule of a new host), and this says "drill skipped: …" and exits 1.
 
 BINVAULT_DRILL=every-dump makes \`ship dump\` drill the window its dump closes, once the dump and the
 binlogs up to its coordinates are verified (it waits up to 15 minutes); the timer or cron line runs
@@ -122,7 +126,8 @@ export const drillCommand = async (config: Config, args: { host: string; window?
 
 /**
  * `binvault drill --aws`: one execution of the drill state machine, followed to its end; the record
- * it wrote is shown as a local drill's. Exit 0 proven, 1 failed or refused (the execution's error).
+ * it wrote is shown as a local drill's. Exit 0 proven, 1 failed, refused (the execution's error) or
+ * skipped (the host has fewer than two verified dumps: `drill skipped: …`).
  */
 export const drillOnAws = async (sfn: SFNClient, stateMachineArn: string, store: ObjectStore, prefix: string, args: { host: string; window?: string }, io: CommandIo, pollMs = 10_000): Promise<number> => {
   const name = newDrillExecution(systemClock);
@@ -138,6 +143,9 @@ export const drillOnAws = async (sfn: SFNClient, stateMachineArn: string, store:
       await new Promise((r) => setTimeout(r, pollMs));
       continue;
     }
+    // A host with fewer than two verified dumps: the execution succeeded, skipped; nothing was proven.
+    const output = described.status === 'SUCCEEDED' && described.output ? (JSON.parse(described.output) as Partial<SkippedDrillOutput>) : undefined;
+    if (output?.result === 'skipped') throw new NothingToDrillError(`drill ${output.message ?? 'skipped'}`);
     // The record, wherever its day put it (a refused drill has none).
     const listed = (await store.list(areaRoot({ prefix, host: args.host }, 'drills'))).keys.map((k) => k.key);
     const key = listed.find((k) => { const ref = parseKey(k); return ref?.area === 'drills' && ref.execution === name; });

@@ -190,7 +190,7 @@ describe('infra/serverless.yml packaged offline', () => {
     }
   });
 
-  it('has alarms on errors, throttles, dropped events, failed events waiting, failed restores and a silent watchdog — each telling the topic when it fires and when it clears', () => {
+  it('has alarms on errors, throttles, dropped events, failed events waiting, failed, timed-out and aborted restores and drills, and a silent watchdog — each telling the topic when it fires and when it clears', () => {
     const alarms = Object.fromEntries(ofType('AWS::CloudWatch::Alarm'));
     const names = Object.keys(alarms).sort();
     for (const fn of ['Verify', 'Catalog', 'Watchdog', 'Retention']) {
@@ -203,10 +203,12 @@ describe('infra/serverless.yml packaged offline', () => {
       expect(alarm.Properties.AlarmActions, name).toEqual([{ Ref: 'AlertsTopic' }]);
       expect(alarm.Properties.OKActions, name).toEqual([{ Ref: 'AlertsTopic' }]);
     }
-    for (const m of ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']) {
-      expect((alarms[`Restore${m}`] as Resource).Properties).toMatchObject({ Namespace: 'AWS/States', MetricName: m, Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: 'RestoreStateMachine' } }] });
+    for (const machine of ['Restore', 'Drill']) {
+      for (const m of ['ExecutionsFailed', 'ExecutionsTimedOut', 'ExecutionsAborted']) {
+        expect((alarms[`${machine}${m}`] as Resource | undefined)?.Properties, `${machine}${m}`).toMatchObject({ Namespace: 'AWS/States', MetricName: m, Dimensions: [{ Name: 'StateMachineArn', Value: { Ref: `${machine}StateMachine` } }], Threshold: 1, ComparisonOperator: 'GreaterThanOrEqualToThreshold', TreatMissingData: 'notBreaching' });
+      }
+      expect(resources[`${machine}StateMachine`]?.Type).toBe('AWS::StepFunctions::StateMachine');
     }
-    expect(resources.RestoreStateMachine?.Type).toBe('AWS::StepFunctions::StateMachine');
     expect((alarms.FailedEventsWaiting as Resource).Properties).toMatchObject({ Namespace: 'AWS/SQS', MetricName: 'ApproximateNumberOfMessagesVisible', Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': ['FailedEventsQueue', 'QueueName'] } }] });
     // The watchdog's own heartbeat (functions/watchdog/handler.ts): no data is an alarm, not silence.
     expect((alarms.WatchdogNotRunning as Resource).Properties).toMatchObject({ Namespace: 'binvault', MetricName: 'watchdogRuns', Dimensions: [{ Name: 'service', Value: 'watchdog' }], ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching' });
@@ -269,5 +271,16 @@ describe('infra/serverless.yml packaged offline', () => {
     // An aborted or timed-out drill's instances are terminated as a restore's are.
     const rule = ofType('AWS::Events::Rule').find(([, r]) => JSON.stringify(r.Properties.EventPattern ?? {}).includes('ABORTED'));
     expect(JSON.stringify(rule?.[1].Properties.EventPattern)).toContain('binvault-drill-ci');
+    expect(JSON.stringify(rule?.[1].Properties.EventPattern)).toContain('TIMED_OUT');
+  });
+
+  it('gives both state machines an execution timeout, the one their definitions carry (their unit tests derive it), so that no execution runs on forever', () => {
+    for (const [machine, file] of [['RestoreStateMachine', 'infra/restore.asl.json'], ['DrillStateMachine', 'infra/drill.asl.json']] as const) {
+      // The packaged definition is a JSON string inside the template (an Fn::Sub): its quotes escaped once more.
+      const packaged = JSON.stringify((resources[machine] as Resource).Properties.DefinitionString);
+      const timeout = (JSON.parse(readFileSync(file, 'utf8')) as { TimeoutSeconds: number }).TimeoutSeconds;
+      expect(timeout, machine).toBeGreaterThan(86_400);
+      expect(packaged, machine).toMatch(new RegExp(`TimeoutSeconds\\\\*"\\s*:\\s*${timeout}[,}\\\\\\s]`));
+    }
   });
 });

@@ -5,12 +5,20 @@ import { RestoreRefusedError } from '../../../core/errors.js';
 import { systemClock } from '../../../core/ports.js';
 import { MysqlInstanceReader } from '../../../drivers/mysql/compare.js';
 import { FileAlerts } from '../../../drivers/local/file-alerts.js';
-import { runLocalDrillMachine } from '../../../local/drill-run.js';
+import type { DrillRecord } from '../../../core/restore/drill.js';
+import type { DrillState } from '../../../core/restore/drill-workflow.js';
+import { runLocalDrillMachine, type LocalDrillResult } from '../../../local/drill-run.js';
 import type { LocalExecutionEvent } from '../../../local/stepfunctions.js';
 import { expectExit, runCli } from '../../helpers/cli.js';
 import { startScenario, type Scenario } from '../../helpers/scenario.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/** The drill's state and record, from a run that drilled (not skipped). */
+const drilled = (result: LocalDrillResult): { state: DrillState; record: DrillRecord } => {
+  if (result.skipped) throw new Error(`expected a drill, got ${result.skipped.message}`);
+  return result;
+};
 
 /**
  * The drill state machine (infra/drill.asl.json, the definition AWS runs) in the local runtime: two
@@ -43,12 +51,29 @@ describe('the drill state machine in the local runtime, on a real server', () =>
   }, 120_000);
   afterAll(() => s.close());
 
-  it('refuses a host with one dump before anything is provisioned: no record, no alert', async () => {
-    const refused = await runLocalDrillMachine(options(), { host: 'db1' }).catch((e: unknown) => e);
+  it('skips a host with one dump (nothing to drill yet): the execution succeeds with a skipped output, nothing provisioned, no record, no alert', async () => {
+    const events: LocalExecutionEvent[] = [];
+
+    const result = await runLocalDrillMachine({ ...options(), onEvent: (e) => events.push(e) }, { host: 'db1', execution: 'drill-db1-20261101' });
+
+    expect(result.skipped).toEqual({ result: 'skipped', host: 'db1', message: 'skipped: a drill needs two verified dumps of db1; it has 1' });
+    expect(events.filter((e) => e.type === 'StateEntered').map((e) => e.state)).toEqual(['DrillPlan', 'Planned?', 'NothingToDrill']);
+    expect(events.at(-1)?.type).toBe('ExecutionSucceeded');
+    expect((await s.store.list('mysql/db1/drills/')).keys).toEqual([]);
+    expect(await readdir(join(s.stateDir, 'drills', 'restores')).catch(() => [])).toEqual([]);
+    expect(await readFile(join(s.stateDir, 'alerts.jsonl'), 'utf8').catch(() => '')).not.toContain('drill-failed');
+  });
+
+  it('a host the bucket does not hold stays a failure: the refusal is thrown, DrillFailed ends the execution, no record, no alert', async () => {
+    const events: LocalExecutionEvent[] = [];
+
+    const refused = await runLocalDrillMachine({ ...options(), onEvent: (e) => events.push(e) }, { host: 'db2' }).catch((e: unknown) => e);
 
     expect(refused).toBeInstanceOf(RestoreRefusedError);
-    expect((refused as Error).message).toBe('a drill needs two verified dumps of db1; it has 1');
-    expect((await s.store.list('mysql/db1/drills/')).keys).toEqual([]);
+    expect((refused as Error).message).toMatch(/^no catalog for host 'db2'/);
+    expect(events.filter((e) => e.type === 'StateEntered').map((e) => e.state)).toEqual(['DrillPlan', 'ReportFailure', 'DrillFailed']);
+    expect(events.at(-1)?.type).toBe('ExecutionFailed');
+    expect((await s.store.list('mysql/db2/')).keys).toEqual([]);
   });
 
   it('proves the window between two dumps through every state: two instances, both snapshots in the bucket, the record, both instances removed', async () => {
@@ -61,14 +86,14 @@ describe('the drill state machine in the local runtime, on a real server', () =>
     await ship('binlogs');
     const events: LocalExecutionEvent[] = [];
 
-    const { state, record } = await runLocalDrillMachine({ ...options(), onEvent: (e) => events.push(e) }, { host: 'db1', execution: 'drill-local-1' });
+    const { state, record } = drilled(await runLocalDrillMachine({ ...options(), onEvent: (e) => events.push(e) }, { host: 'db1', execution: 'drill-local-1' }));
 
     expect(record).toMatchObject({ kind: 'drill', host: 'db1', execution: 'drill-local-1', result: 'proven', differences: [], tables: 2, definitions: 1 });
     expect(record.gtids?.reached).toBe(record.gtids?.laterDump);
     expect(record.binlogKeys?.length).toBe(record.binlogs.length);
     expect(state.record).toEqual({ key: `mysql/db1/drills/${state.drill.day}/drill-local-1.json`, result: 'proven', differences: 0 });
     const entered = events.filter((e) => e.type === 'StateEntered').map((e) => e.state);
-    expect(entered).toEqual(['DrillPlan', 'Provision', 'LoadDumps', 'Loaded?', 'ReplayBinlogs', 'Replayed?', 'Snapshot', 'Snapshotted?', 'Compare', 'CleanupAfterCompare', 'Proven?', 'Proven']);
+    expect(entered).toEqual(['DrillPlan', 'Planned?', 'Provision', 'LoadDumps', 'Loaded?', 'ReplayBinlogs', 'Replayed?', 'Snapshot', 'Snapshotted?', 'Compare', 'CleanupAfterCompare', 'Proven?', 'Proven']);
     const keys = (await s.store.list('mysql/db1/drills/')).keys.map((k) => k.key).sort();
     expect(keys).toEqual([`mysql/db1/drills/${state.drill.day}/drill-local-1.json`, `mysql/db1/drills/${state.drill.day}/drill-local-1/dump.json`, `mysql/db1/drills/${state.drill.day}/drill-local-1/restored.json`]);
     expect(state.cleanup).toEqual({ cleaned: [state.instances.restored?.id, state.instances.dump?.id] });
@@ -86,7 +111,7 @@ describe('the drill state machine in the local runtime, on a real server', () =>
     await s.admin.query('INSERT INTO shop.orders (amount) VALUES (7)');
     await ship('binlogs');
 
-    const { state, record } = await runLocalDrillMachine(options(), { host: 'db1', execution: 'drill-local-2' });
+    const { state, record } = drilled(await runLocalDrillMachine(options(), { host: 'db1', execution: 'drill-local-2' }));
 
     expect(record.result).toBe('failed');
     expect(record.differences).toEqual([expect.objectContaining({ kind: 'table', name: 'shop.orders' })]);

@@ -1,6 +1,9 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { drillTasks } from '../../../core/restore/drill-workflow.js';
+import { LONGEST_WAIT } from '../../../core/restore/workflow.js';
+import { SSM_COMMAND_SECONDS } from '../../../drivers/aws/ec2-restore.js';
+import { worstCaseSeconds, type AslDefinition } from '../../helpers/asl.js';
 
 interface State {
   Type: string;
@@ -10,7 +13,7 @@ interface State {
   Retry?: { ErrorEquals: string[] }[];
   Catch?: { ErrorEquals: string[]; Next: string }[];
 }
-const definition = JSON.parse(readFileSync('infra/drill.asl.json', 'utf8')) as { States: Record<string, State> };
+const definition = JSON.parse(readFileSync('infra/drill.asl.json', 'utf8')) as { States: Record<string, State> } & AslDefinition;
 
 const declaredErrors = (): Set<string> =>
   new Set(['core/errors.ts', 'drivers/errors.ts', 'shipper/lib/errors.ts'].flatMap((file) => [...readFileSync(file, 'utf8').matchAll(/readonly name: string = '(\w+)'/g)].map((m) => m[1] ?? '')));
@@ -38,8 +41,26 @@ describe('infra/drill.asl.json and the code it runs', () => {
     const order = ['Provision', 'LoadDumps', 'CheckLoads', 'ReplayBinlogs', 'CheckReplay', 'Snapshot', 'CheckSnapshots', 'Compare'];
     for (const name of order) expect(definition.States[name]?.Catch?.map((c) => c.Next), name).toEqual(['Cleanup']);
     expect(definition.States.DrillPlan?.Catch?.map((c) => c.Next)).toEqual(['ReportFailure']);
+    expect(definition.States.DrillPlan?.Next).toBe('Planned?');
+    expect(definition.States['Planned?']?.Default).toBe('Provision');
     expect(definition.States.Cleanup?.Next).toBe('ReportFailure');
     expect(definition.States.Compare?.Next).toBe('CleanupAfterCompare');
     expect(definition.States.CleanupAfterCompare?.Next).toBe('Proven?');
+  });
+
+  it('times out only after the longest drill the steps allow: both loads, the replay and both snapshots each up to 48 hours (SSM’s longest command) with their last waits, every task at its worst — and within an hour of it', () => {
+    const worst = worstCaseSeconds(definition, SSM_COMMAND_SECONDS + LONGEST_WAIT);
+
+    expect(worst.path.filter((s) => s.startsWith('WaitFor'))).toEqual(['WaitForLoads', 'WaitForReplay', 'WaitForSnapshots']);
+    expect(worst.path.slice(-2)).toEqual(['Cleanup', 'ReportFailure']);
+    expect(worst.seconds).toBe(543_272);
+    expect(definition.TimeoutSeconds).toBeGreaterThanOrEqual(worst.seconds);
+    expect(definition.TimeoutSeconds).toBeLessThanOrEqual(worst.seconds + 3600);
+    // Under a week: the next Sunday's drill never finds this one still running.
+    expect(definition.TimeoutSeconds).toBeLessThan(7 * 86_400);
+  });
+
+  it('lets the states that do the work in-process in the local runtime (the loads, the replay, the snapshots) run as long as the SSM command may on AWS', () => {
+    for (const name of ['LoadDumps', 'ReplayBinlogs', 'Snapshot']) expect((definition.States[name] as { TimeoutSeconds?: number }).TimeoutSeconds, name).toBe(SSM_COMMAND_SECONDS);
   });
 });

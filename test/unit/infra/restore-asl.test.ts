@@ -1,6 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { restoreTasks } from '../../../core/restore/workflow.js';
+import { LONGEST_WAIT, restoreTasks } from '../../../core/restore/workflow.js';
+import { SSM_COMMAND_SECONDS } from '../../../drivers/aws/ec2-restore.js';
+import { worstCaseSeconds, type AslDefinition } from '../../helpers/asl.js';
 
 interface State {
   Type: string;
@@ -8,7 +10,7 @@ interface State {
   Retry?: { ErrorEquals: string[] }[];
   Catch?: { ErrorEquals: string[] }[];
 }
-const definition = JSON.parse(readFileSync('infra/restore.asl.json', 'utf8')) as { States: Record<string, State> };
+const definition = JSON.parse(readFileSync('infra/restore.asl.json', 'utf8')) as { States: Record<string, State> } & AslDefinition;
 
 /** The names of binvault's error classes, as their sources declare them (`name: string = 'X'`). */
 const declaredErrors = (): Set<string> =>
@@ -36,5 +38,14 @@ describe('infra/restore.asl.json and the code it runs', () => {
     // The Verify state's function is named VerifyRestore on AWS (a verify function exists already).
     const served = new Set(resources.map((r) => (r === 'VerifyRestore' ? 'Verify' : r)));
     expect([...served].sort()).toEqual([...tasks].sort());
+  });
+
+  it('times out only after the longest restore the steps allow: a 48-hour load and a 48-hour replay (SSM’s longest command), their last waits, every task at its worst, the failure path — and within an hour of it', () => {
+    const worst = worstCaseSeconds(definition, SSM_COMMAND_SECONDS + LONGEST_WAIT);
+
+    expect(worst.path).toEqual(['ValidateInput', 'Plan', 'DryRun?', 'Provision', 'LoadDump', 'WaitForLoad', 'CheckLoad', 'Loaded?', 'ReplayBinlogs', 'WaitForReplay', 'CheckReplay', 'Replayed?', 'Verify', 'Cleanup', 'ReportFailure']);
+    expect(worst.seconds).toBe(361_783);
+    expect(definition.TimeoutSeconds).toBeGreaterThanOrEqual(worst.seconds);
+    expect(definition.TimeoutSeconds).toBeLessThanOrEqual(worst.seconds + 3600);
   });
 });
