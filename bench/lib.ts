@@ -170,6 +170,17 @@ const descendants = (pid: number): number[] => {
   return [...kids, ...kids.flatMap(descendants)];
 };
 
+/** A process whose command line is its parent's: forked, not yet exec'd (or gone: then false). */
+const forkNotYetExec = (pid: number): boolean => {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const parent = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8') === readFileSync(`/proc/${parent}/cmdline`, 'utf8');
+  } catch {
+    return false;
+  }
+};
+
 const rssOf = (pid: number): number => {
   try {
     return Number(/VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0) * 1024;
@@ -209,7 +220,9 @@ export const measureTree = (script: string, args: string[] = [], env: NodeJS.Pro
     (child.stdio[3] as NodeJS.ReadableStream).on('data', (d: Buffer) => (stat += d.toString()));
     const timer = setInterval(() => {
       const pid = child.pid ?? 0;
-      const tree = [pid, ...descendants(pid)];
+      // A child caught between fork and exec is still a copy of its parent (same command line,
+      // same pages, shared copy-on-write): counting it would add its parent's RSS once more.
+      const tree = [pid, ...descendants(pid).filter((kid) => !forkNotYetExec(kid))];
       peakRss = Math.max(peakRss, tree.reduce((sum, p) => sum + rssOf(p), 0));
     }, 20);
     child.on('error', reject);

@@ -4,13 +4,18 @@
  * joining them copied every byte twice and left a garbage buffer per chunk (measured on 1.5 GB of
  * binlogs: a second of copying and of garbage collection in the shipper).
  */
-export async function* rechunk(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Buffer> {
+export async function* rechunk(
+  source: AsyncIterable<Uint8Array>,
+  size: number,
+  /** Where each whole buffer comes from (a pool of buffers handed back once used). @default a new one */
+  allocate: () => Buffer = () => Buffer.allocUnsafe(size),
+): AsyncGenerator<Buffer> {
   let part: Buffer | undefined;
   let filled = 0;
   for await (const chunk of source) {
     let at = 0;
     while (at < chunk.byteLength) {
-      part ??= Buffer.allocUnsafe(size);
+      part ??= allocate();
       const take = Math.min(size - filled, chunk.byteLength - at);
       part.set(chunk.subarray(at, at + take), filled);
       filled += take;

