@@ -141,6 +141,10 @@ export const verifyObject = async (
       return { outcome: 'ignored', key, why: `a duplicate continuation: the checkpoint is at invocation ${current.invocations}, this one was sent for ${options.continuation.invocations}` };
     }
   } else if (current && deps.clock.now().getTime() - Date.parse(current.updatedAt) < CHECKPOINT_STALE_MS) {
+    // As for a continuation one behind: the S3 event is invocation 0 of the chain.
+    if (current.invocations === 1) {
+      return { outcome: 'paused', key, checkpointKey, storedOffset: current.state?.storedOffset ?? 0, size: head.size, invocations: 1 };
+    }
     return { outcome: 'in-progress', key, checkpointKey };
   }
 

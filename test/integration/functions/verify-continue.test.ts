@@ -152,6 +152,33 @@ describe('the verify function continuing itself on AWS (Lambda cannot run here: 
     lambda.restore();
   });
 
+  it('fails the invocation when its continuation cannot be sent, and Lambda\'s retry of the event sends it', async () => {
+    const lambda = mockClient(LambdaClient);
+    lambda.on(InvokeCommand).rejectsOnce(new Error('Rate exceeded')).resolves({ StatusCode: 202 });
+    const store = new MemoryStore();
+    const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
+    const body = await sealed(raw, 64 * 1024);
+    const key = 'mysql/db1/binlogs/2026-12-04/binlog.000014.gz';
+    await store.put(key, body, { metadata: metadataOf(raw, 'binlog') });
+    const config = parseConfig({ BINVAULT_VERIFY_BYTES_PER_SECOND: rateFor(Math.ceil(body.length / 4)) }, { hostname: 'lambda', home: '/tmp', stateDir: '/tmp/binvault' });
+    const deps = { config, store: () => store, alerts: { publish: async () => undefined }, clock: systemClock, invoke: lambdaInvoker(new LambdaClient({ region: 'us-east-1' })) };
+    const telemetry = { logger: new Logger({ serviceName: 'verify', logLevel: 'ERROR' }) };
+    const context = { functionName: 'binvault-ci-verify', getRemainingTimeInMillis: () => 900_000 } as unknown as Context;
+    const s3Event = { Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'binvault-ci-backups' }, object: { key } } }] } as unknown as S3Event;
+
+    await expect(verifyEvent(deps, telemetry, s3Event, context)).rejects.toThrow('cannot invoke binvault-ci-verify: Rate exceeded');
+    // Lambda retries the S3 event: the verify does not start over, it sends the continuation again.
+    let results = await verifyEvent(deps, telemetry, s3Event, context);
+    expect(results).toMatchObject([{ outcome: 'paused', invocations: 1 }]);
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(2);
+    while (results[0]?.outcome === 'paused') {
+      const input = lambda.commandCalls(InvokeCommand).at(-1)?.args[0].input;
+      results = await verifyEvent(deps, telemetry, JSON.parse(Buffer.from(input?.Payload as Uint8Array).toString()) as VerifyContinueEvent, context);
+    }
+    expect(results[0]).toMatchObject({ outcome: 'verified', record: { status: 'ok' } });
+    lambda.restore();
+  });
+
   it('refuses a continuation event that lacks its fields, in one line', async () => {
     const deps = { config: parseConfig({}, { hostname: 'lambda', home: '/tmp', stateDir: '/tmp/binvault' }), store: () => new MemoryStore(), alerts: { publish: async () => undefined }, clock: systemClock };
     const context = { functionName: 'binvault-ci-verify', getRemainingTimeInMillis: () => 900_000 } as unknown as Context;
