@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import type { Config } from '../../core/config.js';
-import { DescribeExecutionCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import { ConfigurationError, NothingToDrillError, RestoreFailedError, RestoreRefusedError, UsageError } from '../../core/errors.js';
 import { areaRoot, parseKey, parseS3Url } from '../../core/layout.js';
 import type { ObjectStore } from '../../core/ports.js';
@@ -15,6 +15,7 @@ import { MysqlInstanceReader } from '../../drivers/mysql/compare.js';
 import { readOptionFile } from '../../drivers/mysql/option-file.js';
 import { formatSeconds } from '../lib/format.js';
 import type { Command } from './command.js';
+import { followExecution } from './execution.js';
 import type { CommandIo } from './io.js';
 import { progressView } from './progress.js';
 import { chooseHost } from './restore.js';
@@ -131,29 +132,17 @@ export const drillCommand = async (config: Config, args: { host: string; window?
  */
 export const drillOnAws = async (sfn: SFNClient, stateMachineArn: string, store: ObjectStore, prefix: string, args: { host: string; window?: string }, io: CommandIo, pollMs = 10_000): Promise<number> => {
   const name = newDrillExecution(systemClock);
-  const started = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify({ ...args, execution: name }) }));
-  const arn = started.executionArn ?? '';
-  io.err(`started ${arn}`);
-  let last = '';
-  for (;;) {
-    const described = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
-    if (described.status !== last && !io.json) io.err(`  ${described.status ?? '?'}`);
-    last = described.status ?? '';
-    if (described.status === 'RUNNING' || described.status === undefined) {
-      await new Promise((r) => setTimeout(r, pollMs));
-      continue;
-    }
-    // A host with fewer than two verified dumps: the execution succeeded, skipped; nothing was proven.
-    const output = described.status === 'SUCCEEDED' && described.output ? (JSON.parse(described.output) as Partial<SkippedDrillOutput>) : undefined;
-    if (output?.result === 'skipped') throw new NothingToDrillError(`drill ${output.message ?? 'skipped'}`);
-    // The record, wherever its day put it (a refused drill has none).
-    const listed = (await store.list(areaRoot({ prefix, host: args.host }, 'drills'))).keys.map((k) => k.key);
-    const key = listed.find((k) => { const ref = parseKey(k); return ref?.area === 'drills' && ref.execution === name; });
-    if (!key) throw new RestoreFailedError(`drill ${described.status.toLowerCase()}: ${described.error ?? ''} ${described.cause ?? ''} (no record: see ${arn})`.trim());
-    const record = JSON.parse((await store.getBytes(key)).toString('utf8')) as DrillRecord;
-    show(record, io);
-    return record.result === 'proven' ? 0 : 1;
-  }
+  const { arn, described } = await followExecution(sfn, { stateMachineArn, name, input: { ...args, execution: name } }, io, pollMs);
+  // A host with fewer than two verified dumps: the execution succeeded, skipped; nothing was proven.
+  const output = described.status === 'SUCCEEDED' && described.output ? (JSON.parse(described.output) as Partial<SkippedDrillOutput>) : undefined;
+  if (output?.result === 'skipped') throw new NothingToDrillError(`drill ${output.message ?? 'skipped'}`);
+  // The record, wherever its day put it (a refused drill has none).
+  const listed = (await store.list(areaRoot({ prefix, host: args.host }, 'drills'))).keys.map((k) => k.key);
+  const key = listed.find((k) => { const ref = parseKey(k); return ref?.area === 'drills' && ref.execution === name; });
+  if (!key) throw new RestoreFailedError(`drill ${(described.status ?? '?').toLowerCase()}: ${described.error ?? ''} ${described.cause ?? ''} (no record: see ${arn})`.trim());
+  const record = JSON.parse((await store.getBytes(key)).toString('utf8')) as DrillRecord;
+  show(record, io);
+  return record.result === 'proven' ? 0 : 1;
 };
 
 /** How often a drill that waits for its window tries again. */

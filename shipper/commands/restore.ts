@@ -1,5 +1,5 @@
 import { join } from 'node:path';
-import { DescribeExecutionCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import type { SFNClient } from '@aws-sdk/client-sfn';
 import { sfnClientFor } from '../../drivers/aws/sfn.js';
 import { listHosts } from '../../core/catalog/manifests.js';
 import type { Config } from '../../core/config.js';
@@ -14,6 +14,7 @@ import { FileAlerts } from '../../drivers/local/file-alerts.js';
 import { clientCommand } from '../../drivers/mysql/programs.js';
 import { formatBytes, formatSeconds } from '../lib/format.js';
 import type { Command } from './command.js';
+import { followExecution } from './execution.js';
 import type { CommandIo } from './io.js';
 import { progressView } from './progress.js';
 
@@ -137,30 +138,17 @@ export const restoreOnAws = async (
   pollMs = 5_000,
 ): Promise<number> => {
   const name = `restore-${compactStamp(new Date())}-${Math.random().toString(36).slice(2, 8)}`;
-  const started = await sfn.send(new StartExecutionCommand({ stateMachineArn, name, input: JSON.stringify({ ...request, execution: name }) }));
-  const arn = started.executionArn ?? '';
-  io.err(`started ${arn}`);
-  let last = '';
-  for (;;) {
-    const described = await sfn.send(new DescribeExecutionCommand({ executionArn: arn }));
-    if (described.status !== last && !io.json) io.err(`  ${described.status ?? '?'}`);
-    last = described.status ?? '';
-    if (described.status === 'SUCCEEDED') {
-      const output = JSON.parse(described.output ?? '{}') as RestoreState;
-      if (io.json) io.out(JSON.stringify(restoreReport(output, request.dryRun ? 'planned' : 'succeeded')));
-      else if (request.dryRun) io.out(`planned ${request.host ?? ''}: see ${arn}`);
-      else {
-        io.out(`restored ${request.host ?? ''} to ${output.plan?.targetTime ?? '?'} on ${output.instance?.id ?? '?'} (${output.instance?.host ?? '?'}): see ${arn}`);
-        // The last line is the command that connects, as for a local restore.
-        if (output.instance?.connect) io.out(output.instance.connect);
-      }
-      return 0;
-    }
-    if (described.status && described.status !== 'RUNNING') {
-      throw new RestoreFailedError(`restore ${described.status.toLowerCase()}: ${described.error ?? ''} ${described.cause ?? ''}`.trim());
-    }
-    await new Promise((r) => setTimeout(r, pollMs));
+  const { arn, described } = await followExecution(sfn, { stateMachineArn, name, input: { ...request, execution: name } }, io, pollMs);
+  if (described.status !== 'SUCCEEDED') throw new RestoreFailedError(`restore ${(described.status ?? '?').toLowerCase()}: ${described.error ?? ''} ${described.cause ?? ''}`.trim());
+  const output = JSON.parse(described.output ?? '{}') as RestoreState;
+  if (io.json) io.out(JSON.stringify(restoreReport(output, request.dryRun ? 'planned' : 'succeeded')));
+  else if (request.dryRun) io.out(`planned ${request.host ?? ''}: see ${arn}`);
+  else {
+    io.out(`restored ${request.host ?? ''} to ${output.plan?.targetTime ?? '?'} on ${output.instance?.id ?? '?'} (${output.instance?.host ?? '?'}): see ${arn}`);
+    // The last line is the command that connects, as for a local restore.
+    if (output.instance?.connect) io.out(output.instance.connect);
   }
+  return 0;
 };
 
 export const command: Command = {
