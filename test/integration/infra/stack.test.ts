@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { RegoEngine, TemplateFile } from '@aws/cloudformation-validate';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -283,4 +283,24 @@ describe('infra/serverless.yml packaged offline', () => {
       expect(packaged, machine).toMatch(new RegExp(`TimeoutSeconds\\\\*"\\s*:\\s*${timeout}[,}\\\\\\s]`));
     }
   });
+});
+
+describe('infra/serverless.yml parameters checked before packaging (plugins/check-params.cjs)', () => {
+  it('refuses a drillSchedule EventBridge Scheduler would refuse, with one line naming it, before anything is built or packaged', async () => {
+    const dir = '.serverless-badparam';
+    const failed = await run('flock', ['infra/.package.lock', 'npm', 'run', 'infra:package', '--', '--param=drillSchedule=cron(0 3 * * SUN)', '--param=timeZone=Europe/Nowhere'], {
+      env: { ...process.env, AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', BINVAULT_PACKAGE_DIR: dir },
+      maxBuffer: 16 << 20,
+    }).then(
+      () => undefined,
+      (e: unknown) => e as { code: number; stdout: string; stderr: string },
+    );
+
+    expect(failed?.code).not.toBe(0);
+    const output = `${failed?.stdout ?? ''}${failed?.stderr ?? ''}`;
+    expect(output).toContain("drillSchedule 'cron(0 3 * * SUN)': a cron expression has 6 fields (minutes hours day-of-month month day-of-week year); this one has 5");
+    expect(output).toContain("timeZone 'Europe/Nowhere': not an IANA time zone");
+    // Nothing was built: the check runs before the functions are bundled.
+    expect(existsSync(`infra/${dir}/cloudformation-template-update-stack.json`)).toBe(false);
+  }, 120_000);
 });
