@@ -35,10 +35,11 @@ export interface VerifyObjectOptions {
 export type VerifyOutcome =
   | { outcome: 'verified'; key: string; recordKey: string; record: ObjectRecord }
   | { outcome: 'already-verified'; key: string; recordKey: string }
-  /** Paused after a gzip member: the caller sends the continuation for `invocations`. */
+  /**
+   * Paused after a gzip member, or an event found this version's fresh checkpoint: the caller sends
+   * the continuation for `invocations`.
+   */
   | { outcome: 'paused'; key: string; checkpointKey: string; storedOffset: number; size: number; invocations: number }
-  /** A duplicate event while another invocation's verify of this object goes on: nothing done. */
-  | { outcome: 'in-progress'; key: string; checkpointKey: string }
   | { outcome: 'ignored'; key: string; why: string };
 
 /**
@@ -141,11 +142,11 @@ export const verifyObject = async (
       return { outcome: 'ignored', key, why: `a duplicate continuation: the checkpoint is at invocation ${current.invocations}, this one was sent for ${options.continuation.invocations}` };
     }
   } else if (current && deps.clock.now().getTime() - Date.parse(current.updatedAt) < CHECKPOINT_STALE_MS) {
-    // As for a continuation one behind: the S3 event is invocation 0 of the chain.
-    if (current.invocations === 1) {
-      return { outcome: 'paused', key, checkpointKey, storedOffset: current.state?.storedOffset ?? 0, size: head.size, invocations: 1 };
-    }
-    return { outcome: 'in-progress', key, checkpointKey };
+    // An S3 event (Lambda's retry, a duplicate, a redrive) while this version's chain is fresh: the
+    // chain may be dead — the invocation that wrote the checkpoint may have failed to send its
+    // continuation, and nothing else would ever send it — so announce it again. Were the chain alive,
+    // two invocations go on from one checkpoint and the If-Match write stops the second.
+    return { outcome: 'paused', key, checkpointKey, storedOffset: current.state?.storedOffset ?? 0, size: head.size, invocations: current.invocations };
   }
 
   const now = deps.clock.now().toISOString();

@@ -126,7 +126,7 @@ describe('verifyObject in steps (a verify longer than one invocation)', () => {
     expect(store.objects.has(checkpointOf(BINLOG))).toBe(false);
   });
 
-  it('does nothing on a duplicate continuation or a duplicate S3 event while the verify goes on; takes over a stale one', async () => {
+  it('ignores a duplicate continuation, re-announces the chain on an S3 event delivered again, takes over a stale checkpoint', async () => {
     const store = new MemoryStore();
     const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
     const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
@@ -144,10 +144,11 @@ describe('verifyObject in steps (a verify longer than one invocation)', () => {
     const racers = await Promise.all([0, 1].map(() => verifyObject(deps(store), BINLOG, { ...options, continuation: { invocations: 2 } })));
     expect(racers.map((r) => r.outcome).sort()).toEqual(['ignored', 'paused']);
     expect(racers.find((r) => r.outcome === 'ignored')).toMatchObject({ why: 'another invocation went on with this verify first' });
-    // Older duplicates, and the S3 event delivered again, do nothing.
+    // Older duplicates do nothing; the S3 event delivered again (or redriven) announces the
+    // checkpoint's continuation again, as the chain may be dead, and changes nothing itself.
     expect(await verifyObject(deps(store), BINLOG, { ...options, continuation: { invocations: 1 } })).toMatchObject({ outcome: 'ignored', why: expect.stringContaining('duplicate') });
     const advanced = store.json<VerifyCheckpoint>(checkpointOf(BINLOG));
-    expect(await verifyObject(deps(store), BINLOG, options)).toMatchObject({ outcome: 'in-progress' });
+    expect(await verifyObject(deps(store), BINLOG, options)).toMatchObject({ outcome: 'paused', invocations: 3, storedOffset: advanced.state?.storedOffset });
     expect(store.json(checkpointOf(BINLOG))).toEqual(advanced);
     expect(first).toMatchObject({ outcome: 'paused', invocations: 1 });
 
