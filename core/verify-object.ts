@@ -213,6 +213,18 @@ export const verifyObject = async (
     }
   }
 
+  if (restart) {
+    // An object thought to fit looks for no checkpoint up front, but one may be there: its own
+    // earlier attempt's (that invocation failed to send the continuation and this is Lambda's
+    // retry), or a dead chain's. This version's: go on with it, whatever it is. Another version's:
+    // written over below, as the If-None-Match write would fail on it for good.
+    found = await readCheckpoint(deps.store, checkpointKey);
+    if (found && sameVersion(found.checkpoint.object, version)) {
+      const at = found.checkpoint;
+      return { outcome: 'paused', key, checkpointKey, storedOffset: at.state?.storedOffset ?? 0, size: head.size, invocations: at.invocations };
+    }
+  }
+
   if (pauseAt !== undefined || restart) {
     const invocations = (current?.invocations ?? 0) + 1;
     const checkpoint: VerifyCheckpoint = {

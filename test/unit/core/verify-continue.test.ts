@@ -232,6 +232,30 @@ describe('verifyObject in steps (a verify longer than one invocation)', () => {
       expect(store.objects.has(checkpointOf(BINLOG))).toBe(false);
     });
 
+    it('goes on with a checkpoint it finds when an object thought to fit runs out of time again (never ignores the object)', async () => {
+      const store = new MemoryStore();
+      const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
+      const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
+      const runOut = async (): Promise<VerifyOutcome> => {
+        const controller = new AbortController();
+        return verifyObject({ ...deps(store), store: abortingAfter(store, controller, 3) }, BINLOG, { maxBytes: body.length, continuable: true, signal: controller.signal });
+      };
+      // A replaced version's checkpoint left by a dead chain is written over.
+      await store.put(checkpointOf(BINLOG), JSON.stringify({ checkpointVersion: 1, key: BINLOG, object: { size: 1 }, started: '', updatedAt: '', invocations: 7 }));
+      expect(await runOut()).toMatchObject({ outcome: 'paused', invocations: 1, storedOffset: 0 });
+      const written = store.json<VerifyCheckpoint>(checkpointOf(BINLOG));
+      expect(written).toMatchObject({ invocations: 1, object: { size: body.length } });
+
+      // Its continuation was not sent, and Lambda's retry of the S3 event runs out of time as well:
+      // the checkpoint's continuation is announced again, and the chain ends in the record.
+      const retried = await runOut();
+      expect(retried).toMatchObject({ outcome: 'paused', invocations: 1, storedOffset: 0 });
+      expect(store.json(checkpointOf(BINLOG))).toEqual(written);
+      const { last } = await verifyInSteps(store, BINLOG, { maxBytes: body.length, continuation: { invocations: 1 } });
+      expect(last).toMatchObject({ outcome: 'verified', record: { status: 'ok' } });
+      expect(store.objects.has(checkpointOf(BINLOG))).toBe(false);
+    });
+
     it('leaves no checkpoint when a duplicate event for an object thought to fit wrote the record first', async () => {
       const store = new MemoryStore();
       const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
