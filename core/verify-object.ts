@@ -1,4 +1,4 @@
-import { BinvaultError, ObjectExistsError, WriteConflictError } from './errors.js';
+import { BinvaultError, ObjectChangedError, ObjectExistsError, WriteConflictError } from './errors.js';
 import type { Alerts, Clock, ObjectHead, ObjectStore } from './ports.js';
 import { checkpointKeyOf, parseObjectKey, recordKeyOf } from './layout.js';
 import { buildRecord, type ObjectRecord } from './records.js';
@@ -176,8 +176,11 @@ export const verifyObject = async (
       const bytesLeft = budget === undefined ? Infinity : budget - read;
       return bytesLeft < 2 * largestMember || (options.timeLeft !== undefined && options.timeLeft() < 2 * slowestMs);
     };
+    // A resumable read is pinned to the version the checkpoint (or the HEAD) belongs to: the key
+    // replaced in between must not mix one version's hash and verifier state with another's bytes.
+    const pin = resumable ? (current?.object.etag ?? head.etag) : undefined;
     try {
-      const body = await deps.store.get(key, resume ? { from: resume.storedOffset } : {});
+      const body = await deps.store.get(key, { ...(resume ? { from: resume.storedOffset } : {}), ...(pin !== undefined ? { ifMatch: pin } : {}) });
       const step: VerifyStep = await verifyStep({
         file: deps.store.url(key),
         body: metered(body, options.signal, (n) => {
@@ -195,6 +198,9 @@ export const verifyObject = async (
       if (step.done) verdict = step.verification;
       else pauseAt = step.state;
     } catch (error) {
+      if (error instanceof ObjectChangedError) {
+        return { outcome: 'ignored', key, why: 'the object was replaced since it was looked at (its own event verifies the new version)' };
+      }
       if (!options.signal?.aborted && !(error instanceof VerifyBudgetError)) throw error;
       if (lastBoundary) {
         // Back to the last member boundary: the next invocation reads from there.

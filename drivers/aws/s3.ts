@@ -22,7 +22,7 @@ import {
   type CompletedPart,
 } from '@aws-sdk/client-s3';
 import { rechunk, S3_MAX_PARTS } from '../../core/streams.js';
-import { ObjectExistsError, StorageError, WriteConflictError, messageOf } from '../../core/errors.js';
+import { ObjectChangedError, ObjectExistsError, StorageError, WriteConflictError, messageOf } from '../../core/errors.js';
 import type {
   ListOptions,
   ListResult,
@@ -243,9 +243,13 @@ export class S3Store implements ObjectStore {
   public async get(key: string, options: GetOptions = {}): Promise<AsyncIterable<Uint8Array>> {
     try {
       const from = options.from ?? 0;
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key, ...(from > 0 ? { Range: `bytes=${from}-` } : {}) }));
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: this.config.bucket, Key: key, ...(from > 0 ? { Range: `bytes=${from}-` } : {}), ...(options.ifMatch ? { IfMatch: options.ifMatch } : {}) }),
+      );
       return out.Body as AsyncIterable<Uint8Array>;
     } catch (error) {
+      // GetObject If-Match: 412 Precondition Failed when the key's ETag is another.
+      if (options.ifMatch && statusOf(error) === 412) throw new ObjectChangedError(key, { cause: error });
       this.fail('get', key, error);
     }
   }

@@ -159,6 +159,28 @@ describe('verifyObject in steps (a verify longer than one invocation)', () => {
     expect((resumed as Extract<VerifyOutcome, { outcome: 'paused' }>).storedOffset).toBeGreaterThan(advanced.state?.storedOffset ?? 0);
   });
 
+  it('stops a continuation whose object is replaced between its HEAD and its ranged GET (never mixes two versions)', async () => {
+    const store = new MemoryStore();
+    const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
+    const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
+    const options = { maxBytes: Math.ceil(body.length / 5), continuable: true };
+    expect(await verifyObject(deps(store), BINLOG, options)).toMatchObject({ outcome: 'paused', invocations: 1 });
+    const checkpoint = store.json<VerifyCheckpoint>(checkpointOf(BINLOG));
+    // Same size, other bytes: the HEAD saw the first version, the GET would read the second.
+    const replacing = Object.assign(Object.create(store) as MemoryStore, {
+      get: async (key: string, getOptions?: { from?: number; ifMatch?: string }) => {
+        if (key === BINLOG) await store.put(BINLOG, Buffer.from(body).fill(0x41, body.length - 1000), { metadata: (await store.head(BINLOG))?.metadata ?? {} });
+        return store.get(key, getOptions);
+      },
+    });
+
+    const outcome = await verifyObject({ ...deps(store), store: replacing }, BINLOG, { ...options, continuation: { invocations: 1 } });
+
+    expect(outcome).toMatchObject({ outcome: 'ignored', why: expect.stringContaining('replaced') });
+    expect(store.json(checkpointOf(BINLOG))).toEqual(checkpoint);
+    expect(store.objects.has(recordOf(BINLOG))).toBe(false);
+  });
+
   it('behaves as before for an object that fits: one read, no checkpoint looked for or written', async () => {
     const store = new MemoryStore();
     const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
