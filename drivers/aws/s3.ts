@@ -308,6 +308,10 @@ export class S3Store implements ObjectStore {
     } catch (error) {
       if (options.ifMatch && (statusOf(error) === 412 || statusOf(error) === 404)) throw new WriteConflictError(key, { cause: error });
       if (statusOf(error) === 412) throw new ObjectExistsError(key, { cause: error });
+      // 409 ConditionalRequestConflict: a conflicting write to the key ran at the same time ("fetch
+      // the object's ETag and retry"). A lost race, as a 412 on If-Match; with If-None-Match the
+      // other write may yet fail (or be a delete), so not ObjectExistsError: the caller reads again.
+      if ((options.ifMatch || options.ifAbsent) && statusOf(error) === 409) throw new WriteConflictError(key, { cause: error });
       this.fail('put', key, error);
     }
   }
