@@ -75,6 +75,18 @@ export class WriteConflictError extends StorageError {
   }
 }
 
+/** A read pinned to one version (If-Match on the ETag) found another version under the key. */
+export class ObjectChangedError extends StorageError {
+  public override readonly name: string = 'ObjectChangedError';
+
+  public constructor(
+    public readonly key: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`object replaced since it was looked at: ${key}`, options);
+  }
+}
+
 /** The restore cannot be planned as asked: outside every window, a broken chain, a bad target. */
 export class RestoreRefusedError extends BinvaultError {
   public override readonly name: string = 'RestoreRefusedError';

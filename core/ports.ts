@@ -20,6 +20,11 @@ export interface ObjectHead {
 export interface GetOptions {
   /** Read from this byte on (a ranged GET: `Range: bytes={from}-`). @default 0 */
   from?: number;
+  /**
+   * Read only this version (`If-Match` on its ETag): another version under the key refuses the
+   * read with ObjectChangedError, so bytes read after a pause belong to the version read before it.
+   */
+  ifMatch?: string;
 }
 
 export interface PutOptions {

@@ -1,4 +1,4 @@
-import { BinvaultError, ObjectExistsError, WriteConflictError } from './errors.js';
+import { BinvaultError, ObjectChangedError, ObjectExistsError, WriteConflictError } from './errors.js';
 import type { Alerts, Clock, ObjectHead, ObjectStore } from './ports.js';
 import { checkpointKeyOf, parseObjectKey, recordKeyOf } from './layout.js';
 import { buildRecord, type ObjectRecord } from './records.js';
@@ -35,10 +35,11 @@ export interface VerifyObjectOptions {
 export type VerifyOutcome =
   | { outcome: 'verified'; key: string; recordKey: string; record: ObjectRecord }
   | { outcome: 'already-verified'; key: string; recordKey: string }
-  /** Paused after a gzip member: the caller sends the continuation for `invocations`. */
+  /**
+   * Paused after a gzip member, or an event found this version's fresh checkpoint: the caller sends
+   * the continuation for `invocations`.
+   */
   | { outcome: 'paused'; key: string; checkpointKey: string; storedOffset: number; size: number; invocations: number }
-  /** A duplicate event while another invocation's verify of this object goes on: nothing done. */
-  | { outcome: 'in-progress'; key: string; checkpointKey: string }
   | { outcome: 'ignored'; key: string; why: string };
 
 /**
@@ -141,11 +142,11 @@ export const verifyObject = async (
       return { outcome: 'ignored', key, why: `a duplicate continuation: the checkpoint is at invocation ${current.invocations}, this one was sent for ${options.continuation.invocations}` };
     }
   } else if (current && deps.clock.now().getTime() - Date.parse(current.updatedAt) < CHECKPOINT_STALE_MS) {
-    // As for a continuation one behind: the S3 event is invocation 0 of the chain.
-    if (current.invocations === 1) {
-      return { outcome: 'paused', key, checkpointKey, storedOffset: current.state?.storedOffset ?? 0, size: head.size, invocations: 1 };
-    }
-    return { outcome: 'in-progress', key, checkpointKey };
+    // An S3 event (Lambda's retry, a duplicate, a redrive) while this version's chain is fresh: the
+    // chain may be dead — the invocation that wrote the checkpoint may have failed to send its
+    // continuation, and nothing else would ever send it — so announce it again. Were the chain alive,
+    // two invocations go on from one checkpoint and the If-Match write stops the second.
+    return { outcome: 'paused', key, checkpointKey, storedOffset: current.state?.storedOffset ?? 0, size: head.size, invocations: current.invocations };
   }
 
   const now = deps.clock.now().toISOString();
@@ -175,8 +176,11 @@ export const verifyObject = async (
       const bytesLeft = budget === undefined ? Infinity : budget - read;
       return bytesLeft < 2 * largestMember || (options.timeLeft !== undefined && options.timeLeft() < 2 * slowestMs);
     };
+    // A resumable read is pinned to the version the checkpoint (or the HEAD) belongs to: the key
+    // replaced in between must not mix one version's hash and verifier state with another's bytes.
+    const pin = resumable ? (current?.object.etag ?? head.etag) : undefined;
     try {
-      const body = await deps.store.get(key, resume ? { from: resume.storedOffset } : {});
+      const body = await deps.store.get(key, { ...(resume ? { from: resume.storedOffset } : {}), ...(pin !== undefined ? { ifMatch: pin } : {}) });
       const step: VerifyStep = await verifyStep({
         file: deps.store.url(key),
         body: metered(body, options.signal, (n) => {
@@ -194,6 +198,9 @@ export const verifyObject = async (
       if (step.done) verdict = step.verification;
       else pauseAt = step.state;
     } catch (error) {
+      if (error instanceof ObjectChangedError) {
+        return { outcome: 'ignored', key, why: 'the object was replaced since it was looked at (its own event verifies the new version)' };
+      }
       if (!options.signal?.aborted && !(error instanceof VerifyBudgetError)) throw error;
       if (lastBoundary) {
         // Back to the last member boundary: the next invocation reads from there.
@@ -209,6 +216,18 @@ export const verifyObject = async (
       } else {
         verdict = unverified(key, head.size, 'the invocation ran out of time before the whole object was read (raise the function\'s timeout)');
       }
+    }
+  }
+
+  if (restart) {
+    // An object thought to fit looks for no checkpoint up front, but one may be there: its own
+    // earlier attempt's (that invocation failed to send the continuation and this is Lambda's
+    // retry), or a dead chain's. This version's: go on with it, whatever it is. Another version's:
+    // written over below, as the If-None-Match write would fail on it for good.
+    found = await readCheckpoint(deps.store, checkpointKey);
+    if (found && sameVersion(found.checkpoint.object, version)) {
+      const at = found.checkpoint;
+      return { outcome: 'paused', key, checkpointKey, storedOffset: at.state?.storedOffset ?? 0, size: head.size, invocations: at.invocations };
     }
   }
 

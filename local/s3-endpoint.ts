@@ -15,7 +15,8 @@ import { versioning, type KoaContext, type VersioningContext, type VersioningOpt
  * The embedded runtime's S3-protocol endpoint: s3rver on loopback, plus the few S3 operations a
  * backup tool cannot do without and s3rver lacks — ListMultipartUploads and AbortMultipartUpload
  * (so a killed upload leaves nothing behind), conditional writes with `If-None-Match: *` (so a
- * shipped object is never overwritten) and `If-Match` (so no catalog update is lost), a correct
+ * shipped object is never overwritten) and `If-Match` (so no catalog update is lost), GETs with
+ * `If-Match` (so a verify in steps reads one version), a correct
  * listing by delimiter, and PUTs that show an object only once its whole body is in; with
  * `versioning`, the versioned bucket with Object Lock of the stack (local/s3-versioning.ts).
  */
@@ -104,9 +105,9 @@ const extensions =
       return;
     }
 
-    // Conditional writes: If-Match (this version only) on PutObject.
+    // Conditional writes and reads: If-Match (this version only) on PutObject and GetObject.
     const ifMatch = ctx.headers['if-match'];
-    if (ctx.method === 'PUT' && uploadId === undefined && key !== '' && typeof ifMatch === 'string') {
+    if ((ctx.method === 'PUT' || ctx.method === 'GET') && uploadId === undefined && key !== '' && typeof ifMatch === 'string') {
       const md5 = await readFile(`${objectFile(root, bucket, key)}.md5`, 'utf8').catch(() => undefined);
       if (md5 === undefined) return s3Error(ctx, 404, 'NoSuchKey', 'The specified key does not exist.');
       if (md5.trim() !== ifMatch.replace(/"/g, '')) {

@@ -22,7 +22,7 @@ export const localUpCommand = async (config: Config, io: CommandIo): Promise<num
       } else if (outcome.outcome === 'paused') {
         if (io.verbose) io.out(`paused   ${outcome.key} at byte ${outcome.storedOffset} of ${outcome.size} (invocation ${outcome.invocations}; it goes on in the next)`);
       } else if (io.verbose) {
-        const why = outcome.outcome === 'ignored' ? outcome.why : outcome.outcome === 'in-progress' ? 'its verify goes on in steps' : 'already verified';
+        const why = outcome.outcome === 'ignored' ? outcome.why : 'already verified';
         io.out(`skipped  ${outcome.key} (${why})`);
       }
     },

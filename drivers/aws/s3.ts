@@ -22,7 +22,7 @@ import {
   type CompletedPart,
 } from '@aws-sdk/client-s3';
 import { rechunk, S3_MAX_PARTS } from '../../core/streams.js';
-import { ObjectExistsError, StorageError, WriteConflictError, messageOf } from '../../core/errors.js';
+import { ObjectChangedError, ObjectExistsError, StorageError, WriteConflictError, messageOf } from '../../core/errors.js';
 import type {
   ListOptions,
   ListResult,
@@ -243,9 +243,13 @@ export class S3Store implements ObjectStore {
   public async get(key: string, options: GetOptions = {}): Promise<AsyncIterable<Uint8Array>> {
     try {
       const from = options.from ?? 0;
-      const out = await this.client.send(new GetObjectCommand({ Bucket: this.config.bucket, Key: key, ...(from > 0 ? { Range: `bytes=${from}-` } : {}) }));
+      const out = await this.client.send(
+        new GetObjectCommand({ Bucket: this.config.bucket, Key: key, ...(from > 0 ? { Range: `bytes=${from}-` } : {}), ...(options.ifMatch ? { IfMatch: options.ifMatch } : {}) }),
+      );
       return out.Body as AsyncIterable<Uint8Array>;
     } catch (error) {
+      // GetObject If-Match: 412 Precondition Failed when the key's ETag is another.
+      if (options.ifMatch && statusOf(error) === 412) throw new ObjectChangedError(key, { cause: error });
       this.fail('get', key, error);
     }
   }
@@ -304,6 +308,10 @@ export class S3Store implements ObjectStore {
     } catch (error) {
       if (options.ifMatch && (statusOf(error) === 412 || statusOf(error) === 404)) throw new WriteConflictError(key, { cause: error });
       if (statusOf(error) === 412) throw new ObjectExistsError(key, { cause: error });
+      // 409 ConditionalRequestConflict: a conflicting write to the key ran at the same time ("fetch
+      // the object's ETag and retry"). A lost race, as a 412 on If-Match; with If-None-Match the
+      // other write may yet fail (or be a delete), so not ObjectExistsError: the caller reads again.
+      if ((options.ifMatch || options.ifAbsent) && statusOf(error) === 409) throw new WriteConflictError(key, { cause: error });
       this.fail('put', key, error);
     }
   }

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { ObjectExistsError, StorageError, WriteConflictError } from '../../core/errors.js';
+import { ObjectChangedError, ObjectExistsError, StorageError, WriteConflictError } from '../../core/errors.js';
 import type { GetOptions, ListOptions, ListResult, MultipartUploadInfo, ObjectHead, ObjectLock, ObjectStore, PutOptions } from '../../core/ports.js';
 
 interface Stored {
@@ -37,6 +37,10 @@ export class MemoryStore implements ObjectStore {
   }
 
   public async get(key: string, options: GetOptions = {}): Promise<AsyncIterable<Uint8Array>> {
+    if (options.ifMatch !== undefined && this.objects.has(key) && this.objects.get(key)?.etag !== options.ifMatch) {
+      this.requests.get++;
+      throw new ObjectChangedError(key);
+    }
     const body = (await this.getBytes(key)).subarray(options.from ?? 0);
     return (async function* () {
       for (let i = 0; i < body.length; i += 64 * 1024) yield body.subarray(i, i + 64 * 1024);

@@ -179,6 +179,36 @@ describe('the verify function continuing itself on AWS (Lambda cannot run here: 
     lambda.restore();
   });
 
+  it('sends the continuation again when the S3 event is delivered again after a later step failed to send it (the chain was dead)', async () => {
+    const lambda = mockClient(LambdaClient);
+    lambda.on(InvokeCommand).resolvesOnce({ StatusCode: 202 }).rejectsOnce(new Error('Rate exceeded')).resolves({ StatusCode: 202 });
+    const store = new MemoryStore();
+    const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
+    const body = await sealed(raw, 64 * 1024);
+    const key = 'mysql/db1/binlogs/2026-12-04/binlog.000015.gz';
+    await store.put(key, body, { metadata: metadataOf(raw, 'binlog') });
+    const config = parseConfig({ BINVAULT_VERIFY_BYTES_PER_SECOND: rateFor(Math.ceil(body.length / 5)) }, { hostname: 'lambda', home: '/tmp', stateDir: '/tmp/binvault' });
+    const deps = { config, store: () => store, alerts: { publish: async () => undefined }, clock: systemClock, invoke: lambdaInvoker(new LambdaClient({ region: 'us-east-1' })) };
+    const telemetry = { logger: new Logger({ serviceName: 'verify', logLevel: 'ERROR' }) };
+    const context = { functionName: 'binvault-ci-verify', getRemainingTimeInMillis: () => 900_000 } as unknown as Context;
+    const s3Event = { Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'binvault-ci-backups' }, object: { key } } }] } as unknown as S3Event;
+    const payloadOf = (n: number): VerifyContinueEvent => JSON.parse(Buffer.from(lambda.commandCalls(InvokeCommand)[n]?.args[0].input.Payload as Uint8Array).toString()) as VerifyContinueEvent;
+
+    expect(await verifyEvent(deps, telemetry, s3Event, context)).toMatchObject([{ outcome: 'paused', invocations: 1 }]);
+    // The second step pauses but cannot send the third: its event ends in the failed-events queue.
+    await expect(verifyEvent(deps, telemetry, payloadOf(0), context)).rejects.toThrow('cannot invoke binvault-ci-verify: Rate exceeded');
+    // The S3 event delivered again (a duplicate, or redriven) finds the fresh checkpoint and sends its continuation.
+    let results = await verifyEvent(deps, telemetry, s3Event, context);
+    expect(results).toMatchObject([{ outcome: 'paused', invocations: 2 }]);
+    expect(lambda.commandCalls(InvokeCommand)).toHaveLength(3);
+    expect(payloadOf(2)).toEqual({ binvault: 'verify-continue', bucket: 'binvault-ci-backups', key, invocations: 2 });
+    while (results[0]?.outcome === 'paused') {
+      results = await verifyEvent(deps, telemetry, payloadOf(lambda.commandCalls(InvokeCommand).length - 1), context);
+    }
+    expect(results[0]).toMatchObject({ outcome: 'verified', record: { status: 'ok' } });
+    lambda.restore();
+  });
+
   it('refuses a continuation event that lacks its fields, in one line', async () => {
     const deps = { config: parseConfig({}, { hostname: 'lambda', home: '/tmp', stateDir: '/tmp/binvault' }), store: () => new MemoryStore(), alerts: { publish: async () => undefined }, clock: systemClock };
     const context = { functionName: 'binvault-ci-verify', getRemainingTimeInMillis: () => 900_000 } as unknown as Context;

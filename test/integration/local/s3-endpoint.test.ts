@@ -139,4 +139,18 @@ describe('the local S3 endpoint’s listing by delimiter', () => {
     await expect(t.store.put('c/state.json', '3', { ifMatch: v1?.etag ?? '' })).rejects.toMatchObject({ name: 'WriteConflictError' });
     expect((await t.store.getBytes('c/state.json')).toString()).toBe('2');
   });
+
+  it('reads with If-Match only the version looked at: a replaced key refuses the (ranged) GET', async () => {
+    await t.store.put('c/object.gz', 'version one');
+    const v1 = await t.store.head('c/object.gz');
+    const read = async (options: { from?: number; ifMatch?: string }): Promise<string> => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of await t.store.get('c/object.gz', options)) chunks.push(Buffer.from(chunk));
+      return Buffer.concat(chunks).toString();
+    };
+    expect(await read({ from: 8, ifMatch: v1?.etag ?? '' })).toBe('one');
+    await t.store.put('c/object.gz', 'version two');
+    await expect(read({ from: 8, ifMatch: v1?.etag ?? '' })).rejects.toMatchObject({ name: 'ObjectChangedError', key: 'c/object.gz' });
+    expect(await read({ from: 8, ifMatch: (await t.store.head('c/object.gz'))?.etag ?? '' })).toBe('two');
+  });
 });

@@ -126,7 +126,7 @@ describe('verifyObject in steps (a verify longer than one invocation)', () => {
     expect(store.objects.has(checkpointOf(BINLOG))).toBe(false);
   });
 
-  it('does nothing on a duplicate continuation or a duplicate S3 event while the verify goes on; takes over a stale one', async () => {
+  it('ignores a duplicate continuation, re-announces the chain on an S3 event delivered again, takes over a stale checkpoint', async () => {
     const store = new MemoryStore();
     const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
     const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
@@ -144,10 +144,11 @@ describe('verifyObject in steps (a verify longer than one invocation)', () => {
     const racers = await Promise.all([0, 1].map(() => verifyObject(deps(store), BINLOG, { ...options, continuation: { invocations: 2 } })));
     expect(racers.map((r) => r.outcome).sort()).toEqual(['ignored', 'paused']);
     expect(racers.find((r) => r.outcome === 'ignored')).toMatchObject({ why: 'another invocation went on with this verify first' });
-    // Older duplicates, and the S3 event delivered again, do nothing.
+    // Older duplicates do nothing; the S3 event delivered again (or redriven) announces the
+    // checkpoint's continuation again, as the chain may be dead, and changes nothing itself.
     expect(await verifyObject(deps(store), BINLOG, { ...options, continuation: { invocations: 1 } })).toMatchObject({ outcome: 'ignored', why: expect.stringContaining('duplicate') });
     const advanced = store.json<VerifyCheckpoint>(checkpointOf(BINLOG));
-    expect(await verifyObject(deps(store), BINLOG, options)).toMatchObject({ outcome: 'in-progress' });
+    expect(await verifyObject(deps(store), BINLOG, options)).toMatchObject({ outcome: 'paused', invocations: 3, storedOffset: advanced.state?.storedOffset });
     expect(store.json(checkpointOf(BINLOG))).toEqual(advanced);
     expect(first).toMatchObject({ outcome: 'paused', invocations: 1 });
 
@@ -156,6 +157,28 @@ describe('verifyObject in steps (a verify longer than one invocation)', () => {
     const resumed = await verifyObject(deps(store), BINLOG, options);
     expect(resumed).toMatchObject({ outcome: 'paused', invocations: 4 });
     expect((resumed as Extract<VerifyOutcome, { outcome: 'paused' }>).storedOffset).toBeGreaterThan(advanced.state?.storedOffset ?? 0);
+  });
+
+  it('stops a continuation whose object is replaced between its HEAD and its ranged GET (never mixes two versions)', async () => {
+    const store = new MemoryStore();
+    const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
+    const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
+    const options = { maxBytes: Math.ceil(body.length / 5), continuable: true };
+    expect(await verifyObject(deps(store), BINLOG, options)).toMatchObject({ outcome: 'paused', invocations: 1 });
+    const checkpoint = store.json<VerifyCheckpoint>(checkpointOf(BINLOG));
+    // Same size, other bytes: the HEAD saw the first version, the GET would read the second.
+    const replacing = Object.assign(Object.create(store) as MemoryStore, {
+      get: async (key: string, getOptions?: { from?: number; ifMatch?: string }) => {
+        if (key === BINLOG) await store.put(BINLOG, Buffer.from(body).fill(0x41, body.length - 1000), { metadata: (await store.head(BINLOG))?.metadata ?? {} });
+        return store.get(key, getOptions);
+      },
+    });
+
+    const outcome = await verifyObject({ ...deps(store), store: replacing }, BINLOG, { ...options, continuation: { invocations: 1 } });
+
+    expect(outcome).toMatchObject({ outcome: 'ignored', why: expect.stringContaining('replaced') });
+    expect(store.json(checkpointOf(BINLOG))).toEqual(checkpoint);
+    expect(store.objects.has(recordOf(BINLOG))).toBe(false);
   });
 
   it('behaves as before for an object that fits: one read, no checkpoint looked for or written', async () => {
@@ -226,6 +249,30 @@ describe('verifyObject in steps (a verify longer than one invocation)', () => {
 
       expect(first).toMatchObject({ outcome: 'paused', invocations: 1, storedOffset: 0 });
       expect(store.json<VerifyCheckpoint>(checkpointOf(BINLOG)).state).toBeUndefined();
+      const { last } = await verifyInSteps(store, BINLOG, { maxBytes: body.length, continuation: { invocations: 1 } });
+      expect(last).toMatchObject({ outcome: 'verified', record: { status: 'ok' } });
+      expect(store.objects.has(checkpointOf(BINLOG))).toBe(false);
+    });
+
+    it('goes on with a checkpoint it finds when an object thought to fit runs out of time again (never ignores the object)', async () => {
+      const store = new MemoryStore();
+      const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
+      const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
+      const runOut = async (): Promise<VerifyOutcome> => {
+        const controller = new AbortController();
+        return verifyObject({ ...deps(store), store: abortingAfter(store, controller, 3) }, BINLOG, { maxBytes: body.length, continuable: true, signal: controller.signal });
+      };
+      // A replaced version's checkpoint left by a dead chain is written over.
+      await store.put(checkpointOf(BINLOG), JSON.stringify({ checkpointVersion: 1, key: BINLOG, object: { size: 1 }, started: '', updatedAt: '', invocations: 7 }));
+      expect(await runOut()).toMatchObject({ outcome: 'paused', invocations: 1, storedOffset: 0 });
+      const written = store.json<VerifyCheckpoint>(checkpointOf(BINLOG));
+      expect(written).toMatchObject({ invocations: 1, object: { size: body.length } });
+
+      // Its continuation was not sent, and Lambda's retry of the S3 event runs out of time as well:
+      // the checkpoint's continuation is announced again, and the chain ends in the record.
+      const retried = await runOut();
+      expect(retried).toMatchObject({ outcome: 'paused', invocations: 1, storedOffset: 0 });
+      expect(store.json(checkpointOf(BINLOG))).toEqual(written);
       const { last } = await verifyInSteps(store, BINLOG, { maxBytes: body.length, continuation: { invocations: 1 } });
       expect(last).toMatchObject({ outcome: 'verified', record: { status: 'ok' } });
       expect(store.objects.has(checkpointOf(BINLOG))).toBe(false);
