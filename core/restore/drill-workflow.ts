@@ -221,13 +221,21 @@ export const drillTasks = (deps: DrillTaskDeps) => {
       return { key: drillKey(scopeOf(drill), drill.day, drill.execution), result: record.result, differences: record.differences.length };
     },
 
-    /** Both instances removed, whatever happened (by id; an aborted execution's by tag: restoreAborted). */
-    Cleanup: async (state: Partial<Pick<DrillState, 'instances'>>): Promise<{ cleaned: string[] }> => {
+    /**
+     * Both instances removed, whatever happened: by id, then by tag every other instance of the drill's
+     * two sides (one a failed or retried Provision started; `$.instances` is absent after Provision's
+     * Catch). An aborted or timed-out execution's: restoreAborted, by the same tags.
+     */
+    Cleanup: async (state: Partial<Pick<DrillState, 'instances' | 'drill'>>): Promise<{ cleaned: string[] }> => {
       const cleaned: string[] = [];
       for (const instance of Object.values(state.instances ?? {})) {
         if (!instance || typeof instance !== 'object') continue;
         await deps.provisioner.cleanup(instance);
         cleaned.push(instance.id);
+      }
+      if (state.drill?.execution && deps.provisioner.cleanupExecutions) {
+        const { execution } = state.drill;
+        cleaned.push(...(await deps.provisioner.cleanupExecutions(SIDES.map((side) => sideExecution(execution, side)), cleaned)));
       }
       return { cleaned };
     },

@@ -161,6 +161,48 @@ describe('the drill on AWS: two EC2 instances driven by SSM Run Command (SDK-lev
     const record = JSON.parse((await bucket.store.getBytes(`mysql/db1/drills/${laterDump.day}/drill-aws-3.json`)).toString()) as DrillRecord;
     expect(record.error).toMatch(/^no EC2 capacity for the launch template binvault-restore: /);
   });
+
+  const shortProvisioner = () => new Ec2Provisioner(new EC2Client({ region: 'us-east-1' }), new SSMClient({ region: 'us-east-1' }), { launchTemplate: 'binvault-restore', pollMs: 1, timeoutMs: 20 });
+
+  it('Provision terminates an instance whose SSM agent never comes online before it throws', async () => {
+    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0slow' }] });
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-0slow', State: { Name: 'running' }, PrivateIpAddress: '10.0.0.12' }] }] });
+    ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
+    ec2.on(TerminateInstancesCommand).resolves({});
+
+    await expect(shortProvisioner().provision('drill-aws-5-restored')).rejects.toThrow(/^instance i-0slow was not reachable through SSM within/);
+
+    expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input)).toEqual([{ InstanceIds: ['i-0slow'] }]);
+    expect(listedFor('ec2', 'TerminateInstancesCommand', [DRILL_ROLES.Provision])).toEqual([]);
+  });
+
+  it('Cleanup terminates by tag every instance of both sides that $.instances does not name (a Provision that failed or was retried)', async () => {
+    // A Provision whose Lambda timed out after RunInstances: the instance runs, tagged, and no state names it.
+    ec2.on(DescribeInstancesCommand).callsFake(async (input: { Filters?: { Name?: string; Values?: string[] }[] }) => {
+      const tags = input.Filters?.find((f) => f.Name === 'tag:binvault:execution')?.Values ?? [];
+      return { Reservations: tags.includes('drill-aws-6-dump') ? [{ Instances: [{ InstanceId: 'i-0left', State: { Name: 'running' } }] }] : [] };
+    });
+    ec2.on(TerminateInstancesCommand).resolves({});
+    const tasks = drillTasks({ store: undefined as never, prefix: 'mysql', provisioner: shortProvisioner(), applier: undefined as never, snapshots: undefined as never, alerts: { publish: async () => undefined }, clock: { now: () => new Date() } });
+
+    const out = await tasks.Cleanup({ drill: { execution: 'drill-aws-6' } as DrillState['drill'] });
+
+    expect(out).toEqual({ cleaned: ['i-0left'] });
+    expect(ec2.commandCalls(DescribeInstancesCommand)[0]?.args[0].input.Filters).toContainEqual({ Name: 'tag:binvault:execution', Values: ['drill-aws-6-restored', 'drill-aws-6-dump'] });
+    expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input)).toEqual([{ InstanceIds: ['i-0left'] }]);
+    expect([...listedFor('ec2', 'DescribeInstancesCommand', [DRILL_ROLES.Cleanup]), ...listedFor('ec2', 'TerminateInstancesCommand', [DRILL_ROLES.Cleanup])]).toEqual([]);
+  });
+
+  it('Cleanup does not terminate twice what it terminated by id', async () => {
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-01', State: { Name: 'stopping' } }] }] });
+    ec2.on(TerminateInstancesCommand).resolves({});
+    const tasks = drillTasks({ store: undefined as never, prefix: 'mysql', provisioner: shortProvisioner(), applier: undefined as never, snapshots: undefined as never, alerts: { publish: async () => undefined }, clock: { now: () => new Date() } });
+
+    const out = await tasks.Cleanup({ drill: { execution: 'drill-aws-7' } as DrillState['drill'], instances: { restored: { id: 'i-01', kind: 'ec2', host: '10.0.0.1', port: 3306, user: 'root', defaultsFile: '/etc/binvault/restore.cnf' } } });
+
+    expect(out).toEqual({ cleaned: ['i-01'] });
+    expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input)).toEqual([{ InstanceIds: ['i-01'] }]);
+  });
 });
 
 describe('starting drills on AWS: the schedule and every-dump (SDK-level fake of Step Functions)', () => {
