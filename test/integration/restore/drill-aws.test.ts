@@ -260,6 +260,35 @@ describe('starting drills on AWS: the schedule and every-dump (SDK-level fake of
     expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}')).toEqual({ host: 'db1', window: 'db1-20261101T000640Z.sql.gz', execution: 'drill-db1-20261101T000640Z' });
     expect(listedFor('sfn', 'StartExecutionCommand', [DRILL_ROLES.Catalog])).toEqual([]);
   });
+  it('a 60-character host: the schedule’s and every-dump’s names fit DrillPlan’s 71 characters, differ from another long host’s, and DrillPlan accepts them', async () => {
+    const host = 'db-primary-01.eu-west-1.prod.internal.example-corp-group.com';
+    const twin = 'db-primary-01.eu-west-1.prod.internal.example-corp-group.net';
+    expect(host).toHaveLength(60);
+    const dump = dumpAt(T0 + 400, 'binlog.000007', `mysql/${host}/dumps/2026-11-01/${host}-20261101T000640Z.sql.gz`);
+    await bucket.store.put(`mysql/${host}/records/2026-11-01/${host}-20261101T000640Z.sql.gz.json`, JSON.stringify(recordOf({ ...dump, host } as never)));
+    await bucket.store.put(`mysql/${twin}/records/2026-11-01/x.json`, '{}');
+    sfn.on(StartExecutionCommand).callsFake(async (input: { name: string }) => ({ executionArn: `${arn}:${input.name}` }));
+    const starter = new SfnDrillStarter(new SFNClient({ region: 'us-east-1' }), arn);
+
+    const scheduled = (await startScheduledDrills({ store: bucket.store, starter, clock: { now: () => new Date('2026-11-22T03:00:00Z') } }, 'mysql')).filter((s) => s.host.length === 60);
+    const everyDump = await startDrillForRecord({ store: bucket.store, starter }, `mysql/${host}/records/2026-11-01/${host}-20261101T000640Z.sql.gz.json`);
+
+    const names = [...scheduled.map((s) => s.execution), everyDump?.execution ?? ''];
+    expect(scheduled.map((s) => s.host).sort()).toEqual([host, twin]);
+    expect(names.map((n) => n.length <= 71)).toEqual([true, true, true]);
+    expect(new Set(names).size).toBe(3);
+    expect(names[0]).toMatch(/^drill-db-primary-01_eu-west-1_prod_internal_example-c-[0-9a-f]{8}-20261122$/);
+    expect(everyDump?.execution).toMatch(/^drill-db-primary-01_eu-west-1_prod_internal_e-[0-9a-f]{8}-20261101T000640Z$/);
+    // The names the starts send are names DrillPlan takes: past its input's check (InputError before
+    // this fix), it refuses only because this bucket has no catalog for these hosts.
+    const tasks = drillTasks({ store: bucket.store, prefix: 'mysql', provisioner: undefined as never, applier: undefined as never, snapshots: undefined as never, alerts: { publish: async () => undefined }, clock: { now: () => new Date('2026-11-22T03:00:00Z') } });
+    for (const call of sfn.commandCalls(StartExecutionCommand)) {
+      const input = JSON.parse(call.args[0].input.input ?? '{}') as { host: string; execution: string };
+      expect(input.execution).toBe(call.args[0].input.name);
+      await expect(tasks.DrillPlan(input)).rejects.toMatchObject({ name: 'RestoreRefusedError', message: expect.stringMatching(/^no catalog for host /) });
+    }
+  });
+
   it('the catalog function, with BINVAULT_DRILL=every-dump, starts the drill when a verified dump’s record lands, once per dump; with scheduled, never', async () => {
     const dump = dumpAt(T0 + 700, 'binlog.000009', 'mysql/db1/dumps/2026-11-01/db1-20261101T001140Z.sql.gz');
     const recordKey = 'mysql/db1/records/2026-11-01/db1-20261101T001140Z.sql.gz.json';
