@@ -185,6 +185,14 @@ export interface Provisioner {
   /** `sizing`: what the plan needs (an EC2 instance's type and volume; a local one ignores it). */
   provision(execution: string, sizing?: InstanceSizing): Promise<ProvisionedInstance>;
   cleanup(instance: ProvisionedInstance): Promise<void>;
+  /**
+   * Removes every instance of these executions (EC2: their `binvault:execution` tag) but those in
+   * `except`: the ones a Provision started and never handed on (it failed or timed out after
+   * starting them). Optional: a local provisioner runs in the process that started its servers and
+   * cleans up its own failed start.
+   * @returns the instances removed
+   */
+  cleanupExecutions?(executions: readonly string[], except: readonly string[]): Promise<string[]>;
 }
 
 /** How the load and the replay run next to the new server: in-process locally, SSM Run Command on AWS. */

@@ -1,5 +1,6 @@
 import { DrillNotReadyError, InputError, NothingToDrillError, RestoreRefusedError } from '../errors.js';
 import { drillKey, drillSnapshotKey, restoreKey } from '../layout.js';
+import { DRILL_NAME_MAX } from './drill-start.js';
 import type { Alerts, Applier, Clock, InstanceSnapshot, ObjectStore, ProvisionedInstance, Provisioner, Snapshotter, StepStatus } from '../ports.js';
 import { chooseDrillWindow, compareSnapshots, finishDrill, gtidDifferences, newDrillExecution, type ProvableDump } from './drill.js';
 import type { RestorePlan } from './plan.js';
@@ -118,7 +119,10 @@ export const drillTasks = (deps: DrillTaskDeps) => {
     DrillPlan: async (input: DrillInput): Promise<PlannedDrill | SkippedDrill> => {
       if (!input.host || !/^[A-Za-z0-9][A-Za-z0-9._-]*$/.test(input.host)) throw new InputError(`'${input.host ?? ''}' is not a host name`);
       if (input.window !== undefined && (typeof input.window !== 'string' || input.window === '' || input.window.includes('..'))) throw new InputError(`"window" must name a dump: ${JSON.stringify(input.window)}`);
-      if (input.execution !== undefined && !/^[A-Za-z0-9][A-Za-z0-9_-]{0,70}$/.test(input.execution)) throw new InputError(`"execution" '${String(input.execution)}' is not a name (letters, digits, - and _, at most 71)`);
+      // At most DRILL_NAME_MAX (71), what drillExecutionName gives: `{execution}-restored` is a tag and a restore name.
+      if (input.execution !== undefined && (typeof input.execution !== 'string' || input.execution.length > DRILL_NAME_MAX || !/^[A-Za-z0-9][A-Za-z0-9_-]*$/.test(input.execution))) {
+        throw new InputError(`"execution" '${String(input.execution)}' is not a name (letters, digits, - and _, at most ${DRILL_NAME_MAX})`);
+      }
       let chosen;
       try {
         chosen = await chooseDrillWindow(deps, { host: input.host, ...(input.window ? { window: input.window } : {}) });
@@ -221,13 +225,21 @@ export const drillTasks = (deps: DrillTaskDeps) => {
       return { key: drillKey(scopeOf(drill), drill.day, drill.execution), result: record.result, differences: record.differences.length };
     },
 
-    /** Both instances removed, whatever happened (by id; an aborted execution's by tag: restoreAborted). */
-    Cleanup: async (state: Partial<Pick<DrillState, 'instances'>>): Promise<{ cleaned: string[] }> => {
+    /**
+     * Both instances removed, whatever happened: by id, then by tag every other instance of the drill's
+     * two sides (one a failed or retried Provision started; `$.instances` is absent after Provision's
+     * Catch). An aborted or timed-out execution's: restoreAborted, by the same tags.
+     */
+    Cleanup: async (state: Partial<Pick<DrillState, 'instances' | 'drill'>>): Promise<{ cleaned: string[] }> => {
       const cleaned: string[] = [];
       for (const instance of Object.values(state.instances ?? {})) {
         if (!instance || typeof instance !== 'object') continue;
         await deps.provisioner.cleanup(instance);
         cleaned.push(instance.id);
+      }
+      if (state.drill?.execution && deps.provisioner.cleanupExecutions) {
+        const { execution } = state.drill;
+        cleaned.push(...(await deps.provisioner.cleanupExecutions(SIDES.map((side) => sideExecution(execution, side)), cleaned)));
       }
       return { cleaned };
     },

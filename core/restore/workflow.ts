@@ -173,10 +173,17 @@ export const restoreTasks = (deps: RestoreDeps) => ({
     return { key, ...(state.instance.connect ? { connect: state.instance.connect } : {}) };
   },
 
-  Cleanup: async (state: Partial<RestoreState>): Promise<{ cleaned: boolean }> => {
-    if (!state.instance) return { cleaned: false };
-    await deps.provisioner.cleanup(state.instance);
-    return { cleaned: true };
+  /**
+   * The instance removed: by id, then by tag any other instance of the execution (one a failed or
+   * retried Provision started; `$.instance` is absent after Provision's Catch).
+   */
+  Cleanup: async (state: Partial<RestoreState>): Promise<{ cleaned: boolean; terminated?: string[] }> => {
+    const known = state.instance ? [state.instance.id] : [];
+    if (state.instance) await deps.provisioner.cleanup(state.instance);
+    const execution = state.request?.execution;
+    const tagged = execution && deps.provisioner.cleanupExecutions ? await deps.provisioner.cleanupExecutions([execution], known) : [];
+    if (tagged.length === 0) return { cleaned: known.length > 0 };
+    return { cleaned: true, terminated: tagged };
   },
 
   /**

@@ -14,9 +14,9 @@ export interface RetentionResult {
   deleted: string[];
   /** Bytes actually freed: every version of each deleted object (a versioned bucket keeps them otherwise). */
   freedBytes: number;
-  /** Objects an S3 Object Lock holds (a retention date ahead, or a legal hold): reported, never an error. */
+  /** Objects an S3 Object Lock holds (a retention date ahead, or a legal hold): reported, never an error; also a record, checkpoint or drill record held after its object went. */
   held: string[];
-  /** Objects that could not be deleted, no lock holding them (access denied, …): an error, `retention-failed`. */
+  /** Objects (or their records, checkpoints, drill records) that could not be deleted, no lock holding them (access denied, …): an error, `retention-failed`. */
   failed: { key: string; reason: string }[];
   /** Drill records (and a drill's snapshots) deleted with the window they proved. */
   drills: string[];
@@ -40,19 +40,24 @@ const windowLost = (record: DrillWindowRef, deleted: Set<string>, deletedBinlogN
 /**
  * The drill records of the windows whose dumps or binlogs retention deleted, with whatever the drill
  * left beside them (`drills/{day}/{execution}/…`, the AWS drill's snapshots). A record whose window
- * is still kept stays: `status` still shows what proved it.
+ * is still kept stays: `status` still shows what proved it. Also a record whose earlier or later dump
+ * is no longer there (one HEAD each): a record an Object Lock or a refusal kept on the run that deleted
+ * its window is found on a later run, not orphaned.
  */
 const drillsOfDeleted = async (store: ObjectStore, scope: { prefix: string; host: string }, deleted: string[]): Promise<string[]> => {
-  if (deleted.length === 0) return [];
   const gone = new Set(deleted);
   const names = new Set(deleted.map((k) => parseObjectKey(k)).flatMap((ref) => (ref?.area === 'binlogs' ? [ref.binlog] : [])));
   const listed = (await store.list(areaRoot(scope, 'drills'))).keys.map((k) => k.key);
   const lost = new Set<string>();
+  const dumpMissing = async (record: DrillWindowRef): Promise<boolean> => {
+    for (const key of [record.dumps?.from, record.dumps?.to]) if (key !== undefined && (await store.head(key)) === undefined) return true;
+    return false;
+  };
   for (const key of listed) {
     const ref = parseKey(key);
     if (ref?.area !== 'drills') continue;
     const record = JSON.parse((await store.getBytes(key)).toString('utf8')) as DrillWindowRef;
-    if (windowLost(record, gone, names)) lost.add(`${ref.day}/${ref.execution}`);
+    if (windowLost(record, gone, names) || (await dumpMissing(record))) lost.add(`${ref.day}/${ref.execution}`);
   }
   const root = areaRoot(scope, 'drills');
   return listed.filter((key) => {
@@ -120,34 +125,43 @@ export const runRetention = async (
         ['retention-blocked'],
       );
       const forgotten = new Set<string>();
-      for (const key of [...plan.delete.dumps, ...plan.delete.binlogs]) {
-        const ref = parseObjectKey(key);
+      /**
+       * Every version of `key` deleted. A refusal is never thrown: under a lock it is a hold, else a
+       * failure, so the rest of the host's retention and its retention-failed reconcile still run. A
+       * record, a checkpoint or a drill record is written after its object, so its lock can outlast the object's.
+       */
+      const purged = async (key: string): Promise<boolean> => {
         try {
           result.freedBytes += (await deps.store.purge(key)).freedBytes;
+          return true;
         } catch (error) {
           const lock = await deps.store.lockOf(key).catch(() => undefined);
           if (lock) result.held.push(key);
           else result.failed.push({ key, reason: messageOf(error) });
-          continue;
+          return false;
         }
+      };
+      for (const key of [...plan.delete.dumps, ...plan.delete.binlogs]) {
+        const ref = parseObjectKey(key);
+        if (!(await purged(key))) continue;
         if (ref) {
-          result.freedBytes += (await deps.store.purge(recordKeyOf(ref))).freedBytes;
+          await purged(recordKeyOf(ref));
           // A verify still going on in steps (or one whose chain died) leaves a checkpoint beside the record.
-          result.freedBytes += (await deps.store.purge(checkpointKeyOf(ref))).freedBytes;
+          await purged(checkpointKeyOf(ref));
+          // The object is gone: the catalog forgets it, whether or not its record could go with it.
           forgotten.add(recordKeyOf(ref));
         }
         result.deleted.push(key);
       }
       for (const key of plan.delete.gapRecords) {
-        result.freedBytes += (await deps.store.purge(key)).freedBytes;
+        if (!(await purged(key))) continue;
         forgotten.add(key);
         result.deleted.push(key);
       }
       if (forgotten.size > 0) await forgetRecords(deps.store, scope, forgotten, parts);
       // Only what was deleted takes its drills with it: a held or refused object's window is still there.
       for (const key of await drillsOfDeleted(deps.store, scope, result.deleted)) {
-        result.freedBytes += (await deps.store.purge(key)).freedBytes;
-        result.drills.push(key);
+        if (await purged(key)) result.drills.push(key);
       }
       const [first] = result.failed;
       await reconcileAlerts(

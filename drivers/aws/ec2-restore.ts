@@ -66,6 +66,18 @@ export class Ec2Provisioner implements Provisioner {
       throw new ProvisionError(`cannot start an instance from the launch template ${this.options.launchTemplate}: ${(error as Error).message}`, { cause: error });
     }
     if (!id) throw new ProvisionError('RunInstances returned no instance');
+    try {
+      return await this.waitReachable(id);
+    } catch (error) {
+      // An instance that never became usable is terminated here: no state names it after this throw.
+      // Should this fail too, the Cleanup state finds it by its tag (cleanupExecutions).
+      await this.ec2.send(new TerminateInstancesCommand({ InstanceIds: [id] })).catch(() => undefined);
+      throw error;
+    }
+  }
+
+  /** Until the instance runs and its SSM agent is Online; ProvisionError when it stops or the time is out. */
+  private async waitReachable(id: string): Promise<ProvisionedInstance> {
     const deadline = Date.now() + (this.options.timeoutMs ?? 600_000);
     const poll = this.options.pollMs ?? 5_000;
     let address: string | undefined;
@@ -91,6 +103,30 @@ export class Ec2Provisioner implements Provisioner {
 
   public async cleanup(instance: ProvisionedInstance): Promise<void> {
     await this.ec2.send(new TerminateInstancesCommand({ InstanceIds: [instance.id] }));
+  }
+
+  /**
+   * Terminates every instance tagged `binvault:execution` with one of `executions`, but those in
+   * `except` (already terminated by id): the instances a Provision started and never handed on (its
+   * Lambda timed out or failed after RunInstances, or its own terminate failed).
+   * @returns the instances terminated
+   */
+  public async cleanupExecutions(executions: readonly string[], except: readonly string[] = []): Promise<string[]> {
+    if (executions.length === 0) return [];
+    const described = await this.ec2.send(
+      new DescribeInstancesCommand({
+        Filters: [
+          { Name: 'tag:binvault:execution', Values: [...executions] },
+          { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+        ],
+      }),
+    );
+    const ids = (described.Reservations ?? [])
+      .flatMap((r) => r.Instances ?? [])
+      .map((i) => i.InstanceId)
+      .filter((id): id is string => id !== undefined && !except.includes(id));
+    if (ids.length > 0) await this.ec2.send(new TerminateInstancesCommand({ InstanceIds: ids }));
+    return ids;
   }
 }
 

@@ -13,7 +13,7 @@ export const ssmClient = (): SSMClient => (ssm ??= new SSMClient({}));
 
 /**
  * The EC2 provisioner of the restore and drill tasks, made on first use: only Provision needs the
- * launch template's setting (Cleanup terminates by instance id).
+ * launch template's setting (Cleanup terminates by instance id and by tag).
  */
 export const lazyProvisioner = (config: Config): Provisioner => {
   const get = (): Ec2Provisioner => {
@@ -27,8 +27,10 @@ export const lazyProvisioner = (config: Config): Provisioner => {
     });
     return provisioner;
   };
+  const cleaner = (): Ec2Provisioner => provisioner ?? new Ec2Provisioner(new EC2Client({}), ssmClient(), { launchTemplate: '' });
   return {
     provision: (execution, sizing) => get().provision(execution, sizing),
-    cleanup: (instance) => (provisioner ?? new Ec2Provisioner(new EC2Client({}), ssmClient(), { launchTemplate: '' })).cleanup(instance),
+    cleanup: (instance) => cleaner().cleanup(instance),
+    cleanupExecutions: (executions, except) => cleaner().cleanupExecutions(executions, except),
   };
 };

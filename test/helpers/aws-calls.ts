@@ -71,6 +71,7 @@ const provisioning = (why: string): AwsCall[] => [
   { action: 'iam:PassRole', resource: `arn:aws:iam::${ACCOUNT}:role/binvault-restore-instance-${STAGE}`, context: { 'iam:PassedToService': 'ec2.amazonaws.com' }, why: `${why}: the launch template’s instance profile` },
   { action: 'ec2:DescribeInstances', resource: '*', why: `${why}: waits for running (DescribeInstancesCommand)` },
   { action: 'ssm:DescribeInstanceInformation', resource: '*', why: `${why}: waits for the SSM agent (DescribeInstanceInformationCommand)` },
+  { action: 'ec2:TerminateInstances', resource: instance, context: { 'aws:ResourceTag/binvault:execution': 'drill-x-restored' }, why: `${why}: an instance that never became reachable is terminated (TerminateInstancesCommand)` },
 ];
 /** The drill's record written, its rates kept, drill-failed reconciled (finishDrill). */
 const drillRecord = (why: string): AwsCall[] => [
@@ -139,6 +140,7 @@ export const AWS_CALLS: Record<string, AwsCall[]> = {
     { action: 'iam:PassRole', resource: `arn:aws:iam::${ACCOUNT}:role/binvault-restore-instance-${STAGE}`, context: { 'iam:PassedToService': 'ec2.amazonaws.com' }, why: 'Ec2Provisioner.provision: the launch template’s instance profile' },
     { action: 'ec2:DescribeInstances', resource: '*', why: 'Ec2Provisioner.provision waits for running (DescribeInstancesCommand)' },
     { action: 'ssm:DescribeInstanceInformation', resource: '*', why: 'Ec2Provisioner.provision waits for the SSM agent (DescribeInstanceInformationCommand)' },
+    { action: 'ec2:TerminateInstances', resource: instance, context: { 'aws:ResourceTag/binvault:execution': 'restore-x' }, why: 'Ec2Provisioner.provision terminates an instance that never became reachable (TerminateInstancesCommand)' },
   ],
   RestoreLoadDumpIamRoleLambdaExecution: sendCommand('LoadDump'),
   RestoreReplayBinlogsIamRoleLambdaExecution: sendCommand('ReplayBinlogs'),
@@ -157,6 +159,7 @@ export const AWS_CALLS: Record<string, AwsCall[]> = {
   ],
   RestoreCleanupIamRoleLambdaExecution: [
     { action: 'ec2:TerminateInstances', resource: instance, context: { 'aws:ResourceTag/binvault:execution': 'restore-x' }, why: 'Ec2Provisioner.cleanup (TerminateInstancesCommand) of a tagged instance' },
+    { action: 'ec2:DescribeInstances', resource: '*', why: 'Cleanup: Ec2Provisioner.cleanupExecutions finds the execution’s other instances by tag (DescribeInstancesCommand)' },
   ],
   RestoreAbortedIamRoleLambdaExecution: [
     { action: 'states:GetExecutionHistory', resource: `arn:aws:states:${REGION}:${ACCOUNT}:execution:binvault-restore-${STAGE}:restore-x`, why: 'cleanupAborted reads the execution’s history (GetExecutionHistoryCommand)' },
@@ -183,6 +186,7 @@ export const AWS_CALLS: Record<string, AwsCall[]> = {
   DrillCompareIamRoleLambdaExecution: drillRecord('Compare'),
   DrillCleanupIamRoleLambdaExecution: [
     { action: 'ec2:TerminateInstances', resource: instance, context: { 'aws:ResourceTag/binvault:execution': 'drill-x-restored' }, why: 'drill Cleanup: Ec2Provisioner.cleanup (TerminateInstancesCommand) of a tagged instance' },
+    { action: 'ec2:DescribeInstances', resource: '*', why: 'drill Cleanup: Ec2Provisioner.cleanupExecutions finds both sides’ other instances by tag (DescribeInstancesCommand)' },
   ],
   DrillReportFailureIamRoleLambdaExecution: drillRecord('drill ReportFailure'),
   DrillScheduleIamRoleLambdaExecution: [

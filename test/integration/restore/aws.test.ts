@@ -118,6 +118,41 @@ describe('restore on AWS: EC2 provisioner and SSM Run Command (SDK-level fakes)'
     expect(plan.binlogs.map((b) => b.name)).toEqual(['binlog.000001', 'binlog.000002', 'binlog.000003', 'binlog.000004', 'binlog.000005', 'binlog.000006', 'binlog.000007']);
   });
 
+  it('Cleanup terminates by tag an instance of the execution that $.instance does not name (a Provision that failed or was retried)', async () => {
+    ec2.on(DescribeInstancesCommand).callsFake(async (input: { Filters?: { Name?: string; Values?: string[] }[] }) => {
+      const tags = input.Filters?.find((f) => f.Name === 'tag:binvault:execution')?.Values ?? [];
+      return { Reservations: tags.includes('restore-left') ? [{ Instances: [{ InstanceId: 'i-0left', State: { Name: 'pending' } }] }] : [] };
+    });
+    ec2.on(TerminateInstancesCommand).resolves({});
+    const tasks = restoreTasks({
+      store: bucket.store,
+      prefix: 'mysql',
+      timeZone: 'UTC',
+      provisioner: new Ec2Provisioner(new EC2Client({ region: 'us-east-1' }), new SSMClient({ region: 'us-east-1' }), { launchTemplate: 'binvault-restore' }),
+      applier: undefined as never,
+      alerts: { publish: async () => undefined },
+      clock: { now: () => new Date() },
+    });
+
+    const out = await tasks.Cleanup({ request: { host: 'db1', target: { latest: true }, dryRun: false, execution: 'restore-left' } as RestoreState['request'] });
+
+    expect(out).toEqual({ cleaned: true, terminated: ['i-0left'] });
+    expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input)).toEqual([{ InstanceIds: ['i-0left'] }]);
+    expect([...listedFor('ec2', 'DescribeInstancesCommand', [RESTORE_ROLES.Cleanup]), ...listedFor('ec2', 'TerminateInstancesCommand', [RESTORE_ROLES.Cleanup])]).toEqual([]);
+  });
+
+  it('Provision terminates an instance whose SSM agent never comes online before it throws', async () => {
+    instanceUp();
+    ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
+    ec2.on(TerminateInstancesCommand).resolves({});
+    const provisioner = new Ec2Provisioner(new EC2Client({ region: 'us-east-1' }), new SSMClient({ region: 'us-east-1' }), { launchTemplate: 'binvault-restore', pollMs: 1, timeoutMs: 20 });
+
+    await expect(provisioner.provision('restore-slow')).rejects.toThrow(/^instance i-0abc was not reachable through SSM within/);
+
+    expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input)).toEqual([{ InstanceIds: ['i-0abc'] }]);
+    expect(listedFor('ec2', 'TerminateInstancesCommand', [RESTORE_ROLES.Provision])).toEqual([]);
+  });
+
   it('terminates the instance when the restore fails on it, and reports the failure', async () => {
     instanceUp();
     ssm.on(GetCommandInvocationCommand).resolves({ Status: 'Failed', StandardErrorContent: 'binvault: loading the dump failed: ERROR 1064 (42000) at line 12' });

@@ -161,6 +161,48 @@ describe('the drill on AWS: two EC2 instances driven by SSM Run Command (SDK-lev
     const record = JSON.parse((await bucket.store.getBytes(`mysql/db1/drills/${laterDump.day}/drill-aws-3.json`)).toString()) as DrillRecord;
     expect(record.error).toMatch(/^no EC2 capacity for the launch template binvault-restore: /);
   });
+
+  const shortProvisioner = () => new Ec2Provisioner(new EC2Client({ region: 'us-east-1' }), new SSMClient({ region: 'us-east-1' }), { launchTemplate: 'binvault-restore', pollMs: 1, timeoutMs: 20 });
+
+  it('Provision terminates an instance whose SSM agent never comes online before it throws', async () => {
+    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0slow' }] });
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-0slow', State: { Name: 'running' }, PrivateIpAddress: '10.0.0.12' }] }] });
+    ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
+    ec2.on(TerminateInstancesCommand).resolves({});
+
+    await expect(shortProvisioner().provision('drill-aws-5-restored')).rejects.toThrow(/^instance i-0slow was not reachable through SSM within/);
+
+    expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input)).toEqual([{ InstanceIds: ['i-0slow'] }]);
+    expect(listedFor('ec2', 'TerminateInstancesCommand', [DRILL_ROLES.Provision])).toEqual([]);
+  });
+
+  it('Cleanup terminates by tag every instance of both sides that $.instances does not name (a Provision that failed or was retried)', async () => {
+    // A Provision whose Lambda timed out after RunInstances: the instance runs, tagged, and no state names it.
+    ec2.on(DescribeInstancesCommand).callsFake(async (input: { Filters?: { Name?: string; Values?: string[] }[] }) => {
+      const tags = input.Filters?.find((f) => f.Name === 'tag:binvault:execution')?.Values ?? [];
+      return { Reservations: tags.includes('drill-aws-6-dump') ? [{ Instances: [{ InstanceId: 'i-0left', State: { Name: 'running' } }] }] : [] };
+    });
+    ec2.on(TerminateInstancesCommand).resolves({});
+    const tasks = drillTasks({ store: undefined as never, prefix: 'mysql', provisioner: shortProvisioner(), applier: undefined as never, snapshots: undefined as never, alerts: { publish: async () => undefined }, clock: { now: () => new Date() } });
+
+    const out = await tasks.Cleanup({ drill: { execution: 'drill-aws-6' } as DrillState['drill'] });
+
+    expect(out).toEqual({ cleaned: ['i-0left'] });
+    expect(ec2.commandCalls(DescribeInstancesCommand)[0]?.args[0].input.Filters).toContainEqual({ Name: 'tag:binvault:execution', Values: ['drill-aws-6-restored', 'drill-aws-6-dump'] });
+    expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input)).toEqual([{ InstanceIds: ['i-0left'] }]);
+    expect([...listedFor('ec2', 'DescribeInstancesCommand', [DRILL_ROLES.Cleanup]), ...listedFor('ec2', 'TerminateInstancesCommand', [DRILL_ROLES.Cleanup])]).toEqual([]);
+  });
+
+  it('Cleanup does not terminate twice what it terminated by id', async () => {
+    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-01', State: { Name: 'stopping' } }] }] });
+    ec2.on(TerminateInstancesCommand).resolves({});
+    const tasks = drillTasks({ store: undefined as never, prefix: 'mysql', provisioner: shortProvisioner(), applier: undefined as never, snapshots: undefined as never, alerts: { publish: async () => undefined }, clock: { now: () => new Date() } });
+
+    const out = await tasks.Cleanup({ drill: { execution: 'drill-aws-7' } as DrillState['drill'], instances: { restored: { id: 'i-01', kind: 'ec2', host: '10.0.0.1', port: 3306, user: 'root', defaultsFile: '/etc/binvault/restore.cnf' } } });
+
+    expect(out).toEqual({ cleaned: ['i-01'] });
+    expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input)).toEqual([{ InstanceIds: ['i-01'] }]);
+  });
 });
 
 describe('starting drills on AWS: the schedule and every-dump (SDK-level fake of Step Functions)', () => {
@@ -218,6 +260,35 @@ describe('starting drills on AWS: the schedule and every-dump (SDK-level fake of
     expect(JSON.parse(sfn.commandCalls(StartExecutionCommand)[0]?.args[0].input.input ?? '{}')).toEqual({ host: 'db1', window: 'db1-20261101T000640Z.sql.gz', execution: 'drill-db1-20261101T000640Z' });
     expect(listedFor('sfn', 'StartExecutionCommand', [DRILL_ROLES.Catalog])).toEqual([]);
   });
+  it('a 60-character host: the schedule’s and every-dump’s names fit DrillPlan’s 71 characters, differ from another long host’s, and DrillPlan accepts them', async () => {
+    const host = 'db-primary-01.eu-west-1.prod.internal.example-corp-group.com';
+    const twin = 'db-primary-01.eu-west-1.prod.internal.example-corp-group.net';
+    expect(host).toHaveLength(60);
+    const dump = dumpAt(T0 + 400, 'binlog.000007', `mysql/${host}/dumps/2026-11-01/${host}-20261101T000640Z.sql.gz`);
+    await bucket.store.put(`mysql/${host}/records/2026-11-01/${host}-20261101T000640Z.sql.gz.json`, JSON.stringify(recordOf({ ...dump, host } as never)));
+    await bucket.store.put(`mysql/${twin}/records/2026-11-01/x.json`, '{}');
+    sfn.on(StartExecutionCommand).callsFake(async (input: { name: string }) => ({ executionArn: `${arn}:${input.name}` }));
+    const starter = new SfnDrillStarter(new SFNClient({ region: 'us-east-1' }), arn);
+
+    const scheduled = (await startScheduledDrills({ store: bucket.store, starter, clock: { now: () => new Date('2026-11-22T03:00:00Z') } }, 'mysql')).filter((s) => s.host.length === 60);
+    const everyDump = await startDrillForRecord({ store: bucket.store, starter }, `mysql/${host}/records/2026-11-01/${host}-20261101T000640Z.sql.gz.json`);
+
+    const names = [...scheduled.map((s) => s.execution), everyDump?.execution ?? ''];
+    expect(scheduled.map((s) => s.host).sort()).toEqual([host, twin]);
+    expect(names.map((n) => n.length <= 71)).toEqual([true, true, true]);
+    expect(new Set(names).size).toBe(3);
+    expect(names[0]).toMatch(/^drill-db-primary-01_eu-west-1_prod_internal_example-c-[0-9a-f]{8}-20261122$/);
+    expect(everyDump?.execution).toMatch(/^drill-db-primary-01_eu-west-1_prod_internal_e-[0-9a-f]{8}-20261101T000640Z$/);
+    // The names the starts send are names DrillPlan takes: past its input's check (InputError before
+    // this fix), it refuses only because this bucket has no catalog for these hosts.
+    const tasks = drillTasks({ store: bucket.store, prefix: 'mysql', provisioner: undefined as never, applier: undefined as never, snapshots: undefined as never, alerts: { publish: async () => undefined }, clock: { now: () => new Date('2026-11-22T03:00:00Z') } });
+    for (const call of sfn.commandCalls(StartExecutionCommand)) {
+      const input = JSON.parse(call.args[0].input.input ?? '{}') as { host: string; execution: string };
+      expect(input.execution).toBe(call.args[0].input.name);
+      await expect(tasks.DrillPlan(input)).rejects.toMatchObject({ name: 'RestoreRefusedError', message: expect.stringMatching(/^no catalog for host /) });
+    }
+  });
+
   it('the catalog function, with BINVAULT_DRILL=every-dump, starts the drill when a verified dump’s record lands, once per dump; with scheduled, never', async () => {
     const dump = dumpAt(T0 + 700, 'binlog.000009', 'mysql/db1/dumps/2026-11-01/db1-20261101T001140Z.sql.gz');
     const recordKey = 'mysql/db1/records/2026-11-01/db1-20261101T001140Z.sql.gz.json';

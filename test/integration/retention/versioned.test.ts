@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { rebuildHost } from '../../../core/catalog/manifests.js';
-import { parseObjectKey, recordKeyOf } from '../../../core/layout.js';
+import { checkpointKeyOf, drillKey, parseObjectKey, recordKeyOf } from '../../../core/layout.js';
 import type { Alert } from '../../../core/ports.js';
 import { runRetention } from '../../../core/retention/run.js';
 import type { VersioningOptions } from '../../../local/s3-versioning.js';
@@ -88,6 +88,42 @@ describe('retention on a versioned bucket with Object Lock (local endpoint)', ()
     expect(result?.failed).toEqual([]);
     for (const key of binlogs) expect((await versionsOf(key)).versions, key).toBe(1);
     expect(alerts).toEqual([]);
+  });
+
+  it('a drill record or checkpoint under a lock is held, a refused one failed: the run goes on to retention-failed and never throws', async () => {
+    // A drill of the first window (deleted by this run) under a legal hold, its snapshot refused by a
+    // policy, and the checkpoint of a verify in steps of a deleted binlog under a legal hold.
+    const [d0, d1] = (await bucket.store.list('mysql/db1/dumps/')).keys.map((k) => k.key).sort();
+    const record = drillKey(scope, '2026-11-02', 'drill-a');
+    const snapshot = record.replace(/\.json$/, '/restored.json');
+    await bucket.store.put(record, JSON.stringify({ kind: 'drill', dumps: { from: d0, to: d1 } }));
+    await bucket.store.put(snapshot, '{"tables":{},"definitions":{}}');
+    const binlog = (await bucket.store.list('mysql/db1/binlogs/2026-11-01/')).keys[0]?.key ?? '';
+    const checkpoint = checkpointKeyOf(parseObjectKey(binlog) as NonNullable<ReturnType<typeof parseObjectKey>>);
+    await bucket.store.put(checkpoint, '{}');
+    for (const key of [record, checkpoint]) await client().send(new PutObjectLegalHoldCommand({ Bucket: bucket.bucket, Key: key, LegalHold: { Status: 'ON' } }));
+    versioning.denyDeletePrefixes = [snapshot];
+    const alerts: Alert[] = [];
+
+    const [result] = await runRetention({ store: bucket.store, alerts: { publish: async (a) => void alerts.push(a) }, clock }, { prefix: 'mysql', policy, dryRun: false });
+
+    expect(result?.deleted).toContain(d0);
+    expect(result?.deleted).toContain(binlog);
+    expect(result?.held.sort()).toEqual([checkpoint, record].sort());
+    expect(result?.failed).toEqual([{ key: snapshot, reason: expect.stringContaining('access denied') }]);
+    expect(result?.drills).toEqual([]);
+    expect((await versionsOf(record)).versions).toBe(1);
+    expect((await versionsOf(binlog)).versions).toBe(0);
+    expect(alerts.map((a) => [a.type, a.state])).toEqual([['retention-failed', 'started']]);
+    expect(alerts[0]?.message).toContain(snapshot);
+
+    // The hold lifted and the refusal gone: the next run finds the record by its missing dumps, not orphaned.
+    await client().send(new PutObjectLegalHoldCommand({ Bucket: bucket.bucket, Key: record, LegalHold: { Status: 'OFF' } }));
+    versioning.denyDeletePrefixes = [];
+    const [next] = await runRetention({ store: bucket.store, alerts: { publish: async (a) => void alerts.push(a) }, clock }, { prefix: 'mysql', policy, dryRun: false });
+    expect(next?.drills.sort()).toEqual([record, snapshot].sort());
+    expect(await versionsOf(record)).toEqual({ versions: 0, markers: 0 });
+    expect(alerts.map((a) => [a.type, a.state])).toEqual([['retention-failed', 'started'], ['retention-failed', 'cleared']]);
   });
 
   it('treats a delete refused with no lock (a policy denying it) as an error: retention-failed once, cleared once it succeeds, exit 1 from the CLI', async () => {
