@@ -121,6 +121,7 @@ export const AWS_CALLS: Record<string, AwsCall[]> = {
     { action: 's3:GetObjectLegalHold', resource: object('db1/binlogs/2026-11-01/binlog.000001.gz'), why: 'S3Store.lockOf: a refused delete under a legal hold is a hold' },
     { action: 's3:GetObject', resource: object('db1/drills/2026-11-02/drill-x.json'), why: 'retention reads the drill records of the windows it deletes (drillsOfDeleted)' },
     { action: 's3:DeleteObjectVersion', resource: object('db1/drills/2026-11-02/drill-x.json'), why: 'retention purges a drill record with its window (S3Store.purge)' },
+    { action: 's3:GetObject', resource: object('db1/dumps/2026-11-01/db1-20261101T000000Z.sql.gz'), why: 'retention HEADs a drill record’s dumps: one gone takes the record (drillsOfDeleted, HeadObject)' },
     ...publishing('runRetention reconciles its alerts (reconcileAlerts → SnsAlerts.publish)'),
     failedEvent,
   ],
@@ -171,7 +172,8 @@ export const AWS_CALLS: Record<string, AwsCall[]> = {
   RestoreInstanceRole: [
     ...reads('db1/dumps/2026-11-20/db1-20261120T000000Z.sql.gz', 'the instance: binvault restore apply'),
     { action: 's3:GetObject', resource: object('_artifacts/binvault-0.1.0.mjs'), why: 'the instance’s user data fetches the binvault bundle' },
-    { action: 's3:PutObject', resource: object('db1/drills/2026-11-20/drill-x/restored.json'), why: 'a drill’s instance: binvault drill snapshot writes its snapshot' },
+    { action: 's3:PutObject', resource: object('db1/drills/2026-11-20/drill-x/restored.json'), why: 'a drill’s instance: binvault drill snapshot writes its snapshot (restored side)' },
+    { action: 's3:PutObject', resource: object('db1/drills/2026-11-20/drill-x/dump.json'), why: 'a drill’s instance: binvault drill snapshot writes its snapshot (dump side)' },
   ],
   // The drill state machine's tasks (functions/drill/handler.ts).
   DrillPlanIamRoleLambdaExecution: [

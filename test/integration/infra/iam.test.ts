@@ -4,7 +4,7 @@ import { promisify } from 'node:util';
 // AGPL-3.0: a test-only development tool (devDependency), never bundled nor shipped.
 import { isWildcardOnlyAction, runSimulation } from '@cloud-copilot/iam-simulate';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { ACCOUNT, ALERTS_KEY_ARN, AWS_CALLS, FAILED_EVENTS_QUEUE_ARN, REGION, TOPIC_ARN, type AwsCall } from '../../helpers/aws-calls.js';
+import { ACCOUNT, ALERTS_KEY_ARN, AWS_CALLS, BUCKET, FAILED_EVENTS_QUEUE_ARN, PREFIX, REGION, TOPIC_ARN, type AwsCall } from '../../helpers/aws-calls.js';
 
 const run = promisify(execFile);
 // Its own package directory: the infra tests package at once, in parallel.
@@ -165,6 +165,15 @@ describe('IAM of the packaged stack', () => {
       const granted = (policies[role] ?? []).flatMap((d) => d.Statement).filter((s) => asList(s.Action).includes('ssm:SendCommand')).flatMap((s) => asList(s.Resource));
       expect(granted.some(matches), `${role}: ${granted.join(', ')}`).toBe(true);
     }
+  });
+
+  it('lets the restore instance write a drill’s snapshots, not the drill record they sit beside', async () => {
+    const put = (key: string): AwsCall => ({ action: 's3:PutObject', resource: `arn:aws:s3:::${BUCKET}/${PREFIX}/${key}`, why: 'test' });
+
+    expect(await simulate('RestoreInstanceRole', put('db1/drills/2026-11-20/drill-x/restored.json'))).toBe('Allowed');
+    expect(await simulate('RestoreInstanceRole', put('db1/drills/2026-11-20/drill-x/dump.json'))).toBe('Allowed');
+    expect(await simulate('RestoreInstanceRole', put('db1/drills/2026-11-20/drill-x.json'))).toBe('ImplicitlyDenied');
+    expect(await simulate('RestoreInstanceRole', put('db1/drills/2026-11-20/drill-x/other.json'))).toBe('ImplicitlyDenied');
   });
 
   it('would deny the status check with the old grant (ssm:GetCommandInvocation on arn:aws:ssm:region:account:*)', async () => {

@@ -267,7 +267,9 @@ describe('infra/serverless.yml packaged offline', () => {
     expect(catalogEnv.BINVAULT_DRILL_STATE_MACHINE_ARN).toEqual(drillArn);
     // The restore instance may write only a drill's snapshots.
     const instanceStatements = ((resources.RestoreInstanceRole as Resource).Properties.Policies as { PolicyDocument: { Statement: Statement[] } }[]).flatMap((p) => p.PolicyDocument.Statement);
-    expect(instanceStatements.filter((st) => ([] as string[]).concat(st.Action).includes('s3:PutObject')).map((st) => st.Resource)).toEqual(['arn:aws:s3:::binvault-ci-backups/mysql/*/drills/*']);
+    expect(instanceStatements.filter((st) => ([] as string[]).concat(st.Action).includes('s3:PutObject')).map((st) => st.Resource)).toEqual([
+      ['arn:aws:s3:::binvault-ci-backups/mysql/*/drills/*/*/restored.json', 'arn:aws:s3:::binvault-ci-backups/mysql/*/drills/*/*/dump.json'],
+    ]);
     // An aborted or timed-out drill's instances are terminated as a restore's are.
     const rule = ofType('AWS::Events::Rule').find(([, r]) => JSON.stringify(r.Properties.EventPattern ?? {}).includes('ABORTED'));
     expect(JSON.stringify(rule?.[1].Properties.EventPattern)).toContain('binvault-drill-ci');
