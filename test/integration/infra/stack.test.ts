@@ -214,6 +214,14 @@ describe('infra/serverless.yml packaged offline', () => {
     expect((alarms.WatchdogNotRunning as Resource).Properties).toMatchObject({ Namespace: 'binvault', MetricName: 'watchdogRuns', Dimensions: [{ Name: 'service', Value: 'watchdog' }], ComparisonOperator: 'LessThanThreshold', TreatMissingData: 'breaching' });
   });
 
+  it('lets only the verify function run in a recursive loop (a verify in steps invokes itself more than 16 times)', () => {
+    const functions = ofType('AWS::Lambda::Function');
+    expect(functions.length).toBeGreaterThan(1);
+    for (const [name, fn] of functions) {
+      expect(fn.Properties.RecursiveLoop, name).toBe(name === 'VerifyLambdaFunction' ? 'Allow' : undefined);
+    }
+  });
+
   it('sends every asynchronously invoked function’s event, once its retries are spent, to the failed-events queue its role may write to', () => {
     const configs = Object.fromEntries(ofType('AWS::Lambda::EventInvokeConfig').map(([, c]) => [(c.Properties.FunctionName as { Ref: string }).Ref, c.Properties]));
     for (const fn of ['Verify', 'Catalog', 'Watchdog', 'Retention']) {
