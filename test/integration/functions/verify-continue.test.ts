@@ -117,20 +117,28 @@ describe('a verify longer than one invocation, on the local runtime (a tiny per-
   });
 });
 
+/**
+ * The verify function as Lambda runs it, its self-invoke through a (faked) LambdaClient: a real
+ * binlog in 64 KiB members in an in-memory bucket, a budget of about 1/`steps` of it per invocation.
+ */
+const onLambda = async (key: string, steps: number) => {
+  const store = new MemoryStore();
+  const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
+  const body = await sealed(raw, 64 * 1024);
+  await store.put(key, body, { metadata: metadataOf(raw, 'binlog') });
+  const config = parseConfig({ BINVAULT_VERIFY_BYTES_PER_SECOND: rateFor(Math.ceil(body.length / steps)) }, { hostname: 'lambda', home: '/tmp', stateDir: '/tmp/binvault' });
+  const deps = { config, store: () => store, alerts: { publish: async () => undefined }, clock: systemClock, invoke: lambdaInvoker(new LambdaClient({ region: 'us-east-1' })) };
+  const telemetry = { logger: new Logger({ serviceName: 'verify', logLevel: 'ERROR' }) };
+  const context = { functionName: 'binvault-ci-verify', getRemainingTimeInMillis: () => 900_000 } as unknown as Context;
+  const s3Event = { Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'binvault-ci-backups' }, object: { key } } }] } as unknown as S3Event;
+  return { key, deps, telemetry, context, s3Event };
+};
+
 describe('the verify function continuing itself on AWS (Lambda cannot run here: an SDK-level fake, asserting the commands sent)', () => {
   it('invokes its own function asynchronously with the continuation event, a call its role is granted', async () => {
     const lambda = mockClient(LambdaClient);
     lambda.on(InvokeCommand).resolves({ StatusCode: 202 });
-    const store = new MemoryStore();
-    const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
-    const body = await sealed(raw, 64 * 1024);
-    const key = 'mysql/db1/binlogs/2026-12-04/binlog.000013.gz';
-    await store.put(key, body, { metadata: metadataOf(raw, 'binlog') });
-    const config = parseConfig({ BINVAULT_VERIFY_BYTES_PER_SECOND: rateFor(Math.ceil(body.length / 4)) }, { hostname: 'lambda', home: '/tmp', stateDir: '/tmp/binvault' });
-    const deps = { config, store: () => store, alerts: { publish: async () => undefined }, clock: systemClock, invoke: lambdaInvoker(new LambdaClient({ region: 'us-east-1' })) };
-    const telemetry = { logger: new Logger({ serviceName: 'verify', logLevel: 'ERROR' }) };
-    const context = { functionName: 'binvault-ci-verify', getRemainingTimeInMillis: () => 900_000 } as unknown as Context;
-    const s3Event = { Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'binvault-ci-backups' }, object: { key } } }] } as unknown as S3Event;
+    const { key, deps, telemetry, context, s3Event } = await onLambda('mysql/db1/binlogs/2026-12-04/binlog.000013.gz', 4);
 
     let results = await verifyEvent(deps, telemetry, s3Event, context);
     let sent = 0;
@@ -155,16 +163,7 @@ describe('the verify function continuing itself on AWS (Lambda cannot run here: 
   it('fails the invocation when its continuation cannot be sent, and Lambda\'s retry of the event sends it', async () => {
     const lambda = mockClient(LambdaClient);
     lambda.on(InvokeCommand).rejectsOnce(new Error('Rate exceeded')).resolves({ StatusCode: 202 });
-    const store = new MemoryStore();
-    const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
-    const body = await sealed(raw, 64 * 1024);
-    const key = 'mysql/db1/binlogs/2026-12-04/binlog.000014.gz';
-    await store.put(key, body, { metadata: metadataOf(raw, 'binlog') });
-    const config = parseConfig({ BINVAULT_VERIFY_BYTES_PER_SECOND: rateFor(Math.ceil(body.length / 4)) }, { hostname: 'lambda', home: '/tmp', stateDir: '/tmp/binvault' });
-    const deps = { config, store: () => store, alerts: { publish: async () => undefined }, clock: systemClock, invoke: lambdaInvoker(new LambdaClient({ region: 'us-east-1' })) };
-    const telemetry = { logger: new Logger({ serviceName: 'verify', logLevel: 'ERROR' }) };
-    const context = { functionName: 'binvault-ci-verify', getRemainingTimeInMillis: () => 900_000 } as unknown as Context;
-    const s3Event = { Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'binvault-ci-backups' }, object: { key } } }] } as unknown as S3Event;
+    const { deps, telemetry, context, s3Event } = await onLambda('mysql/db1/binlogs/2026-12-04/binlog.000014.gz', 4);
 
     await expect(verifyEvent(deps, telemetry, s3Event, context)).rejects.toThrow('cannot invoke binvault-ci-verify: Rate exceeded');
     // Lambda retries the S3 event: the verify does not start over, it sends the continuation again.
@@ -182,16 +181,7 @@ describe('the verify function continuing itself on AWS (Lambda cannot run here: 
   it('sends the continuation again when the S3 event is delivered again after a later step failed to send it (the chain was dead)', async () => {
     const lambda = mockClient(LambdaClient);
     lambda.on(InvokeCommand).resolvesOnce({ StatusCode: 202 }).rejectsOnce(new Error('Rate exceeded')).resolves({ StatusCode: 202 });
-    const store = new MemoryStore();
-    const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
-    const body = await sealed(raw, 64 * 1024);
-    const key = 'mysql/db1/binlogs/2026-12-04/binlog.000015.gz';
-    await store.put(key, body, { metadata: metadataOf(raw, 'binlog') });
-    const config = parseConfig({ BINVAULT_VERIFY_BYTES_PER_SECOND: rateFor(Math.ceil(body.length / 5)) }, { hostname: 'lambda', home: '/tmp', stateDir: '/tmp/binvault' });
-    const deps = { config, store: () => store, alerts: { publish: async () => undefined }, clock: systemClock, invoke: lambdaInvoker(new LambdaClient({ region: 'us-east-1' })) };
-    const telemetry = { logger: new Logger({ serviceName: 'verify', logLevel: 'ERROR' }) };
-    const context = { functionName: 'binvault-ci-verify', getRemainingTimeInMillis: () => 900_000 } as unknown as Context;
-    const s3Event = { Records: [{ eventName: 'ObjectCreated:Put', s3: { bucket: { name: 'binvault-ci-backups' }, object: { key } } }] } as unknown as S3Event;
+    const { key, deps, telemetry, context, s3Event } = await onLambda('mysql/db1/binlogs/2026-12-04/binlog.000015.gz', 5);
     const payloadOf = (n: number): VerifyContinueEvent => JSON.parse(Buffer.from(lambda.commandCalls(InvokeCommand)[n]?.args[0].input.Payload as Uint8Array).toString()) as VerifyContinueEvent;
 
     expect(await verifyEvent(deps, telemetry, s3Event, context)).toMatchObject([{ outcome: 'paused', invocations: 1 }]);
