@@ -71,7 +71,6 @@ export const measure = (command: string, args: string[], env: NodeJS.ProcessEnv 
     });
   });
 
-/** Runs a shell pipeline (a baseline such as `gzip -1 -c FILE > /dev/null`) and times it. */
 /** Runs `binvault` (the built CLI) with `env`, fails on a non-zero exit, then waits for the local runtime's handlers. */
 export const cliRunner =
   (cli: string, env: NodeJS.ProcessEnv, runtime: { idle(): Promise<void> }) =>
@@ -82,6 +81,7 @@ export const cliRunner =
     return run.stdout;
   };
 
+/** Runs a shell pipeline (a baseline such as `gzip -1 -c FILE > /dev/null`) and times it. */
 export const timeShell = async (script: string): Promise<number> => {
   const started = performance.now();
   await execFileAsync('bash', ['-o', 'pipefail', '-c', script], { maxBuffer: 1 << 20 });

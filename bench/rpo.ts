@@ -12,12 +12,11 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { createConnection, type Connection } from 'mysql2/promise';
-import { startInstance, type Instance } from '../drivers/local/instance.js';
+import { freePort, startInstance, type Instance } from '../drivers/local/instance.js';
 import { readOptionFile } from '../drivers/mysql/option-file.js';
 import { cliEnv, execFileAsync } from './lib.js';
 
@@ -26,15 +25,6 @@ const seconds = Number(process.env.BENCH_SECONDS ?? 120);
 const tps = Number(process.env.BENCH_TPS ?? 50);
 const warmup = Number(process.env.BENCH_WARMUP ?? 20);
 const fleet = Number(process.env.BENCH_HOSTS ?? 3);
-
-const freePort = async (): Promise<number> => {
-  const server = createServer();
-  server.listen(0, '127.0.0.1');
-  await once(server, 'listening');
-  const port = (server.address() as { port: number }).port;
-  server.close();
-  return port;
-};
 
 const percentile = (values: number[], p: number): number => {
   const sorted = [...values].sort((a, b) => a - b);

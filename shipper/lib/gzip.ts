@@ -103,7 +103,7 @@ export interface SealedGzipOptions extends ParallelGzipOptions {
  * Raw bytes per igzip member: a new process per GiB costs nothing measurable, and a member of a
  * GiB (some 300 MB stored) inflates in a few seconds, far less than an invocation's time.
  */
-export const IGZIP_MEMBER_BYTES = 1024 ** 3;
+const IGZIP_MEMBER_BYTES = 1024 ** 3;
 
 /**
  * A stream cut into consecutive streams of `size` bytes (the last may be shorter); each must be
@@ -141,8 +141,8 @@ async function* segments(source: AsyncIterable<Uint8Array>, size: number): Async
   }
 }
 
-/** igzip members of `options.igzipMemberBytes` raw bytes each, from one process per member. */
-async function* igzipMembers(compressor: Compressor, source: AsyncIterable<Uint8Array>, onRaw: (block: Buffer) => void, options: SealedGzipOptions): AsyncGenerator<Buffer> {
+/** igzip members of `memberBytes` raw bytes each, from one process per member. */
+async function* igzipMembers(compressor: Compressor, source: AsyncIterable<Uint8Array>, memberBytes: number, onRaw: (block: Buffer) => void, options: SealedGzipOptions): AsyncGenerator<Buffer> {
   let any = false;
   let peakRss = 0;
   const run = (input: AsyncIterable<Uint8Array>): AsyncGenerator<Buffer> =>
@@ -152,7 +152,7 @@ async function* igzipMembers(compressor: Compressor, source: AsyncIterable<Uint8
         peakRss = Math.max(peakRss, result.peakRss);
       },
     });
-  for await (const segment of segments(source, options.igzipMemberBytes ?? IGZIP_MEMBER_BYTES)) {
+  for await (const segment of segments(source, memberBytes)) {
     any = true;
     yield* run(segment);
   }
@@ -186,7 +186,8 @@ export async function* sealedGzip(source: RawSource, options: SealedGzipOptions 
   if (options.compressor?.name === 'igzip') {
     // A file whose hash is already known goes to igzip directly when it fits in one member: its bytes
     // never pass through here, and igzip's trailer (CRC32, ISIZE) says what it read.
-    const direct = known !== undefined && !(Symbol.asyncIterator in source) && known.size <= (options.igzipMemberBytes ?? IGZIP_MEMBER_BYTES);
+    const memberBytes = options.igzipMemberBytes ?? IGZIP_MEMBER_BYTES;
+    const direct = known !== undefined && !(Symbol.asyncIterator in source) && known.size <= memberBytes;
     if (direct) {
       members = igzipStream(options.compressor, source, {
         ...(options.signal ? { signal: options.signal } : {}),
@@ -197,7 +198,7 @@ export async function* sealedGzip(source: RawSource, options: SealedGzipOptions 
       });
       rawCrc = -1;
     } else {
-      members = igzipMembers(options.compressor, Symbol.asyncIterator in source ? source : stream(source.path), onRaw, options);
+      members = igzipMembers(options.compressor, Symbol.asyncIterator in source ? source : stream(source.path), memberBytes, onRaw, options);
     }
   } else {
     const input = Symbol.asyncIterator in source ? source : stream(source.path);

@@ -12,7 +12,7 @@ import { partBytesFor } from '../../core/streams.js';
 import { MysqlError } from '../../drivers/errors.js';
 import { BinlogGapError, ShipError } from './errors.js';
 import type { Compressor } from './compress.js';
-import { sealedGzip, SourceChangedError, type ParallelGzipOptions, type SealedGzipOptions } from './gzip.js';
+import { sealedGzip, SourceChangedError, type ParallelGzipOptions } from './gzip.js';
 import type { ServerInfo } from '../../drivers/mysql/session.js';
 import type { StateDir } from './state.js';
 
@@ -37,7 +37,7 @@ export interface ShipBinlogsOptions {
   timeZone?: string;
   clock: Clock;
   shipperVersion: string;
-  gzip?: ParallelGzipOptions & Pick<SealedGzipOptions, 'igzipMemberBytes'>;
+  gzip?: ParallelGzipOptions;
   /** Who compresses (compress.ts's selectCompressor). @default zlib on every core */
   compressor?: Compressor;
   listener?: (event: ShipBinlogsEvent) => void;

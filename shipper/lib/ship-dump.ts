@@ -14,7 +14,7 @@ import { versionAtLeast } from '../../core/server.js';
 import { partBytesFor } from '../../core/streams.js';
 import { findProgram } from '../../drivers/mysql/programs.js';
 import { onPath, rssSampler, zlibCompressor, type Compressor } from './compress.js';
-import { sealedGzip, type ParallelGzipOptions, type SealedGzipOptions } from './gzip.js';
+import { sealedGzip, type ParallelGzipOptions } from './gzip.js';
 import { MysqlSession, type ServerInfo } from '../../drivers/mysql/session.js';
 import { writeOptionFile, type MysqlClientOptions } from '../../drivers/mysql/option-file.js';
 import type { StateDir } from './state.js';
@@ -40,7 +40,7 @@ export interface ShipDumpOptions {
   databases?: string[];
   /** Seconds the dump may wait for a lock before it is cancelled. @default 60 */
   lockWaitTimeout?: number;
-  gzip?: ParallelGzipOptions & Pick<SealedGzipOptions, 'igzipMemberBytes'>;
+  gzip?: ParallelGzipOptions;
   /** Who compresses (compress.ts's selectCompressor). @default zlib on every core */
   compressor?: Compressor;
   listener?: (event: ShipDumpEvent) => void;
