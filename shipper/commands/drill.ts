@@ -81,7 +81,7 @@ Exit codes: 0 proven, 1 failed (what differs is printed) or could not run, 2 usa
       if (!arn) throw new ConfigurationError('--aws needs BINVAULT_DRILL_STATE_MACHINE_ARN (the stack’s binvault-drill-STAGE state machine)');
       return drillOnAws(sfnClientFor(arn), arn, store, config.prefix, { host, ...window }, io);
     }
-    return drillCommand(config, { host, ...window }, io);
+    return drillCommand(config, { host, ...window }, io, store);
   },
 };
 
@@ -90,8 +90,12 @@ Exit codes: 0 proven, 1 failed (what differs is printed) or could not run, 2 usa
  * yet (its later dump or a binlog before its coordinates not verified and catalogued) is tried again
  * every few seconds until it can, or the time is up (then the last refusal is the error).
  */
-export const drillCommand = async (config: Config, args: { host: string; window?: string; waitSeconds?: number }, io: CommandIo): Promise<number> => {
-  const store = S3Store.fromConfig(config);
+export const drillCommand = async (
+  config: Config,
+  args: { host: string; window?: string; waitSeconds?: number },
+  io: CommandIo,
+  store: ObjectStore = S3Store.fromConfig(config),
+): Promise<number> => {
   const { runLocalDrill } = await import('../../local/cli.js');
   const deadline = Date.now() + (args.waitSeconds ?? 0) * 1000;
   const progress = progressView(io);

@@ -94,7 +94,7 @@ const drillAfterDump = async (config: Config, key: string, io: CommandIo): Promi
     return 0;
   }
   const { drillCommand } = await import('./drill.js');
-  return drillCommand(config, { host: config.host, window: name, waitSeconds: DRILL_WAIT_SECONDS }, io);
+  return drillCommand(config, { host: config.host, window: name, waitSeconds: DRILL_WAIT_SECONDS }, io, store);
 };
 
 /** One line: what the run cost the host. */
