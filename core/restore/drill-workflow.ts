@@ -5,7 +5,7 @@ import type { Alerts, Applier, Clock, InstanceSnapshot, ObjectStore, Provisioned
 import { chooseDrillWindow, compareSnapshots, finishDrill, gtidDifferences, newDrillExecution, type ProvableDump } from './drill.js';
 import type { RestorePlan } from './plan.js';
 import { sizeRestoreInstance } from './sizing.js';
-import { describeCause, nextWait } from './workflow.js';
+import { describeCause, nextWait, storedSizes } from './workflow.js';
 
 /** The drill state machine's input (infra/drill.asl.json): a host, and optionally the window's later dump. */
 export interface DrillInput {
@@ -132,11 +132,8 @@ export const drillTasks = (deps: DrillTaskDeps) => {
       }
       const execution = input.execution ?? newDrillExecution(deps.clock);
       const scope = scopeOf(chosen);
-      const sizeOf = async (key: string): Promise<number> => (await deps.store.head(key))?.size ?? 0;
-      const dumpSize = await sizeOf(chosen.plan.dump.key);
-      let binlogBytes = 0;
-      for (const b of chosen.plan.binlogs) binlogBytes += await sizeOf(b.key);
-      const laterSize = await sizeOf(chosen.later.dump.key);
+      const { dumpBytes: dumpSize, binlogBytes } = await storedSizes(deps.store, chosen.plan);
+      const { dumpBytes: laterSize } = await storedSizes(deps.store, { dump: chosen.later.dump, binlogs: [] });
       const plans: Record<DrillSide, RestorePlan> = {
         restored: { ...chosen.plan, dump: { ...chosen.plan.dump, size: dumpSize }, bytes: dumpSize + binlogBytes },
         dump: { ...chosen.later, dump: { ...chosen.later.dump, size: laterSize }, bytes: laterSize },

@@ -9,7 +9,7 @@ import type { Alerts, Applier, Clock, InstanceReader, InstanceSnapshot, ObjectSt
 import { compactStamp, isoSeconds } from '../time.js';
 import { estimateSeconds, type PlannedBinlog, type RestorePlan } from './plan.js';
 import { recordRates } from './rto.js';
-import { sameGtids } from './workflow.js';
+import { sameGtids, storedSizes } from './workflow.js';
 
 export interface DrillDeps {
   store: ObjectStore;
@@ -311,13 +311,11 @@ export const finishDrill = async (deps: Pick<DrillDeps, 'store' | 'prefix' | 'al
   await deps.store.put(drillKey(scope, chosen.to.day, execution), JSON.stringify(record, null, 2), { contentType: 'application/json' });
   // A proven drill measured a restore of this host: the RTO budget estimates the next one from it.
   if (record.result === 'proven') {
-    const sizeOf = async (key: string): Promise<number> => (await deps.store.head(key))?.size ?? 0;
-    let binlogBytes = 0;
-    for (const b of plan.binlogs) binlogBytes += await sizeOf(b.key);
+    const { dumpBytes, binlogBytes } = await storedSizes(deps.store, plan);
     await recordRates(deps.store, scope, {
       execution,
       at: deps.clock.now(),
-      load: { bytes: await sizeOf(plan.dump.key), seconds: timings.loadSeconds },
+      load: { bytes: dumpBytes, seconds: timings.loadSeconds },
       replay: { bytes: binlogBytes, seconds: timings.replaySeconds },
     }).catch(() => undefined);
   }

@@ -95,10 +95,8 @@ export const restoreTasks = (deps: RestoreDeps) => ({
     const catalog = catalogOf(scope, manifests, deps.clock.now(), {});
     const planned = planRestore({ catalog, binlogs, dumps, target: request.target, ...(request.databases ? { databases: request.databases } : {}) });
     if (request.databases) await checkSelection(deps.store, planned, request.databases);
-    const sizeOf = async (key: string): Promise<number> => (await deps.store.head(key))?.size ?? 0;
-    const dumpSize = await sizeOf(planned.dump.key);
-    let bytes = dumpSize;
-    for (const b of planned.binlogs) bytes += await sizeOf(b.key);
+    const { dumpBytes: dumpSize, binlogBytes } = await storedSizes(deps.store, planned);
+    const bytes = dumpSize + binlogBytes;
     // The RTO budget's estimate (core/restore/rto.ts), at the rates restores of this host measured.
     const estimate = estimateRto({ dump: { key: planned.dump.key, bytes: dumpSize }, binlogBytes: bytes - dumpSize, binlogs: planned.binlogs.length }, await readRates(deps.store, scope));
     const sized: RestorePlan = {
@@ -270,6 +268,15 @@ const checkSelection = async (store: ObjectStore, plan: RestorePlan, selected: s
 };
 
 /** Two GTID positions are the same: MariaDB's per domain in any order, MySQL's as sets (any formatting). */
+/** What a plan's dump and binlogs take as stored (a HEAD each; an object gone counts 0). */
+export const storedSizes = async (store: ObjectStore, plan: Pick<RestorePlan, 'dump' | 'binlogs'>): Promise<{ dumpBytes: number; binlogBytes: number }> => {
+  const sizeOf = async (key: string): Promise<number> => (await store.head(key))?.size ?? 0;
+  const dumpBytes = await sizeOf(plan.dump.key);
+  let binlogBytes = 0;
+  for (const b of plan.binlogs) binlogBytes += await sizeOf(b.key);
+  return { dumpBytes, binlogBytes };
+};
+
 export const sameGtids = (a: string, b: string): boolean => {
   if (/^[0-9a-f]{8}-/i.test(a.trim()) || /^[0-9a-f]{8}-/i.test(b.trim())) return MysqlGtidSet.parse(a).equals(MysqlGtidSet.parse(b));
   const norm = (s: string): string => parseMariadbGtids(s).map(formatMariadbGtid).sort().join(',');
