@@ -61,7 +61,7 @@ export interface VerifyCheckpoint {
 }
 
 /** The invocation's byte budget is spent in the middle of a gzip member. */
-export class VerifyBudgetError extends BinvaultError {
+class VerifyBudgetError extends BinvaultError {
   public override readonly name: string = 'VerifyBudgetError';
 }
 

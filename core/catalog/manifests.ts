@@ -80,7 +80,7 @@ export interface CatalogOptions {
 }
 
 /** An hour is sealed this long after it ends: longer than the catalog function can run. */
-export const SEAL_GRACE_SECONDS = 300;
+const SEAL_GRACE_SECONDS = 300;
 
 /** The hosts that have anything under the prefix. */
 export const listHosts = async (store: ObjectStore, prefix: string): Promise<string[]> =>
@@ -91,7 +91,7 @@ export const listHosts = async (store: ObjectStore, prefix: string): Promise<str
 const emptyEntries = (): CatalogEntries => ({ binlogs: {}, dumps: {}, gapRecords: {}, objects: [] });
 
 /** What the catalog keeps of a record, or undefined for a record of something else. */
-export const summarize = (recordKey: string, body: ObjectRecord | GapRecord): CatalogLine | undefined => {
+const summarize = (recordKey: string, body: ObjectRecord | GapRecord): CatalogLine | undefined => {
   if ('kind' in body && body.kind === 'gap') return { record: recordKey, gap: body as GapRecord };
   const record = body as ObjectRecord;
   const area = parseKey(record.key)?.area;
@@ -204,7 +204,7 @@ const isDue = (hour: string, now: Date): boolean => hourEnd(hour).getTime() + SE
  * there, written only over the version read), the hour out of the head, then the summaries removed.
  * Safe to run twice or concurrently: a second sealer adds nothing new and loses nothing.
  */
-export const sealHour = async (store: ObjectStore, scope: HostScope, hour: string, clock: Clock): Promise<CatalogHead> => {
+const sealHour = async (store: ObjectStore, scope: HostScope, hour: string, clock: Clock): Promise<CatalogHead> => {
   const summaries = (await store.list(openSummariesRoot(scope, hour))).keys.map((k) => k.key);
   const lines: CatalogLine[] = [];
   for (const key of summaries) {
@@ -256,7 +256,7 @@ const updateHead = async (store: ObjectStore, scope: HostScope, clock: Clock, ch
  * {@link SEAL_GRACE_SECONDS} ago) into one day segment, then removes them: a reader reads a segment
  * a day, not 24. One listing of the segments per sealed hour; a union, so safe to repeat.
  */
-export const compactDays = async (store: ObjectStore, scope: HostScope, head: CatalogHead, now: Date): Promise<string[]> => {
+const compactDays = async (store: ObjectStore, scope: HostScope, head: CatalogHead, now: Date): Promise<string[]> => {
   const hourly = new Map<string, string[]>();
   for (const o of (await store.list(segmentsRoot(scope))).keys) {
     const ref = parseKey(o.key);

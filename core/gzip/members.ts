@@ -39,10 +39,10 @@ export interface GunzipMembersResult {
   members: number;
 }
 
-export const TRUNCATED = 'gzip: unexpected end of data (the object is truncated)';
-export const BAD_HEADER = 'gzip: trailing garbage or a corrupt member header after a gzip member';
-export const CRC_MISMATCH = 'gzip: CRC32 mismatch in a gzip member (the compressed data is corrupt)';
-export const SIZE_MISMATCH = 'gzip: size mismatch in a gzip member trailer';
+const TRUNCATED = 'gzip: unexpected end of data (the object is truncated)';
+const BAD_HEADER = 'gzip: trailing garbage or a corrupt member header after a gzip member';
+const CRC_MISMATCH = 'gzip: CRC32 mismatch in a gzip member (the compressed data is corrupt)';
+const SIZE_MISMATCH = 'gzip: size mismatch in a gzip member trailer';
 const corrupt = (what: string): string => `gzip: corrupt compressed data (${what})`;
 const garbage = (bytes: number): string => `gzip: ${bytes} bytes of trailing garbage after the last gzip member`;
 

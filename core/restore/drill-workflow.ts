@@ -80,7 +80,7 @@ export interface DrillTaskDeps {
 }
 
 /** The name of one side's restore (its plan.json, its instance's `binvault:execution` tag). */
-export const sideExecution = (execution: string, side: DrillSide): string => `${execution}-${side}`;
+const sideExecution = (execution: string, side: DrillSide): string => `${execution}-${side}`;
 
 const SIDES: readonly DrillSide[] = ['restored', 'dump'];
 

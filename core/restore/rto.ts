@@ -66,7 +66,7 @@ export const readRates = async (store: ObjectStore, scope: HostScope): Promise<R
 };
 
 /** The slowest kept measurement of each phase (conservative), the default where none was kept. Pure. */
-export const ratesOf = (file: Partial<RatesFile>): RestoreRates => {
+const ratesOf = (file: Partial<RatesFile>): RestoreRates => {
   const slowest = (list: Measurement[] | undefined): number | undefined => {
     const rates = (list ?? []).map((m) => m.bytesPerSecond).filter((r) => Number.isFinite(r) && r > 0);
     return rates.length > 0 ? Math.min(...rates) : undefined;
@@ -133,7 +133,7 @@ export const estimateRto = (input: RtoInput, rates: RestoreRates): RtoEstimate =
  * bucket's listing of binlogs (their stored sizes: shipped ones count before they are verified, so
  * the estimate never lags behind the writes). The one place the budget reads the catalog.
  */
-export const rtoInput = async (store: ObjectStore, scope: HostScope, catalog: Pick<Catalog, 'lastDump'>): Promise<RtoInput | undefined> => {
+const rtoInput = async (store: ObjectStore, scope: HostScope, catalog: Pick<Catalog, 'lastDump'>): Promise<RtoInput | undefined> => {
   const dump = catalog.lastDump;
   if (!dump) return undefined;
   const dumpBytes = (await store.head(dump.key))?.size ?? 0;

@@ -150,7 +150,7 @@ export const restoreCommands = (step: 'load' | 'replay' | 'reached', defaultsFil
  * snapshot to the bucket (the instance profile may put objects only under the drills' keys) and
  * prints one short line of JSON, far under the 24,000 characters GetCommandInvocation returns.
  */
-export const snapshotCommands = (defaultsFile: string, url: string): string[] => [
+const snapshotCommands = (defaultsFile: string, url: string): string[] => [
   'set -euo pipefail',
   'set -a; . /etc/binvault/instance.env; set +a',
   `/usr/local/bin/binvault drill snapshot --to ${url} --defaults-file ${defaultsFile} --json`,
