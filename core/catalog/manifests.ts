@@ -291,6 +291,8 @@ export interface CatalogUpdate {
   /** Days whose hour segments this update merged into one. */
   compacted: string[];
   head: CatalogHead;
+  /** The record's summary as the catalog now holds it. */
+  line: CatalogLine;
 }
 
 /**
@@ -323,7 +325,7 @@ export const catalogRecord = async (store: ObjectStore, key: string, clock: Cloc
     sealed.push(due);
   }
   const compacted = sealed.length > 0 ? await compactDays(store, ref, head, now) : [];
-  return { host: ref.host, record: key, hour, sealed, compacted, head };
+  return { host: ref.host, record: key, hour, sealed, compacted, head, line };
 };
 
 /**

@@ -52,10 +52,15 @@ export const startScheduledDrills = async (deps: { store: ObjectStore; starter: 
  * a verified dump closes a window, whose drill starts now, named by the dump (a duplicate event
  * starts nothing more). Not a dump's record, or a dump that failed verification: nothing.
  */
-export const startDrillForRecord = async (deps: { store: ObjectStore; starter: DrillStarter }, recordKey: string): Promise<{ host: string; execution: string; outcome: 'started' | 'exists' } | undefined> => {
+export const startDrillForRecord = async (
+  deps: { store: ObjectStore; starter: DrillStarter },
+  recordKey: string,
+  /** The record's kind and status when the caller has read it already (the catalog function has). */
+  known?: { kind?: string; status?: string },
+): Promise<{ host: string; execution: string; outcome: 'started' | 'exists' } | undefined> => {
   const ref = parseKey(recordKey);
   if (ref?.area !== 'records' || ref.of !== 'object' || !ref.name.endsWith('.sql.gz')) return undefined;
-  const record = JSON.parse((await deps.store.getBytes(recordKey)).toString('utf8')) as { kind?: string; status?: string };
+  const record = known ?? (JSON.parse((await deps.store.getBytes(recordKey)).toString('utf8')) as { kind?: string; status?: string });
   if (record.kind !== 'dump' || record.status !== 'ok') return undefined;
   const execution = drillExecutionName(ref.host, ref.name.replace(/\.sql\.gz$/, '').replace(new RegExp(`^${ref.host.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}-`), ''));
   return { host: ref.host, execution, outcome: await deps.starter.start(execution, { host: ref.host, window: ref.name, execution }) };

@@ -43,7 +43,8 @@ export const catalogEvent = async (deps: FunctionDeps, telemetry: Telemetry, eve
     const outcome: CatalogOutcome = { host: ref.host, day: ref.day, record: object.key, hour: update.hour, sealed: update.sealed, compacted: update.compacted, open: update.head.open };
     // every-dump: once the dump is in the catalog, the drill of the window it closes (named by the dump: a duplicate event starts nothing).
     if (drills && deps.config.drill === 'every-dump') {
-      const started = await startDrillForRecord({ store: deps.store(object.bucket), starter: drills }, object.key);
+      const known = 'dump' in update.line ? { kind: 'dump', status: update.line.dump.status } : { kind: 'not a dump' };
+      const started = await startDrillForRecord({ store: deps.store(object.bucket), starter: drills }, object.key, known);
       if (started) outcome.drill = { execution: started.execution, outcome: started.outcome };
     }
     telemetry.logger.info('catalog updated', { ...outcome });
