@@ -57,6 +57,29 @@ const isLoopback = (endpoint: string): boolean => {
   return host === 'localhost' || host.startsWith('127.') || host === '[::1]';
 };
 
+/**
+ * Whether an upload's parts go with an unsigned payload (`x-amz-content-sha256: UNSIGNED-PAYLOAD`,
+ * SigV4's single-chunk option) instead of the sha256 of every part: on AWS and at any https endpoint
+ * TLS already guards the bytes in transit (on AWS, with the SDK's CRC32 of each part, which S3
+ * checks), and on loopback they never leave the host. The sha256 of a part cost the shipper as much
+ * as the sha256 of the whole stored object it puts in the seal (measured: 0.4 CPU s per 400 MB
+ * sent). A plain-http endpoint elsewhere keeps signed parts.
+ */
+const unsignedPartsAt = (endpoint: string | undefined): boolean => endpoint === undefined || new URL(endpoint).protocol === 'https:' || isLoopback(endpoint);
+
+/** An UploadPart sent with an unsigned payload: the signer takes the header's value instead of hashing the body. */
+const withUnsignedPayload = (command: UploadPartCommand): UploadPartCommand => {
+  command.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers?: Record<string, string> };
+      if (request.headers) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+      return next(args);
+    },
+    { step: 'build', name: 'binvaultUnsignedPayload' },
+  );
+  return command;
+};
+
 /** The region the SDK finds by itself: AWS_REGION, AWS_DEFAULT_REGION, then the profile's. */
 const sdkRegion = async (): Promise<string | undefined> => {
   const env = process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION;
@@ -158,6 +181,7 @@ export class S3Store implements ObjectStore {
   private readonly client: S3Client;
   private readonly partBytes: number;
   private readonly partConcurrency: number;
+  private readonly unsignedParts: boolean;
 
   public constructor(
     private readonly config: S3StoreConfig,
@@ -166,6 +190,7 @@ export class S3Store implements ObjectStore {
     this.client = client ?? createS3Client(config);
     this.partBytes = config.partBytes ?? 8 * 1024 * 1024;
     this.partConcurrency = config.partConcurrency ?? 2;
+    this.unsignedParts = unsignedPartsAt(config.endpoint);
   }
 
   /** The store the configuration names: its bucket, on AWS or at BINVAULT_S3_ENDPOINT. */
@@ -375,11 +400,9 @@ export class S3Store implements ObjectStore {
           );
         }
         bytes += data.length;
+        const part = new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: number, Body: data });
         const task = this.client
-          .send(
-            new UploadPartCommand({ Bucket: bucket, Key: key, UploadId: uploadId, PartNumber: number, Body: data }),
-            { abortSignal: partSignal },
-          )
+          .send(this.unsignedParts ? withUnsignedPayload(part) : part, { abortSignal: partSignal })
           .then((out) => {
             parts.push({ PartNumber: number, ETag: out.ETag });
             // The request has ended: the SDK holds the body no longer (a retry resends it before this).
