@@ -27,6 +27,14 @@ export interface DumpFacts {
 /** Longest line prefix kept: enough for every header and comment line. */
 const KEEP = 64 * 1024;
 
+/**
+ * 1 for the first bytes of the lines read (`-`, `/`, `C`, `S`, `U`); 2 for CR, whose line may be
+ * empty (not counted); a line that starts with any other byte is only counted.
+ */
+const LINE_STARTS = new Uint8Array(256);
+for (const c of '-/CSU') LINE_STARTS[c.charCodeAt(0)] = 1;
+LINE_STARTS[13] = 2;
+
 const unquoteName = (quoted: string): string => quoted.replace(/``/g, '`');
 
 export class DumpVerifier {
@@ -61,6 +69,11 @@ export class DumpVerifier {
         this.line(Buffer.concat(this.carry));
         this.carry = [];
         this.carryBytes = 0;
+      } else if (nl > start && !this.gtidOpen && !LINE_STARTS[chunk[start] as number]) {
+        // The bulk (a row of an INSERT, one per line in mariadb-dump's output): counted, not looked
+        // into. Taking each such line apart first cost a third of a second per 800 MB of dump.
+        this.lines++;
+        this.facts.lastLine = '';
       } else {
         this.line(chunk.subarray(start, Math.min(nl, start + KEEP)));
       }
@@ -81,9 +94,8 @@ export class DumpVerifier {
     if (end > 0 && raw[end - 1] === 13) end--;
     if (end === 0) return;
     this.lines++;
-    const first = raw[0];
     // Only comment, SET, USE and CHANGE lines matter; INSERTs (the bulk) are skipped unread.
-    const interesting = first === 45 || first === 83 || first === 85 || first === 67 || first === 47 || this.gtidOpen;
+    const interesting = LINE_STARTS[raw[0] as number] === 1 || this.gtidOpen;
     const text = interesting ? raw.subarray(0, end).toString('utf8') : '';
     this.facts.lastLine = interesting ? text : '';
     if (!interesting) return;
