@@ -57,8 +57,8 @@ definition. Equal: the earlier dump, each binlog between them and the restore it
 Writes a drill record under {prefix}/{host}/drills/ (status shows the last one), alerts drill-failed
 naming what differs, and removes both instances. Runs on this machine (the servers from PATH), or
 with --aws on two EC2 instances through the stack's drill state machine (infra/drill.asl.json).
-On this machine, a host with fewer than two verified dumps has nothing to drill yet (a new host's
-weekly timer): the drill is skipped, as the state machine skips it — one line, "drill skipped: a
+A host with fewer than two verified dumps has nothing to drill yet (a new host's weekly timer): the
+drill is skipped, here or with --aws, as the state machine skips it — one line, "drill skipped: a
 drill needs two verified dumps of H; it has 1" (--json: {"result": "skipped", "host": H,
 "message": "skipped: …"}), no record, no alert, exit 0.
 
@@ -72,15 +72,15 @@ drill needs two verified dumps of H; it has 1" (--json: {"result": "skipped", "h
                   --state-machine-arn ARN --input '{"host": "db1", "window": "db1-….sql.gz"}'
                   A host with fewer than two verified dumps: the execution succeeds with
                   {"result": "skipped", "message": "skipped: …"} (no record, no alert; the
-                  weekly schedule of a new host), and this says "drill skipped: …" and exits 1.
+                  weekly schedule of a new host), and this says "drill skipped: …" and exits 0.
 
 BINVAULT_DRILL=every-dump makes \`ship dump\` drill the window its dump closes, once the dump and the
 binlogs up to its coordinates are verified (it waits up to 15 minutes); the timer or cron line runs
 the weekly drill. BINVAULT_DRILL=off: no drills are expected (no drill-stale alert).
 
-Exit codes: 0 proven, or skipped on this machine (fewer than two verified dumps); 1 failed (what
-differs is printed) or could not run, a refusal included (no such host, no such window, a window
-not drillable yet); 2 usage.
+Exit codes: 0 proven, or skipped (fewer than two verified dumps); 1 failed (what differs is
+printed) or could not run, a refusal included (no such host, no such window, a window not drillable
+yet); 2 usage.
 `,
   options: {
     host: { type: 'string' },
@@ -150,15 +150,15 @@ export const drillCommand = async (
 
 /**
  * `binvault drill --aws`: one execution of the drill state machine, followed to its end; the record
- * it wrote is shown as a local drill's. Exit 0 proven, 1 failed, refused (the execution's error) or
- * skipped (the host has fewer than two verified dumps: `drill skipped: …`).
+ * it wrote is shown as a local drill's. Exit 0 proven or skipped (the host has fewer than two verified
+ * dumps: the execution's output shown as a local drill's skip), 1 failed or refused (the execution's error).
  */
 export const drillOnAws = async (sfn: SFNClient, stateMachineArn: string, store: ObjectStore, prefix: string, args: { host: string; window?: string }, io: CommandIo, pollMs = 10_000): Promise<number> => {
   const name = newDrillExecution(systemClock);
   const { arn, described } = await followExecution(sfn, { stateMachineArn, name, input: { ...args, execution: name } }, io, pollMs);
   // A host with fewer than two verified dumps: the execution succeeded, skipped; nothing was proven.
   const output = described.status === 'SUCCEEDED' && described.output ? (JSON.parse(described.output) as Partial<SkippedDrillOutput>) : undefined;
-  if (output?.result === 'skipped') throw new NothingToDrillError(`drill ${output.message ?? 'skipped'}`);
+  if (output?.result === 'skipped') return showSkipped({ result: 'skipped', host: output.host ?? args.host, message: output.message ?? 'skipped' }, io);
   // The record, wherever its day put it (a refused drill has none).
   const listed = (await store.list(areaRoot({ prefix, host: args.host }, 'drills'))).keys.map((k) => k.key);
   const key = listed.find((k) => { const ref = parseKey(k); return ref?.area === 'drills' && ref.execution === name; });
