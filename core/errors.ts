@@ -102,8 +102,9 @@ export class DrillNotReadyError extends RestoreRefusedError {
 
 /**
  * A host has fewer than two verified dumps: no window exists, so there is nothing to drill yet (a new
- * host, or the first dump's every-dump drill). Locally a refusal like any other; the drill state
- * machine ends such an execution as succeeded with a `skipped: …` output, neither a failure nor an alert.
+ * host, or the first dump's every-dump drill). Thrown by the core as a refusal; the drill state machine
+ * ends such an execution as succeeded with a `skipped: …` output, and `binvault drill` (here or --aws) says it skipped
+ * and exits 0: neither a failure nor an alert.
  */
 export class NothingToDrillError extends RestoreRefusedError {
   public override readonly name: string = 'NothingToDrillError';

@@ -68,8 +68,9 @@ export const runLocalStateMachine = async (
     if (state.Type === 'Wait') waits[name] = options.pauseMs ?? 0;
     if (state.Type !== 'Task') continue;
     retries[name] = options.pauseMs ?? 0;
-    // CheckLoad and CheckReplay share one function on AWS (the CheckStep resource).
-    const handler = handlers[name] ?? (state.Resource?.includes('CheckStep') ? handlers.CheckStep : undefined);
+    // By the state's name, else by the function its Resource names: states that share one function on
+    // AWS (the restore's CheckLoad and CheckReplay: CheckStep; CleanupStrays: Cleanup) share its handler.
+    const handler = handlers[name] ?? handlers[/binvault-local-(\w+)$/.exec(state.Resource ?? '')?.[1] ?? ''];
     if (!handler) throw new Error(`no local handler for the Task state ${name}`);
     taskHandlers[name] = handler as (input: unknown) => Promise<unknown>;
   }

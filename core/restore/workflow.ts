@@ -35,7 +35,17 @@ export interface RestoreState extends RestoreRequest {
   load: StepStatus;
   replay: StepStatus;
   verification: Verification;
+  /** CleanupStrays: the execution's other instances, terminated (a retried Provision's). */
+  strays?: CleanupResult;
+  /** CleanupStrays failed after its retries: an instance of the execution may still run. */
+  straysError?: { Error: string; Cause: string };
   error?: { Error: string; Cause: string };
+}
+
+/** What Cleanup removed: the instance by id (`cleaned`), and the execution's others found by tag. */
+export interface CleanupResult {
+  cleaned: boolean;
+  terminated?: string[];
 }
 
 export interface Verification {
@@ -150,6 +160,7 @@ export const restoreTasks = (deps: RestoreDeps) => ({
   Report: async (state: RestoreState): Promise<{ key: string; connect?: string }> => {
     const key = restoreKey({ prefix: deps.prefix, host: state.request.host }, state.request.execution, 'report.json');
     const report = restoreReport(state, 'succeeded');
+    const warning = strayWarning(state);
     await deps.store.put(key, JSON.stringify(report, null, 2), { contentType: 'application/json' });
     // What this restore measured is what the RTO budget estimates the next one from (stored bytes a
     // second); the restore succeeded whether or not its measurement could be kept.
@@ -164,7 +175,7 @@ export const restoreTasks = (deps: RestoreDeps) => ({
       type: 'restore-succeeded',
       host: state.request.host,
       severity: 'info',
-      message: `restored ${state.request.host} to ${state.plan.targetTime} on ${state.instance.host}:${state.instance.port} (${state.instance.kind} ${state.instance.id})${state.instance.connect ? `; connect: ${state.instance.connect}` : ''}`,
+      message: `restored ${state.request.host} to ${state.plan.targetTime} on ${state.instance.host}:${state.instance.port} (${state.instance.kind} ${state.instance.id})${state.instance.connect ? `; connect: ${state.instance.connect}` : ''}${warning ? `; ${warning}` : ''}`,
       at: deps.clock.now().toISOString(),
       execution: state.request.execution,
     });
@@ -173,14 +184,17 @@ export const restoreTasks = (deps: RestoreDeps) => ({
 
   /**
    * The instance removed: by id, then by tag any other instance of the execution (one a failed or
-   * retried Provision started; `$.instance` is absent after Provision's Catch).
+   * retried Provision started; `$.instance` is absent after Provision's Catch). With `keep` (the
+   * CleanupStrays state of a restore that succeeded: `$.instance.id`), only the others: the instance
+   * the restore delivered is never terminated.
    */
-  Cleanup: async (state: Partial<RestoreState>): Promise<{ cleaned: boolean; terminated?: string[] }> => {
-    const known = state.instance ? [state.instance.id] : [];
-    if (state.instance) await deps.provisioner.cleanup(state.instance);
+  Cleanup: async (state: Partial<RestoreState> & { keep?: string }): Promise<CleanupResult> => {
+    const removed = state.instance && state.instance.id !== state.keep ? state.instance : undefined;
+    if (removed) await deps.provisioner.cleanup(removed);
+    const except = [...(removed ? [removed.id] : []), ...(state.keep ? [state.keep] : [])];
     const execution = state.request?.execution;
-    const tagged = execution && deps.provisioner.cleanupExecutions ? await deps.provisioner.cleanupExecutions([execution], known) : [];
-    if (tagged.length === 0) return { cleaned: known.length > 0 };
+    const tagged = execution && deps.provisioner.cleanupExecutions ? await deps.provisioner.cleanupExecutions([execution], except) : [];
+    if (tagged.length === 0) return { cleaned: removed !== undefined };
     return { cleaned: true, terminated: tagged };
   },
 
@@ -233,6 +247,15 @@ const withWait = (step: StepStatus, previous?: number): StepStatus => {
   }
   return { ...step, wait: nextWait(previous) };
 };
+
+/**
+ * What a succeeded restore says when CleanupStrays failed after its retries: another instance of the
+ * execution may still run, and how to find it. Undefined when it did not fail.
+ */
+const strayWarning = (state: Partial<RestoreState>): string | undefined =>
+  state.straysError && state.request && state.instance
+    ? `an instance tagged binvault:execution=${state.request.execution} other than ${state.instance.id} may still run (terminating it failed: ${describeCause(state.straysError)})`
+    : undefined;
 
 /** The errors that refuse a request before anything is attempted (by name: Step Functions hands over names). */
 const REFUSALS = new Set(['RestoreRefusedError', 'InputError']);
@@ -328,4 +351,6 @@ export const restoreReport = (state: Partial<RestoreState>, status: 'succeeded' 
         ...(state.instance.connect ? { connect: state.instance.connect } : {}),
       }
     : undefined,
+  ...(state.strays?.terminated ? { strays: { terminated: state.strays.terminated } } : {}),
+  ...(state.straysError ? { warning: strayWarning(state) } : {}),
 });

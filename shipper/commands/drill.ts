@@ -36,6 +36,16 @@ const show = (record: DrillRecord, io: CommandIo): void => {
   io.out(`  timings  load ${formatSeconds(t.loadSeconds)}, replay ${formatSeconds(t.replaySeconds)}, later dump ${formatSeconds(t.laterLoadSeconds)}, compare ${formatSeconds(t.compareSeconds)}, total ${formatSeconds(t.totalSeconds)}`);
 };
 
+/**
+ * A host with fewer than two verified dumps has nothing to drill yet (a new host's weekly drill): not
+ * a failure, as the drill state machine's NothingToDrill. One line — with --json the machine's output,
+ * `{"result": "skipped", "host", "message": "skipped: …"}` — and exit 0.
+ */
+const showSkipped = (skipped: SkippedDrillOutput, io: CommandIo): number => {
+  io.out(io.json ? JSON.stringify(skipped) : `drill ${skipped.message}`);
+  return 0;
+};
+
 export const command: Command = {
   name: 'drill',
   synopsis: '[--host H] [--window DUMP] [--aws]',
@@ -47,6 +57,10 @@ definition. Equal: the earlier dump, each binlog between them and the restore it
 Writes a drill record under {prefix}/{host}/drills/ (status shows the last one), alerts drill-failed
 naming what differs, and removes both instances. Runs on this machine (the servers from PATH), or
 with --aws on two EC2 instances through the stack's drill state machine (infra/drill.asl.json).
+A host with fewer than two verified dumps has nothing to drill yet (a new host's weekly timer): the
+drill is skipped, here or with --aws, as the state machine skips it — one line, "drill skipped: a
+drill needs two verified dumps of H; it has 1" (--json: {"result": "skipped", "host": H,
+"message": "skipped: …"}), no record, no alert, exit 0.
 
   --host H        the host (default: the only host in the bucket)
   --window DUMP   the later dump of the window (its file name); default: the newest window whose
@@ -58,13 +72,15 @@ with --aws on two EC2 instances through the stack's drill state machine (infra/d
                   --state-machine-arn ARN --input '{"host": "db1", "window": "db1-….sql.gz"}'
                   A host with fewer than two verified dumps: the execution succeeds with
                   {"result": "skipped", "message": "skipped: …"} (no record, no alert; the
-                  weekly schedule of a new host), and this says "drill skipped: …" and exits 1.
+                  weekly schedule of a new host), and this says "drill skipped: …" and exits 0.
 
 BINVAULT_DRILL=every-dump makes \`ship dump\` drill the window its dump closes, once the dump and the
 binlogs up to its coordinates are verified (it waits up to 15 minutes); the timer or cron line runs
 the weekly drill. BINVAULT_DRILL=off: no drills are expected (no drill-stale alert).
 
-Exit codes: 0 proven, 1 failed (what differs is printed) or could not run, 2 usage.
+Exit codes: 0 proven, or skipped (fewer than two verified dumps); 1 failed (what differs is
+printed) or could not run, a refusal included (no such host, no such window, a window not drillable
+yet); 2 usage.
 `,
   options: {
     host: { type: 'string' },
@@ -81,7 +97,10 @@ Exit codes: 0 proven, 1 failed (what differs is printed) or could not run, 2 usa
       if (!arn) throw new ConfigurationError('--aws needs BINVAULT_DRILL_STATE_MACHINE_ARN (the stack’s binvault-drill-STAGE state machine)');
       return drillOnAws(sfnClientFor(arn), arn, store, config.prefix, { host, ...window }, io);
     }
-    return drillCommand(config, { host, ...window }, io, store);
+    return drillCommand(config, { host, ...window }, io, store).catch((error: unknown) => {
+      if (error instanceof NothingToDrillError) return showSkipped({ result: 'skipped', host, message: `skipped: ${error.message}` }, io);
+      throw error;
+    });
   },
 };
 
@@ -131,15 +150,15 @@ export const drillCommand = async (
 
 /**
  * `binvault drill --aws`: one execution of the drill state machine, followed to its end; the record
- * it wrote is shown as a local drill's. Exit 0 proven, 1 failed, refused (the execution's error) or
- * skipped (the host has fewer than two verified dumps: `drill skipped: …`).
+ * it wrote is shown as a local drill's. Exit 0 proven or skipped (the host has fewer than two verified
+ * dumps: the execution's output shown as a local drill's skip), 1 failed or refused (the execution's error).
  */
 export const drillOnAws = async (sfn: SFNClient, stateMachineArn: string, store: ObjectStore, prefix: string, args: { host: string; window?: string }, io: CommandIo, pollMs = 10_000): Promise<number> => {
   const name = newDrillExecution(systemClock);
   const { arn, described } = await followExecution(sfn, { stateMachineArn, name, input: { ...args, execution: name } }, io, pollMs);
   // A host with fewer than two verified dumps: the execution succeeded, skipped; nothing was proven.
   const output = described.status === 'SUCCEEDED' && described.output ? (JSON.parse(described.output) as Partial<SkippedDrillOutput>) : undefined;
-  if (output?.result === 'skipped') throw new NothingToDrillError(`drill ${output.message ?? 'skipped'}`);
+  if (output?.result === 'skipped') return showSkipped({ result: 'skipped', host: output.host ?? args.host, message: output.message ?? 'skipped' }, io);
   // The record, wherever its day put it (a refused drill has none).
   const listed = (await store.list(areaRoot({ prefix, host: args.host }, 'drills'))).keys.map((k) => k.key);
   const key = listed.find((k) => { const ref = parseKey(k); return ref?.area === 'drills' && ref.execution === name; });

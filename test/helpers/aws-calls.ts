@@ -158,9 +158,10 @@ export const AWS_CALLS: Record<string, AwsCall[]> = {
     { action: 's3:ListBucket', resource: bucket, context: { 's3:prefix': `${PREFIX}/db1/` }, why: 'ReportFailure: isKnownHost lists the host’s areas (ListObjectsV2)' },
     ...publishing(),
   ],
+  // The Cleanup function: the Cleanup state (a failed restore) and CleanupStrays (a succeeded one's other instances).
   RestoreCleanupIamRoleLambdaExecution: [
-    { action: 'ec2:TerminateInstances', resource: instance, context: { 'aws:ResourceTag/binvault:execution': 'restore-x' }, why: 'Ec2Provisioner.cleanup (TerminateInstancesCommand) of a tagged instance' },
-    { action: 'ec2:DescribeInstances', resource: '*', why: 'Cleanup: Ec2Provisioner.cleanupExecutions finds the execution’s other instances by tag (DescribeInstancesCommand)' },
+    { action: 'ec2:TerminateInstances', resource: instance, context: { 'aws:ResourceTag/binvault:execution': 'restore-x' }, why: 'Ec2Provisioner.cleanup and cleanupExecutions (TerminateInstancesCommand) of a tagged instance' },
+    { action: 'ec2:DescribeInstances', resource: '*', why: 'Cleanup and CleanupStrays: Ec2Provisioner.cleanupExecutions finds the execution’s other instances by tag (DescribeInstancesCommand)' },
   ],
   RestoreAbortedIamRoleLambdaExecution: [
     { action: 'states:GetExecutionHistory', resource: `arn:aws:states:${REGION}:${ACCOUNT}:execution:binvault-restore-${STAGE}:restore-x`, why: 'cleanupAborted reads the execution’s history (GetExecutionHistoryCommand)' },

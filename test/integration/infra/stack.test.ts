@@ -160,7 +160,7 @@ describe('infra/serverless.yml packaged offline', () => {
   it('has the alerts topic, the restore state machine from its own file, alarms and the SSM parameters', () => {
     expect(ofType('AWS::SNS::Topic')).toHaveLength(1);
     const definition = JSON.stringify((resources.RestoreStateMachine as Resource).Properties.DefinitionString);
-    for (const state of ['ValidateInput', 'Plan', 'Provision', 'LoadDump', 'ReplayBinlogs', 'Verify', 'Report', 'Cleanup', 'ReportFailure']) {
+    for (const state of ['ValidateInput', 'Plan', 'Provision', 'LoadDump', 'ReplayBinlogs', 'Verify', 'CleanupStrays', 'Report', 'Cleanup', 'ReportFailure']) {
       expect(definition).toContain(state);
     }
     expect(definition).toContain('RestoreProvisionLambdaFunction');

@@ -1,4 +1,13 @@
-import { DescribeInstancesCommand, EC2Client, RunInstancesCommand, TerminateInstancesCommand } from '@aws-sdk/client-ec2';
+import {
+  DescribeInstancesCommand,
+  EC2Client,
+  RunInstancesCommand,
+  TerminateInstancesCommand,
+  type DescribeInstancesCommandInput,
+  type InstanceStateName,
+  type RunInstancesCommandInput,
+  type TerminateInstancesCommandInput,
+} from '@aws-sdk/client-ec2';
 import { DescribeExecutionCommand, SFNClient, StartExecutionCommand } from '@aws-sdk/client-sfn';
 import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
 import { mockClient } from 'aws-sdk-client-mock';
@@ -11,6 +20,12 @@ import { restoreOnAws } from '../../../shipper/commands/restore.js';
 import { binlogSeries, dumpAt, T0, at } from '../../helpers/catalog.js';
 import { startTestBucket, type TestBucket } from '../../helpers/s3.js';
 import { listedFor, RESTORE_ROLES } from '../../helpers/aws-calls.js';
+
+/** An instance of the EC2 fake: its state, and the tags RunInstances gave it. */
+interface FakeInstance {
+  state: InstanceStateName;
+  tags: Record<string, string>;
+}
 
 /**
  * The AWS side of a restore, through the same state machine definition: EC2 and SSM Run Command
@@ -50,8 +65,8 @@ describe('restore on AWS: EC2 provisioner and SSM Run Command (SDK-level fakes)'
     alerts.length = 0;
   });
 
-  const run = async (): Promise<RestoreState> => {
-    const tasks = restoreTasks({
+  const awsTasks = () =>
+    restoreTasks({
       store: bucket.store,
       prefix: 'mysql',
       timeZone: 'UTC',
@@ -60,22 +75,69 @@ describe('restore on AWS: EC2 provisioner and SSM Run Command (SDK-level fakes)'
       alerts: { publish: async (a) => void alerts.push(a) },
       clock: { now: () => new Date((T0 + 700) * 1000) },
     });
-    return (await runLocalStateMachine(restoreDefinition(), { host: 'db1', target: { time: at(T0 + 400) }, execution: 'restore-test' }, tasks as never)) as RestoreState;
+
+  const run = async (tasks: ReturnType<typeof awsTasks> = awsTasks()): Promise<RestoreState> =>
+    (await runLocalStateMachine(restoreDefinition(), { host: 'db1', target: { time: at(T0 + 400) }, execution: 'restore-test' }, tasks as never)) as RestoreState;
+
+  /**
+   * EC2 as the restore uses it, over the instances it started: RunInstances starts the next of `ids`
+   * with the request's instance tags, running at once; DescribeInstances answers by id or by filters
+   * (`tag:KEY` and `instance-state-name`: a filter's values ORed, the filters ANDed, as EC2 does);
+   * TerminateInstances is idempotent (a terminated instance again succeeds) and fails whole on an id
+   * EC2 does not know (InvalidInstanceID.NotFound: none terminated).
+   */
+  const fleet = (ids: string[]): Map<string, FakeInstance> => {
+    const instances = new Map<string, FakeInstance>();
+    const next = [...ids];
+    const notFound = (id: string): Error => Object.assign(new Error(`The instance ID '${id}' does not exist`), { name: 'InvalidInstanceID.NotFound' });
+    ec2.on(RunInstancesCommand).callsFake(async (input: RunInstancesCommandInput) => {
+      const id = next.shift();
+      if (!id) throw Object.assign(new Error('no capacity left in this fake'), { name: 'InsufficientInstanceCapacity' });
+      const tags = input.TagSpecifications?.find((t) => t.ResourceType === 'instance')?.Tags ?? [];
+      instances.set(id, { state: 'running', tags: Object.fromEntries(tags.map((t) => [t.Key ?? '', t.Value ?? ''])) });
+      return { Instances: [{ InstanceId: id }] };
+    });
+    ec2.on(DescribeInstancesCommand).callsFake(async (input: DescribeInstancesCommandInput) => {
+      const unknown = input.InstanceIds?.find((id) => !instances.has(id));
+      if (unknown) throw notFound(unknown);
+      const valueOf = (name: string, i: FakeInstance): string | undefined => (name === 'instance-state-name' ? i.state : name.startsWith('tag:') ? i.tags[name.slice(4)] : undefined);
+      const found = [...instances].filter(([id, i]) => (input.InstanceIds?.includes(id) ?? true) && (input.Filters ?? []).every((f) => (f.Values ?? []).includes(valueOf(f.Name ?? '', i) ?? '')));
+      return { Reservations: found.map(([id, i]) => ({ Instances: [{ InstanceId: id, State: { Name: i.state }, PrivateIpAddress: '10.0.0.12' }] })) };
+    });
+    ec2.on(TerminateInstancesCommand).callsFake(async (input: TerminateInstancesCommandInput) => {
+      const unknown = input.InstanceIds?.find((id) => !instances.has(id));
+      if (unknown) throw notFound(unknown);
+      for (const id of input.InstanceIds ?? []) {
+        const instance = instances.get(id);
+        if (instance && instance.state !== 'terminated') instance.state = 'shutting-down';
+      }
+      return {};
+    });
+    return instances;
   };
 
-  const instanceUp = (): void => {
-    ec2.on(RunInstancesCommand).resolves({ Instances: [{ InstanceId: 'i-0abc' }] });
-    ec2.on(DescribeInstancesCommand).resolves({ Reservations: [{ Instances: [{ InstanceId: 'i-0abc', State: { Name: 'running' }, PrivateIpAddress: '10.0.0.12' }] }] });
-    ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ InstanceId: 'i-0abc', PingStatus: 'Online' }] });
+  /** One instance (`i-0abc` unless told) that comes up with its SSM agent Online, and SSM taking commands. */
+  const instanceUp = (ids = ['i-0abc']): ReturnType<typeof fleet> => {
+    const instances = fleet(ids);
+    ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ PingStatus: 'Online' }] });
     let n = 0;
     ssm.on(SendCommandCommand).callsFake(async () => ({ Command: { CommandId: `cmd-${++n}` } }));
+    return instances;
   };
 
-  it('starts an instance from the launch template, runs load and replay on it, verifies, reports', async () => {
-    instanceUp();
+  /** The load, the replay and the reached GTIDs succeed (commands cmd-1, cmd-2, cmd-3). */
+  const stepsSucceed = (): void => {
     ssm.on(GetCommandInvocationCommand, { CommandId: 'cmd-1' }).resolvesOnce({ Status: 'InProgress' }).resolves({ Status: 'Success', StandardOutputContent: '{"seconds":12,"bytes":1000}' });
     ssm.on(GetCommandInvocationCommand, { CommandId: 'cmd-2' }).resolves({ Status: 'Success', StandardOutputContent: JSON.stringify({ seconds: 3, bytes: 500, expected: { gtids: '0-1-70', events: 99, time: at(T0 + 399) } }) });
     ssm.on(GetCommandInvocationCommand, { CommandId: 'cmd-3' }).resolves({ Status: 'Success', StandardOutputContent: '{"gtids":"0-1-70"}' });
+  };
+
+  /** The DescribeInstances calls that looked for the execution's instances by its tag. */
+  const sweeps = () => ec2.commandCalls(DescribeInstancesCommand).filter((c) => c.args[0].input.Filters?.some((f) => f.Name === 'tag:binvault:execution'));
+
+  it('starts an instance from the launch template, runs load and replay on it, verifies, reports', async () => {
+    instanceUp();
+    stepsSucceed();
 
     const state = await run();
 
@@ -118,6 +180,78 @@ describe('restore on AWS: EC2 provisioner and SSM Run Command (SDK-level fakes)'
     expect(plan.binlogs.map((b) => b.name)).toEqual(['binlog.000001', 'binlog.000002', 'binlog.000003', 'binlog.000004', 'binlog.000005', 'binlog.000006', 'binlog.000007']);
   });
 
+  it('a restore that succeeds with no other instance of its execution looks for them by tag and terminates nothing', async () => {
+    const instances = instanceUp();
+    stepsSucceed();
+
+    const state = await run();
+
+    expect(state.instance.id).toBe('i-0abc');
+    expect(sweeps().map((c) => c.args[0].input.Filters)).toEqual([
+      [
+        { Name: 'tag:binvault:execution', Values: ['restore-test'] },
+        { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] },
+      ],
+    ]);
+    expect(ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(0);
+    expect(state.strays).toEqual({ cleaned: false });
+    expect(instances.get('i-0abc')?.state).toBe('running');
+    expect(alerts.map((a) => a.type)).toEqual(['restore-succeeded']);
+  });
+
+  it('a restore that succeeds after a retried Provision terminates the instance the first attempt started, and never the one it delivers', async () => {
+    // The first attempt starts i-0first and its answer is lost (its Lambda fails after RunInstances):
+    // Step Functions retries Provision, which starts i-0abc; both carry the execution's tag.
+    const instances = instanceUp(['i-0first', 'i-0abc']);
+    stepsSucceed();
+    const tasks = awsTasks();
+    let attempts = 0;
+    const provision: typeof tasks.Provision = async (input) => {
+      const instance = await tasks.Provision(input);
+      if (++attempts === 1) throw Object.assign(new Error(`the answer naming ${instance.id} was lost`), { name: 'Lambda.ServiceException' });
+      return instance;
+    };
+
+    const state = await run({ ...tasks, Provision: provision });
+
+    expect(ec2.commandCalls(RunInstancesCommand)).toHaveLength(2);
+    expect(state.instance.id).toBe('i-0abc');
+    expect(sweeps()).toHaveLength(1);
+    expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input)).toEqual([{ InstanceIds: ['i-0first'] }]);
+    expect(state.strays).toEqual({ cleaned: true, terminated: ['i-0first'] });
+    expect(instances.get('i-0first')?.state).toBe('shutting-down');
+    expect(instances.get('i-0abc')?.state).toBe('running');
+    // The load, the replay and the check ran on the instance delivered, which the user gets.
+    expect(ssm.commandCalls(SendCommandCommand).every((c) => c.args[0].input.InstanceIds?.[0] === 'i-0abc')).toBe(true);
+    expect(alerts.map((a) => a.type)).toEqual(['restore-succeeded']);
+    expect(alerts[0]?.message).toContain('(ec2 i-0abc)');
+    const report = JSON.parse((await bucket.store.getBytes('mysql/db1/restores/restore-test/report.json')).toString()) as { status: string; strays?: unknown; instance: { id: string } };
+    expect(report).toMatchObject({ status: 'succeeded', strays: { terminated: ['i-0first'] }, instance: { id: 'i-0abc' } });
+    // CleanupStrays runs the Cleanup function: its role finds and terminates them.
+    expect([...listedFor('ec2', 'DescribeInstancesCommand', [RESTORE_ROLES.Cleanup]), ...listedFor('ec2', 'TerminateInstancesCommand', [RESTORE_ROLES.Cleanup])]).toEqual([]);
+  });
+
+  it('a restore whose search for other instances keeps failing still succeeds, and its report and alert say one may still run', async () => {
+    const instances = instanceUp();
+    stepsSucceed();
+    ec2.on(DescribeInstancesCommand, { Filters: [{ Name: 'tag:binvault:execution', Values: ['restore-test'] }, { Name: 'instance-state-name', Values: ['pending', 'running', 'stopping', 'stopped'] }] }).rejects(
+      Object.assign(new Error('Request limit exceeded.'), { name: 'RequestLimitExceeded' }),
+    );
+
+    const state = await run();
+
+    // The first attempt and CleanupStrays' three retries.
+    expect(sweeps()).toHaveLength(4);
+    expect(ec2.commandCalls(TerminateInstancesCommand)).toHaveLength(0);
+    expect(instances.get('i-0abc')?.state).toBe('running');
+    const warning = 'an instance tagged binvault:execution=restore-test other than i-0abc may still run (terminating it failed: Request limit exceeded.)';
+    expect(state.straysError?.Error).toBe('RequestLimitExceeded');
+    expect(alerts.map((a) => a.type)).toEqual(['restore-succeeded']);
+    expect(alerts[0]?.message).toContain(warning);
+    const report = JSON.parse((await bucket.store.getBytes('mysql/db1/restores/restore-test/report.json')).toString()) as { status: string; warning?: string };
+    expect(report).toMatchObject({ status: 'succeeded', warning });
+  });
+
   it('Cleanup terminates by tag an instance of the execution that $.instance does not name (a Provision that failed or was retried)', async () => {
     ec2.on(DescribeInstancesCommand).callsFake(async (input: { Filters?: { Name?: string; Values?: string[] }[] }) => {
       const tags = input.Filters?.find((f) => f.Name === 'tag:binvault:execution')?.Values ?? [];
@@ -144,7 +278,6 @@ describe('restore on AWS: EC2 provisioner and SSM Run Command (SDK-level fakes)'
   it('Provision terminates an instance whose SSM agent never comes online before it throws', async () => {
     instanceUp();
     ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [] });
-    ec2.on(TerminateInstancesCommand).resolves({});
     const provisioner = new Ec2Provisioner(new EC2Client({ region: 'us-east-1' }), new SSMClient({ region: 'us-east-1' }), { launchTemplate: 'binvault-restore', pollMs: 1, timeoutMs: 20 });
 
     await expect(provisioner.provision('restore-slow')).rejects.toThrow(/^instance i-0abc was not reachable through SSM within/);
@@ -156,7 +289,6 @@ describe('restore on AWS: EC2 provisioner and SSM Run Command (SDK-level fakes)'
   it('terminates the instance when the restore fails on it, and reports the failure', async () => {
     instanceUp();
     ssm.on(GetCommandInvocationCommand).resolves({ Status: 'Failed', StandardErrorContent: 'binvault: loading the dump failed: ERROR 1064 (42000) at line 12' });
-    ec2.on(TerminateInstancesCommand).resolves({});
 
     await expect(run()).rejects.toThrow();
 

@@ -3,7 +3,6 @@ import { DescribeExecutionCommand, GetExecutionHistoryCommand, SFNClient, StartE
 import { Logger } from '@aws-lambda-powertools/logger';
 import type { S3Event } from 'aws-lambda';
 import { parseConfig } from '../../../core/config.js';
-import { NothingToDrillError } from '../../../core/errors.js';
 import { catalogEvent } from '../../../functions/catalog/handler.js';
 import { drillOnAws } from '../../../shipper/commands/drill.js';
 import { DescribeInstanceInformationCommand, GetCommandInvocationCommand, SendCommandCommand, SSMClient } from '@aws-sdk/client-ssm';
@@ -335,16 +334,18 @@ describe('starting drills on AWS: the schedule and every-dump (SDK-level fake of
     expect(out).toContain('  differs  shop.t differs');
   });
 
-  it('binvault drill --aws on a host with nothing to drill yet: the execution succeeded skipped; it says why and exits 1 (nothing proven), with no record to look for', async () => {
+  it('binvault drill --aws on a host with nothing to drill yet: the execution succeeded skipped; it says why in one line and exits 0, as the local drill, with no record to look for', async () => {
     sfn.on(StartExecutionCommand).callsFake((input: { name: string }) => ({ executionArn: `${arn.replace(':stateMachine:', ':execution:')}:${input.name}` }));
-    sfn.on(DescribeExecutionCommand).resolves({ status: 'SUCCEEDED', output: JSON.stringify({ result: 'skipped', host: 'db3', message: 'skipped: a drill needs two verified dumps of db3; it has 1' }) });
-    const io = { out: () => undefined, err: () => undefined, json: false, verbose: false };
+    const skipped = { result: 'skipped', host: 'db3', message: 'skipped: a drill needs two verified dumps of db3; it has 1' };
+    sfn.on(DescribeExecutionCommand).resolves({ status: 'SUCCEEDED', output: JSON.stringify(skipped) });
+    const out: string[] = [];
+    const io = (json: boolean) => ({ out: (l: string) => void out.push(l), err: () => undefined, json, verbose: false });
 
-    const error = await drillOnAws(new SFNClient({ region: 'us-east-1' }), arn, bucket.store, 'mysql', { host: 'db3' }, io, 1).catch((e: unknown) => e);
+    const text = await drillOnAws(new SFNClient({ region: 'us-east-1' }), arn, bucket.store, 'mysql', { host: 'db3' }, io(false), 1);
+    const json = await drillOnAws(new SFNClient({ region: 'us-east-1' }), arn, bucket.store, 'mysql', { host: 'db3' }, io(true), 1);
 
-    expect(error).toBeInstanceOf(NothingToDrillError);
-    expect((error as NothingToDrillError).message).toBe('drill skipped: a drill needs two verified dumps of db3; it has 1');
-    expect((error as NothingToDrillError).exitCode).toBe(1);
+    expect([text, json]).toEqual([0, 0]);
+    expect(out).toEqual(['drill skipped: a drill needs two verified dumps of db3; it has 1', JSON.stringify(skipped)]);
   });
 });
 

@@ -56,11 +56,25 @@ describe('binvault drill on a real server and the local runtime', () => {
     await s.close();
   });
 
-  it('refuses a host with one dump: a drill needs two', async () => {
-    const result = await drill();
+  it('skips a host with one dump (a drill needs two): one line, exit 0, no record, no alert — the weekly timer of a new host is not a failed unit', async () => {
+    const json = await drill();
+    const text = await runCli(['drill'], s.env, { timeoutMs: 240_000 });
+
+    expectExit(json, 0);
+    expect(json.stdout.trim().split('\n')).toEqual([JSON.stringify({ result: 'skipped', host: 'db1', message: 'skipped: a drill needs two verified dumps of db1; it has 1' })]);
+    expectExit(text, 0);
+    expect(text.stdout).toBe('drill skipped: a drill needs two verified dumps of db1; it has 1\n');
+    expect(text.stderr).toBe('');
+    expect((await s.store.list('mysql/db1/drills/')).keys).toEqual([]);
+    expect(await readFile(join(s.stateDir, 'shipper', 'alerts.jsonl'), 'utf8').catch(() => '')).not.toContain('drill-failed');
+  });
+
+  it('any other refusal still exits 1 with one line: a host the bucket does not hold', async () => {
+    const result = await drill('--host', 'db2');
 
     expectExit(result, 1);
-    expect(result.stderr.trim().split('\n').filter((l) => !l.startsWith('{"type":"progress"'))).toEqual([expect.stringMatching(/^binvault: a drill needs two verified dumps of db1; it has 1$/)]);
+    expect(result.stdout).toBe('');
+    expect(result.stderr.trim().split('\n').filter((l) => !l.startsWith('{"type":"progress"'))).toEqual([expect.stringMatching(/^binvault: no catalog for host 'db2'/)]);
   });
 
   it('proves the window between two dumps: every table, routine, trigger and view equal, the record written, both instances removed', async () => {
