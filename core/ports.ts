@@ -29,6 +29,11 @@ export interface GetOptions {
 
 export interface PutOptions {
   metadata?: Record<string, string>;
+  /**
+   * putStream: metadata the body's first bytes tell, asked for when the object is created — after
+   * its first parts (a multipart upload), or after the whole body (one PUT) — and added to `metadata`.
+   */
+  metadataOnCreate?: () => Record<string, string>;
   contentType?: string;
   /** Refuse (ObjectExistsError) when an object with the key already exists. */
   ifAbsent?: boolean;

@@ -154,6 +154,11 @@ export class DumpVerifier {
     this.facts.databases.push(name);
   }
 
+  /** What the lines read so far tell (the header's coordinates early on); final only after {@link finish}. */
+  public peek(): Readonly<DumpFacts> {
+    return this.facts;
+  }
+
   public finish(): DumpFacts {
     if (this.carryBytes > 0) this.line(Buffer.concat(this.carry));
     const f = this.facts;

@@ -364,9 +364,12 @@ export class S3Store implements ObjectStore {
     const first = await iterator.next();
     const firstPart = first.done ? Buffer.alloc(0) : first.value;
     const second = first.done ? first : await iterator.next();
+    const metadata = (): Record<string, string> | undefined =>
+      options.metadataOnCreate ? { ...options.metadata, ...options.metadataOnCreate() } : options.metadata;
     if (second.done) {
       // The whole body fits in one part: one atomic PUT.
-      await this.put(key, firstPart, options);
+      const single = metadata();
+      await this.put(key, firstPart, { ...options, ...(single ? { metadata: single } : {}) });
       return { bytes: firstPart.length };
     }
 
@@ -377,11 +380,12 @@ export class S3Store implements ObjectStore {
     const stopParts = new AbortController();
     const partSignal = options.signal ? AbortSignal.any([options.signal, stopParts.signal]) : stopParts.signal;
     try {
+      const atStart = metadata();
       const created = await this.client.send(
         new CreateMultipartUploadCommand({
           Bucket: bucket,
           Key: key,
-          ...(options.metadata ? { Metadata: options.metadata } : {}),
+          ...(atStart ? { Metadata: atStart } : {}),
           ...(options.contentType ? { ContentType: options.contentType } : {}),
         }),
       );

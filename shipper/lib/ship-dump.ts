@@ -8,7 +8,7 @@ import type { RowDataPacket } from 'mysql2/promise';
 import { DumpVerifier, type DumpFacts } from '../../core/dump/verify.js';
 import { writingLocally } from '../../core/errors.js';
 import { DumpError, LockWaitError } from './errors.js';
-import { areaRoot, dayIn, dumpFileName, dumpKey, stagingKey, type HostScope } from '../../core/layout.js';
+import { areaRoot, dayIn, dumpFileName, dumpKey, type HostScope } from '../../core/layout.js';
 import type { Clock, ObjectStore } from '../../core/ports.js';
 import { versionAtLeast } from '../../core/server.js';
 import { partBytesFor } from '../../core/streams.js';
@@ -113,11 +113,11 @@ const estimateDumpBytes = async (session: MysqlSession, databases: string[] | un
 const LOCK_WAIT = /waiting for (table flush|global read lock|table metadata lock|backup lock|.*lock)/i;
 
 /**
- * One consistent dump, streamed: the server's dump tool → parallel gzip (+ seal) → multipart upload
- * to a staging key; once the tool has exited cleanly and the stream ends with "Dump completed", a
- * server-side copy puts it at `{prefix}/{host}/dumps/{day}/{host}-{stamp}.sql.gz` with its sha256,
- * raw size and coordinates in the metadata. Nothing is written to local disk but a 0600 option file
- * in a private directory, removed afterwards. Any failure leaves no object.
+ * One consistent dump, streamed: the server's dump tool → gzip (+ seal) → multipart upload to
+ * `{prefix}/{host}/dumps/{day}/{host}-{stamp}.sql.gz`, completed only once the tool has exited
+ * cleanly and the stream ends with "Dump completed"; its coordinates in the metadata (and its sha256
+ * and raw size when it fits one PUT; the seal states them always). Nothing is written to local disk
+ * but a 0600 option file in a private directory, removed afterwards. Any failure leaves no object.
  */
 export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult> => {
   const { client, store, scope, clock } = options;
@@ -142,10 +142,13 @@ export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult
       if (missing.length > 0) throw new DumpError(`no such database on the server: ${missing.join(', ')}`);
     }
 
-    // Leftovers of a killed run (we hold the dump lock: nobody else writes there).
-    for (const upload of await store.listMultipartUploads(areaRoot(scope, 'staging'))) {
-      await store.abortMultipartUpload(upload.key, upload.uploadId);
-      emit({ type: 'cleaned', key: upload.key });
+    // Leftovers of a killed run (we hold the dump lock: nobody else writes dumps of this host): its
+    // open upload, or one to the staging area earlier versions wrote through, and their objects.
+    for (const area of ['dumps', 'staging'] as const) {
+      for (const upload of await store.listMultipartUploads(areaRoot(scope, area))) {
+        await store.abortMultipartUpload(upload.key, upload.uploadId);
+        emit({ type: 'cleaned', key: upload.key });
+      }
     }
     for (const object of (await store.list(areaRoot(scope, 'staging'))).keys) {
       await store.delete(object.key);
@@ -160,7 +163,6 @@ export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult
     const now = clock.now();
     const name = dumpFileName(scope.host, now);
     const key = dumpKey(scope, dayIn(now, options.timeZone ?? 'UTC'), name);
-    const staging = stagingKey(scope, name);
     const args = dumpArguments(tool, Boolean(Number(gtid?.gtid)), options.databases);
     const estimatedBytes = await estimateDumpBytes(monitor, options.databases);
     emit({ type: 'started', tool: tool.path, options: args, key });
@@ -222,6 +224,7 @@ export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult
     let rawBytes = 0;
     let sha256 = '';
     let dumpFacts: DumpFacts | undefined;
+    let ended = false;
     const started = performance.now();
     async function* body(): AsyncGenerator<Buffer> {
       if (!running.stdout) throw new DumpError('the dump tool has no output');
@@ -260,10 +263,31 @@ export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult
       }
       if (errorLine) throw new DumpError(`${tool.path} reported an error: ${errorLine}; no object written`);
       if (!dumpFacts.complete) throw new DumpError('the dump stream ends without its "-- Dump completed" trailer; no object written');
+      ended = true;
     }
 
-    const stored = await store.putStream(staging, body(), {
+    // Straight to its key: the upload completes only once the body above ended with every check
+    // passed, so a failed dump never becomes an object. The metadata is set when the object is
+    // created: after its first parts, when the header has given the coordinates; the sha256 and raw
+    // size of a dump larger than one part are known only at its end, and its seal states them
+    // (what the verifier checks). No staging object copied afterwards: that copy doubled the upload's
+    // last seconds and, under Object Lock, the stored bytes for the lock's days.
+    const stored = await store.putStream(key, body(), {
       contentType: 'application/gzip',
+      metadata: {
+        host: scope.host,
+        'server-id': String(server.serverId),
+        ...(server.serverUuid ? { 'server-uuid': server.serverUuid } : {}),
+        kind: 'dump',
+        'shipper-version': options.shipperVersion,
+      },
+      metadataOnCreate: () => {
+        const header = facts.peek();
+        return {
+          'binlog-file': header.binlogFile ? `${header.binlogFile}:${header.binlogPosition ?? ''}` : '',
+          ...(ended ? { sha256, 'raw-size': String(rawBytes) } : {}),
+        };
+      },
       // Parts sized from the estimate (twice the tables' data: the SQL text of a row can be larger than
       // InnoDB's page share of it; the gzip output is smaller), so a dump of any size fits S3's 10,000 parts.
       partBytes: partBytesFor(2 * estimatedBytes),
@@ -271,18 +295,6 @@ export const shipDump = async (options: ShipDumpOptions): Promise<ShipDumpResult
     });
     // The body ran to its end (or the upload threw): the facts are final.
     const final = dumpFacts as unknown as DumpFacts;
-    const metadata: Record<string, string> = {
-      sha256,
-      'raw-size': String(rawBytes),
-      host: scope.host,
-      'server-id': String(server.serverId),
-      ...(server.serverUuid ? { 'server-uuid': server.serverUuid } : {}),
-      kind: 'dump',
-      'binlog-file': final.binlogFile ? `${final.binlogFile}:${final.binlogPosition ?? ''}` : '',
-      'shipper-version': options.shipperVersion,
-    };
-    await store.copy(staging, key, { size: stored.bytes, metadata, contentType: 'application/gzip' });
-    await store.delete(staging);
     emit({ type: 'shipped', key, rawBytes, storedBytes: stored.bytes, seconds: (performance.now() - started) / 1000, facts: final });
     return {
       key,

@@ -78,7 +78,7 @@ export class MemoryStore implements ObjectStore {
       chunks.push(Buffer.from(chunk));
     }
     const all = Buffer.concat(chunks);
-    await this.put(key, all, options);
+    await this.put(key, all, { ...options, metadata: { ...options.metadata, ...options.metadataOnCreate?.() } });
     return { bytes: all.length };
   }
 

@@ -211,7 +211,7 @@ describe('binvault ship dump against a real server and the local endpoint', () =
       expect(result.stdout + result.stderr).not.toContain(password);
     });
 
-    it('a killed dump tool leaves no object, no staging object and no open upload', async () => {
+    it('a killed dump tool leaves no object and no open upload', async () => {
       const before = await objects(bucket, 'db1');
       let cli = 0;
       const running = runCli(['ship', 'dump'], env, { onSpawn: (p) => (cli = p) });
@@ -222,7 +222,7 @@ describe('binvault ship dump against a real server and the local endpoint', () =
         const deadline = Date.now() + 20_000;
         while (!killed && Date.now() < deadline) {
           dumpPid ??= await dumpProcess(cli);
-          if (dumpPid && (await bucket.store.listMultipartUploads('mysql/db1/staging/')).length > 0) {
+          if (dumpPid && (await bucket.store.listMultipartUploads('mysql/db1/dumps/')).length > 0) {
             process.kill(dumpPid, 'SIGKILL');
             killed = true;
           }
@@ -241,7 +241,7 @@ describe('binvault ship dump against a real server and the local endpoint', () =
       expect(await bucket.store.listMultipartUploads('mysql/db1/')).toEqual([]);
     });
 
-    it('a compressor that dies mid-stream leaves no object, no staging object and no open upload, in one line', async () => {
+    it('a compressor that dies mid-stream leaves no object and no open upload, in one line', async () => {
       const before = await objects(bucket, 'db1');
       const fake = await fakeIgzip('dies');
 
@@ -257,6 +257,31 @@ describe('binvault ship dump against a real server and the local endpoint', () =
       const gone = Date.now() + 10_000;
       while ((await dumping()).length > 0 && Date.now() < gone) await new Promise((r) => setTimeout(r, 50));
       expect(await dumping()).toEqual([]);
+    });
+
+    it('a killed shipper leaves an open upload and no object; the next dump removes the upload and says so', async () => {
+      const before = await objects(bucket, 'db1');
+      let cli = 0;
+      const running = runCli(['ship', 'dump'], env, { onSpawn: (p) => (cli = p) });
+      let open: string[] = [];
+      const deadline = Date.now() + 20_000;
+      while (open.length === 0 && Date.now() < deadline) {
+        open = (await bucket.store.listMultipartUploads('mysql/db1/dumps/')).map((u) => u.key);
+        if (open.length === 0) await new Promise((r) => setTimeout(r, 10));
+      }
+      expect(open).toHaveLength(1);
+      process.kill(cli, 'SIGKILL');
+      await running;
+      expect(await objects(bucket, 'db1')).toEqual(before);
+
+      const next = await runCli(['ship', 'dump'], env);
+
+      expectExit(next, 0);
+      expect(next.stdout).toContain(`removed s3://${bucket.bucket}/${open[0] ?? ''} left by an interrupted dump`);
+      expect(await bucket.store.listMultipartUploads('mysql/db1/')).toEqual([]);
+      const dumps = (await objects(bucket, 'db1')).filter((k) => k.includes('/dumps/') && !before.includes(k));
+      expect(dumps).toHaveLength(1);
+      expect(dumps[0]).not.toBe(open[0]);
     });
 
     for (const compressor of ['igzip', 'zlib'] as const) {
@@ -296,8 +321,13 @@ describe('binvault ship dump against a real server and the local endpoint', () =
         expect(impact?.childPeakRssBytes).toBeGreaterThan(0);
         expect(impact?.priority).toEqual({ nice: 10, io: 'best-effort 7' });
         const head = await bucket.store.head(last?.key ?? '');
+        // A dump of many parts is written straight to its key: its metadata set when the upload began
+        // (the header's coordinates), its sha256 and raw size in its seal, which the verifier checks.
+        expect(head?.metadata).toMatchObject({ kind: 'dump', host: 'db1', 'binlog-file': expect.stringMatching(/^[\w.-]+\.\d{6}:\d+$/) as unknown });
+        expect(head?.metadata.sha256).toBeUndefined();
         const verdict = await verifyStream({ file: last?.key ?? '', body: await bucket.store.get(last?.key ?? ''), metadata: head?.metadata ?? {} });
         expect(verdict.reasons).toEqual([]);
+        expect(verdict.rawSize).toBe(last?.rawBytes);
       });
     }
 
