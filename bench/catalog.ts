@@ -49,7 +49,6 @@ class CountingStore {
       putStream: (key: string, body: AsyncIterable<Uint8Array>, options?: PutOptions) => inner.putStream(key, body, options),
       listMultipartUploads: (prefix: string) => inner.listMultipartUploads(prefix),
       abortMultipartUpload: (key: string, id: string) => inner.abortMultipartUpload(key, id),
-      copy: (source: string, target: string, options: PutOptions & { size: number }) => inner.copy(source, target, options),
       tag: (key: string, tags: Record<string, string>) => inner.tag(key, tags),
       url: (k: string) => inner.url(k),
       head: async (key: string) => (self.requests.head++, self.touched.add(key), inner.head(key)),

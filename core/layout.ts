@@ -7,7 +7,7 @@ import { compactStamp } from './time.js';
  * ```
  * {prefix}/{host}/binlogs/{day}/{binlog}[~{lineage}].gz     a shipped binlog
  * {prefix}/{host}/dumps/{day}/{host}-{stamp}.sql.gz          a shipped dump
- * {prefix}/{host}/staging/{name}                             a dump being written (outside what is verified)
+ * {prefix}/{host}/staging/{name}                             where earlier shippers wrote dumps before a copy (outside what is verified; cleaned by the next dump)
  * {prefix}/{host}/records/{day}/{object}.json                an object's verification record (immutable)
  * {prefix}/{host}/records/{day}/gap.{first}.{last}.json      binlogs purged before they were shipped
  * {prefix}/{host}/records/{day}/{object}.checkpoint          a verify longer than one invocation, until its record

@@ -91,8 +91,6 @@ export interface ObjectStore {
   purge(key: string): Promise<{ versions: number; freedBytes: number }>;
   /** The S3 Object Lock that holds the key now (a retention date ahead, or a legal hold), or undefined. */
   lockOf(key: string): Promise<ObjectLock | undefined>;
-  /** A server-side copy with new metadata (any size); the source stays. */
-  copy(source: string, target: string, options: PutOptions & { size: number }): Promise<void>;
   /** Replaces the object's tags (e.g. `binvault-verified=ok`). */
   tag(key: string, tags: Record<string, string>): Promise<void>;
   /** A printable address of a key (`s3://bucket/key`). */

@@ -1,4 +1,5 @@
 import { crc32 } from 'node:zlib';
+import type { ObjectStore } from '../ports.js';
 
 /**
  * binvault's seal: one last, empty gzip member whose header (FEXTRA, subfield `BV`) states the
@@ -48,4 +49,20 @@ export const readSeal = (tail: Buffer): Seal | undefined => {
     rawSha256: tail.subarray(25, 57).toString('hex'),
     compressedSha256: tail.subarray(57, 89).toString('hex'),
   };
+};
+
+/**
+ * The raw size of a stored object: its `raw-size` metadata, else what its seal states (one ranged
+ * GET of the last {@link SEAL_BYTES}): a dump larger than one part is created before its size is
+ * known, and only its seal carries it. Undefined when the object is gone or neither tells.
+ */
+export const rawSizeOf = async (store: Pick<ObjectStore, 'head' | 'get'>, key: string): Promise<number | undefined> => {
+  const head = await store.head(key);
+  if (!head) return undefined;
+  const stated = Number(head.metadata['raw-size'] ?? 0);
+  if (stated > 0) return stated;
+  if (head.size < SEAL_BYTES) return undefined;
+  const tail: Buffer[] = [];
+  for await (const chunk of await store.get(key, { from: head.size - SEAL_BYTES, ...(head.etag ? { ifMatch: head.etag } : {}) })) tail.push(Buffer.from(chunk));
+  return readSeal(Buffer.concat(tail))?.rawSize;
 };

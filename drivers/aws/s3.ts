@@ -1,7 +1,6 @@
 import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
-  CopyObjectCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
   GetBucketLocationCommand,
@@ -18,7 +17,6 @@ import {
   S3Client,
   S3ServiceException,
   UploadPartCommand,
-  UploadPartCopyCommand,
   type CompletedPart,
 } from '@aws-sdk/client-s3';
 import { rechunk, S3_MAX_PARTS } from '../../core/streams.js';
@@ -59,13 +57,13 @@ const isLoopback = (endpoint: string): boolean => {
 
 /**
  * Whether an upload's parts go with an unsigned payload (`x-amz-content-sha256: UNSIGNED-PAYLOAD`,
- * SigV4's single-chunk option) instead of the sha256 of every part: on AWS and at any https endpoint
- * TLS already guards the bytes in transit (on AWS, with the SDK's CRC32 of each part, which S3
- * checks), and on loopback they never leave the host. The sha256 of a part cost the shipper as much
- * as the sha256 of the whole stored object it puts in the seal (measured: 0.4 CPU s per 400 MB
- * sent). A plain-http endpoint elsewhere keeps signed parts.
+ * SigV4's single-chunk option) instead of the sha256 of every part: on AWS, where TLS guards the
+ * bytes in transit (the bucket policy refuses plain http) and the SDK adds each part's CRC32, which
+ * S3 checks; and on loopback, where they never leave the host. The sha256 of a part cost the shipper
+ * as much as the sha256 of the whole stored object it puts in the seal (measured: 0.4 CPU s per
+ * 400 MB sent). Any other endpoint, whose client computes no checksum, keeps signed parts.
  */
-const unsignedPartsAt = (endpoint: string | undefined): boolean => endpoint === undefined || new URL(endpoint).protocol === 'https:' || isLoopback(endpoint);
+const unsignedPartsAt = (endpoint: string | undefined): boolean => endpoint === undefined || isLoopback(endpoint);
 
 /** An UploadPart sent with an unsigned payload: the signer takes the header's value instead of hashing the body. */
 const withUnsignedPayload = (command: UploadPartCommand): UploadPartCommand => {
@@ -152,9 +150,6 @@ export const createS3Client = (config: Pick<S3StoreConfig, 'endpoint' | 'region'
   });
 };
 
-/** S3's largest single CopyObject, and the range of each part beyond it. */
-const COPY_LIMIT = 5 * 1024 ** 3;
-const COPY_PART = 512 * 1024 ** 2;
 /** Reads of a small object's body, when the connection is cut while it streams. */
 const BODY_ATTEMPTS = 3;
 
@@ -520,57 +515,6 @@ export class S3Store implements ObjectStore {
       // Already gone: what an abort wants.
       if (statusOf(error) === 404) return;
       this.fail('abort upload of', key, error);
-    }
-  }
-
-  /**
-   * Server-side copy with new metadata (MetadataDirective REPLACE): one CopyObject up to 5 GiB,
-   * a multipart copy of 512 MiB ranges beyond (S3's limit for a single copy).
-   */
-  public async copy(source: string, target: string, options: PutOptions & { size: number }): Promise<void> {
-    const bucket = this.config.bucket;
-    const copySource = `${bucket}/${source.split('/').map(encodeURIComponent).join('/')}`;
-    try {
-      if (options.size <= COPY_LIMIT) {
-        await this.client.send(
-          new CopyObjectCommand({
-            Bucket: bucket,
-            Key: target,
-            CopySource: copySource,
-            MetadataDirective: 'REPLACE',
-            ...(options.metadata ? { Metadata: options.metadata } : {}),
-            ...(options.contentType ? { ContentType: options.contentType } : {}),
-          }),
-        );
-        return;
-      }
-      const created = await this.client.send(
-        new CreateMultipartUploadCommand({
-          Bucket: bucket,
-          Key: target,
-          ...(options.metadata ? { Metadata: options.metadata } : {}),
-          ...(options.contentType ? { ContentType: options.contentType } : {}),
-        }),
-      );
-      const uploadId = created.UploadId;
-      try {
-        const parts: CompletedPart[] = [];
-        for (let start = 0, number = 1; start < options.size; start += COPY_PART, number++) {
-          const end = Math.min(options.size, start + COPY_PART) - 1;
-          const out = await this.client.send(
-            new UploadPartCopyCommand({ Bucket: bucket, Key: target, UploadId: uploadId, PartNumber: number, CopySource: copySource, CopySourceRange: `bytes=${start}-${end}` }),
-          );
-          parts.push({ PartNumber: number, ETag: out.CopyPartResult?.ETag });
-        }
-        await this.client.send(
-          new CompleteMultipartUploadCommand({ Bucket: bucket, Key: target, UploadId: uploadId, MultipartUpload: { Parts: parts } }),
-        );
-      } catch (error) {
-        if (uploadId) await this.abortMultipartUpload(target, uploadId).catch(() => undefined);
-        throw error;
-      }
-    } catch (error) {
-      this.fail('copy to', target, error);
     }
   }
 

@@ -5,6 +5,7 @@ import { createGunzip } from 'node:zlib';
 import type { RowDataPacket } from 'mysql2/promise';
 import { DumpDatabaseFilter } from '../../core/dump/filter.js';
 import { makeDirectories } from '../../core/files.js';
+import { rawSizeOf } from '../../core/gzip/seal.js';
 import { ApplyError } from '../errors.js';
 import type { ApplyProgress, ObjectStore, TargetInstance } from '../../core/ports.js';
 import type { RestorePlan } from '../../core/restore/plan.js';
@@ -95,8 +96,8 @@ export const loadDump = async (
   const started = performance.now();
   const password = (await readOptionFile(instance.defaultsFile)).password ?? '';
   const gunzip = createGunzip();
-  // The dump's raw size (the shipper's metadata) is the total its progress counts toward.
-  const total = Number((await store.head(plan.dump.key))?.metadata['raw-size'] ?? 0) || undefined;
+  // The dump's raw size (its metadata, or its seal's) is the total its progress counts toward.
+  const total = await rawSizeOf(store, plan.dump.key);
   const body = await store.get(plan.dump.key);
   const feeding = pipeline(Readable.from(body), gunzip).catch((error: unknown) => gunzip.destroy(error as Error));
   const admin = `${sqlString(instance.user)}@`;

@@ -110,8 +110,8 @@ export const command: Command = {
 --triggers --events --hex-blob, the binlog coordinates (--source-data=2 / --master-data=2) and the
 GTID state (--set-gtid-purged=COMMENTED / --gtid), compresses its output (ISA-L's igzip when
 installed, else zlib on BINVAULT_MAX_CORES threads) at a lower CPU and I/O priority, and streams it
-to {prefix}/{host}/dumps/{day}/{host}-{stamp}.sql.gz with sha256, size and coordinates in the
-metadata. Nothing touches local disk; the password reaches the tool through a 0600 option file in
+to {prefix}/{host}/dumps/{day}/{host}-{stamp}.sql.gz, completed only once the dump ended cleanly:
+its coordinates in the metadata, its sha256 and size in its seal. Nothing touches local disk; the password reaches the tool through a 0600 option file in
 a private directory, removed afterwards. Any failure leaves no object. --json ends with a result
 line: the object, and what the run cost the host (CPU seconds, bytes read and sent, peak RSS).
 

@@ -14,11 +14,11 @@ interface Stored {
  * The ObjectStore port in memory, for unit tests of the orchestrations (verify, catalog rebuild,
  * retention, restore tasks): S3's semantics where the code relies on them — conditional writes
  * (If-None-Match: *, If-Match on the ETag), listing by prefix in key order and by delimiter,
- * server-side copy, tags — and a count of requests per kind, so a test can assert the cost of a step.
+ * tags — and a count of requests per kind, so a test can assert the cost of a step.
  */
 export class MemoryStore implements ObjectStore {
   public readonly objects = new Map<string, Stored>();
-  public readonly requests = { get: 0, head: 0, put: 0, list: 0, delete: 0, copy: 0, tag: 0 };
+  public readonly requests = { get: 0, head: 0, put: 0, list: 0, delete: 0, tag: 0 };
   /** Make the next operations on keys matching this fail, as a store that is down would. */
   public failing: { pattern: RegExp; error: Error } | undefined;
   private version = 0;
@@ -129,14 +129,6 @@ export class MemoryStore implements ObjectStore {
 
   public async lockOf(key: string): Promise<ObjectLock | undefined> {
     return this.locks.get(key);
-  }
-
-  public async copy(source: string, target: string, options: PutOptions & { size: number }): Promise<void> {
-    this.requests.copy++;
-    this.check(source);
-    const o = this.objects.get(source);
-    if (!o) throw Object.assign(new Error(`NoSuchKey: ${source}`), { name: 'NoSuchKey' });
-    this.store(target, o.body, options.metadata ?? {});
   }
 
   public async tag(key: string, tags: Record<string, string>): Promise<void> {

@@ -6,6 +6,7 @@ import { promisify } from 'node:util';
 import { createGunzip } from 'node:zlib';
 import type { Connection, RowDataPacket } from 'mysql2/promise';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rawSizeOf } from '../../../core/gzip/seal.js';
 import { dayIn } from '../../../core/layout.js';
 import { verifyStream } from '../../../core/verify.js';
 import { findProgram } from '../../../drivers/mysql/programs.js';
@@ -328,6 +329,8 @@ describe('binvault ship dump against a real server and the local endpoint', () =
         const verdict = await verifyStream({ file: last?.key ?? '', body: await bucket.store.get(last?.key ?? ''), metadata: head?.metadata ?? {} });
         expect(verdict.reasons).toEqual([]);
         expect(verdict.rawSize).toBe(last?.rawBytes);
+        // What a restore's load counts its progress toward: the seal's raw size.
+        expect(await rawSizeOf(bucket.store, last?.key ?? '')).toBe(last?.rawBytes);
       });
     }
 
