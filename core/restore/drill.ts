@@ -240,14 +240,19 @@ export const chooseDrillWindow = async (deps: Pick<DrillDeps, 'store' | 'prefix'
   const windows = drillWindows(catalog, binlogs, dumps);
   // The catalog function starts an every-dump drill only once its dump is catalogued: no window means
   // fewer than two verified dumps, not a dump on its way.
-  if (windows.length === 0) throw new NothingToDrillError(`a drill needs two verified dumps of ${request.host}; it has ${dumps.filter(provable).length}`);
+  const named = (key: string): boolean => key === request.window || key.endsWith(`/${request.window ?? ''}`);
+  if (windows.length === 0) {
+    // A window asked for by a name no dump has is a mistake to say, not a host too new to drill.
+    if (request.window && !dumps.some((d) => named(d.key))) throw new RestoreRefusedError(`no dump of ${request.host} is named '${request.window}'`);
+    throw new NothingToDrillError(`a drill needs two verified dumps of ${request.host}; it has ${dumps.filter(provable).length}`);
+  }
   const chosen = request.window
-    ? windows.find((w) => w.to.key === request.window || w.to.key.endsWith(`/${request.window ?? ''}`))
+    ? windows.find((w) => named(w.to.key))
     : (windows.find((w) => w.plan) ?? windows[0]);
   if (!chosen) {
     const message = `no window of ${request.host} ends at a dump '${request.window ?? ''}': ${windows.map((w) => w.to.key.split('/').pop()).join(', ')}`;
     // A dump named by its event (every-dump) may not be verified and catalogued yet.
-    throw dumps.some((d) => d.key === request.window || d.key.endsWith(`/${request.window ?? ''}`)) ? new DrillNotReadyError(message) : new RestoreRefusedError(message);
+    throw dumps.some((d) => named(d.key)) ? new DrillNotReadyError(message) : new RestoreRefusedError(message);
   }
   if (!chosen.plan) throw new DrillNotReadyError(`the window ${chosen.from.completedAt} → ${chosen.to.completedAt} of ${request.host} cannot be drilled yet: ${chosen.refused ?? ''}`);
   const plan = chosen.plan;

@@ -69,12 +69,17 @@ describe('binvault drill on a real server and the local runtime', () => {
     expect(await readFile(join(s.stateDir, 'shipper', 'alerts.jsonl'), 'utf8').catch(() => '')).not.toContain('drill-failed');
   });
 
-  it('any other refusal still exits 1 with one line: a host the bucket does not hold', async () => {
+  it('any other refusal still exits 1 with one line: a host the bucket does not hold, a window no dump is named', async () => {
     const result = await drill('--host', 'db2');
 
     expectExit(result, 1);
     expect(result.stdout).toBe('');
     expect(result.stderr.trim().split('\n').filter((l) => !l.startsWith('{"type":"progress"'))).toEqual([expect.stringMatching(/^binvault: no catalog for host 'db2'/)]);
+
+    const misnamed = await drill('--window', 'db1-20200101T000000Z.sql.gz');
+    expectExit(misnamed, 1);
+    expect(misnamed.stdout).toBe('');
+    expect(misnamed.stderr.trim().split('\n').filter((l) => !l.startsWith('{"type":"progress"'))).toEqual(["binvault: no dump of db1 is named 'db1-20200101T000000Z.sql.gz'"]);
   });
 
   it('proves the window between two dumps: every table, routine, trigger and view equal, the record written, both instances removed', async () => {
