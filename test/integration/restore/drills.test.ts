@@ -263,7 +263,7 @@ describe('restore drills: a real workload in ROW, STATEMENT and MIXED, restored 
     expect(result.output).toMatch(/ load +\[[#.]+\] \d+% +[\d.]+ (B|KiB|MiB) of [\d.]+ (KiB|MiB)  ETA /);
     expect(result.output).toMatch(/ download +\[[#.]+\] \d+% +[\d.]+ (B|KiB|MiB) of [\d.]+ (KiB|MiB)  ETA /);
     const screen = screenLines(result.output);
-    expect(screen.filter((l) => l.startsWith('→ '))).toEqual(['→ ValidateInput', '→ Plan', '→ Provision', '→ LoadDump', '→ ReplayBinlogs', '→ Verify', '→ Report']);
+    expect(screen.filter((l) => l.startsWith('→ '))).toEqual(['→ ValidateInput', '→ Plan', '→ Provision', '→ LoadDump', '→ ReplayBinlogs', '→ Verify', '→ CleanupStrays', '→ Report']);
     // What a person sees at the end is the summary, no bar left over, and last the command to type.
     expect(screen.filter((l) => l.includes('ETA'))).toEqual([]);
     const defaultsFile = /^mariadb --defaults-extra-file=(\S+\/client\.cnf)$/.exec(screen.at(-1) ?? '')?.[1] ?? '';
