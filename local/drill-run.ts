@@ -73,6 +73,7 @@ export const runLocalDrillMachine = async (options: LocalDrillOptions & { pauseM
     CheckLoads: wrap(tasks.CheckSteps),
     ReplayBinlogs: wrap(tasks.ReplayBinlogs),
     CheckReplay: wrap(tasks.CheckSteps),
+    RetireLater: wrap(tasks.RetireLater),
     Snapshot: wrap(tasks.Snapshot),
     CheckSnapshots: wrap(tasks.CheckSteps),
     Compare: wrap(async (s: DrillState) => {

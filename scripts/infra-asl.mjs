@@ -18,7 +18,7 @@ const RESTORE = {
 };
 // The drill's functions are named as their placeholders: `${DrillPlanFunctionArn}` → drillPlan.
 const DRILL = Object.fromEntries(
-  ['DrillPlan', 'DrillProvision', 'DrillLoadDumps', 'DrillReplayBinlogs', 'DrillSnapshot', 'DrillCheckSteps', 'DrillCompare', 'DrillCleanup', 'DrillReportFailure'].map((n) => [n, `${n}LambdaFunction`]),
+  ['DrillPlan', 'DrillProvision', 'DrillLoadDumps', 'DrillReplayBinlogs', 'DrillRetireLater', 'DrillSnapshot', 'DrillCheckSteps', 'DrillCompare', 'DrillCleanup', 'DrillReportFailure'].map((n) => [n, `${n}LambdaFunction`]),
 );
 
 mkdirSync('infra/.generated', { recursive: true });

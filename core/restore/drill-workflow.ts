@@ -64,6 +64,8 @@ export interface DrillState extends DrillInput {
   load: DrillSteps;
   replay: DrillSteps;
   snapshot: DrillSteps;
+  /** The later dump's instance, terminated by RetireLater once its snapshot was in (the replay still running). */
+  retired?: { id: string };
   record?: { key: string; result: 'proven' | 'failed'; differences: number };
   cleanup?: { cleaned: string[] };
   error?: { Error: string; Cause: string };
@@ -95,7 +97,8 @@ const combine = (steps: DrillSteps['steps'], previous?: number): DrillSteps => {
 /**
  * One plain function per Task state of infra/drill.asl.json: the drill of core/restore/drill.ts
  * `runDrill` cut into steps a state machine can wait between, on AWS two EC2 instances driven by SSM
- * (each load, the replay and each snapshot a command on its instance), locally two local servers.
+ * (each load, the replay and each snapshot a command on its instance), locally two local servers. The
+ * later dump's instance lives only until its snapshot is in (RetireLater), not for the replay.
  * Each task re-reads what it needs from the bucket (the plans), so the state stays small whatever the
  * number of binlogs (Step Functions passes at most 256 KiB from state to state).
  */
@@ -108,6 +111,9 @@ export const drillTasks = (deps: DrillTaskDeps) => {
     if (!instance) throw new InputError(`the drill has no ${side} instance`);
     return instance;
   };
+
+  const snapshotOf = async (state: Pick<DrillState, 'drill' | 'instances'>, side: DrillSide): Promise<StepStatus> =>
+    deps.snapshots.snapshot(instanceOf(state, side), sideExecution(state.drill.execution, side), drillSnapshotKey(scopeOf(state.drill), state.drill.day, state.drill.execution, side));
 
   return {
     /**
@@ -165,18 +171,27 @@ export const drillTasks = (deps: DrillTaskDeps) => {
       return combine(steps);
     },
 
-    /** The binlogs up to the later dump's coordinates, into the restored instance. */
-    ReplayBinlogs: async (state: Pick<DrillState, 'drill' | 'instances'>): Promise<DrillSteps> =>
-      combine({ restored: await deps.applier.replay(await planOf(state.drill, 'restored'), instanceOf(state, 'restored'), sideExecution(state.drill.execution, 'restored')) }),
-
-    /** Each instance snapshots itself into the bucket, beside the drill's record. */
-    Snapshot: async (state: Pick<DrillState, 'drill' | 'instances'>): Promise<DrillSteps> => {
-      const steps: DrillSteps['steps'] = {};
-      for (const side of SIDES) {
-        steps[side] = await deps.snapshots.snapshot(instanceOf(state, side), sideExecution(state.drill.execution, side), drillSnapshotKey(scopeOf(state.drill), state.drill.day, state.drill.execution, side));
-      }
-      return combine(steps);
+    /**
+     * The later dump's instance snapshots itself into the bucket (its `dump` step), and the binlogs up to
+     * the later dump's coordinates go into the restored instance (its `restored` step), at the same time:
+     * the later instance has nothing left to do once its snapshot is in, and RetireLater terminates it
+     * then, while the replay goes on.
+     */
+    ReplayBinlogs: async (state: Pick<DrillState, 'drill' | 'instances'>): Promise<DrillSteps> => {
+      const dump = await snapshotOf(state, 'dump');
+      const restored = await deps.applier.replay(await planOf(state.drill, 'restored'), instanceOf(state, 'restored'), sideExecution(state.drill.execution, 'restored'));
+      return combine({ restored, dump });
     },
+
+    /** The later dump's instance, its snapshot in the bucket: terminated, without waiting for the replay. */
+    RetireLater: async (state: Pick<DrillState, 'instances'>): Promise<NonNullable<DrillState['retired']>> => {
+      const instance = instanceOf(state, 'dump');
+      await deps.provisioner.cleanup(instance);
+      return { id: instance.id };
+    },
+
+    /** The restored instance, the replay done, snapshots itself into the bucket beside the later one's. */
+    Snapshot: async (state: Pick<DrillState, 'drill' | 'instances'>): Promise<DrillSteps> => combine({ restored: await snapshotOf(state, 'restored') }),
 
     /** Asks each side's step in progress how far it is (one function for loads, replay and snapshots). */
     CheckSteps: async (input: { execution: string; instances: DrillState['instances']; steps: DrillSteps }): Promise<DrillSteps> => {
@@ -202,7 +217,8 @@ export const drillTasks = (deps: DrillTaskDeps) => {
       const reachedGtids = replay?.reached?.gtids ?? replay?.expected?.gtids ?? '';
       const differences = [...gtidDifferences(drill, reachedGtids, replay?.expected?.gtids), ...compareSnapshots(restored, dumped)];
       const plan = await planOf(drill, 'restored');
-      const snapshotSeconds = Math.max(state.snapshot.steps.restored?.seconds ?? 0, state.snapshot.steps.dump?.seconds ?? 0);
+      // The later side's snapshot ran during the replay: only the restored side's adds to the drill's time.
+      const snapshotSeconds = state.snapshot.steps.restored?.seconds ?? 0;
       const startedAt = new Date(drill.startedAt);
       const record = await finishDrill(deps, { host: drill.host, from: drill.from, to: drill.to, plan }, {
         execution: drill.execution,
@@ -223,20 +239,22 @@ export const drillTasks = (deps: DrillTaskDeps) => {
     },
 
     /**
-     * Both instances removed, whatever happened: by id, then by tag every other instance of the drill's
-     * two sides (one a failed or retried Provision started; `$.instances` is absent after Provision's
-     * Catch). An aborted or timed-out execution's: restoreAborted, by the same tags.
+     * Both instances removed, whatever happened: by id (but the later one RetireLater terminated), then
+     * by tag every other instance of the drill's two sides (one a failed or retried Provision started;
+     * `$.instances` is absent after Provision's Catch). An aborted or timed-out execution's:
+     * restoreAborted, by the same tags.
      */
-    Cleanup: async (state: Partial<Pick<DrillState, 'instances' | 'drill'>>): Promise<{ cleaned: string[] }> => {
+    Cleanup: async (state: Partial<Pick<DrillState, 'instances' | 'drill' | 'retired'>>): Promise<{ cleaned: string[] }> => {
       const cleaned: string[] = [];
+      const retired = state.retired?.id;
       for (const instance of Object.values(state.instances ?? {})) {
-        if (!instance || typeof instance !== 'object') continue;
+        if (!instance || typeof instance !== 'object' || instance.id === retired) continue;
         await deps.provisioner.cleanup(instance);
         cleaned.push(instance.id);
       }
       if (state.drill?.execution && deps.provisioner.cleanupExecutions) {
         const { execution } = state.drill;
-        cleaned.push(...(await deps.provisioner.cleanupExecutions(SIDES.map((side) => sideExecution(execution, side)), cleaned)));
+        cleaned.push(...(await deps.provisioner.cleanupExecutions(SIDES.map((side) => sideExecution(execution, side)), retired ? [...cleaned, retired] : cleaned)));
       }
       return { cleaned };
     },

@@ -10,7 +10,8 @@ import { lazyProvisioner, ssmClient } from '../commons/restore-instance.js';
 /**
  * The drill state machine's tasks on AWS (infra/drill.asl.json), one export per function: two EC2
  * instances from the restore's launch template, each load, the replay and each snapshot a command
- * on its instance through SSM Run Command. Created once per cold start.
+ * on its instance through SSM Run Command; the later dump's instance terminated (RetireLater) once
+ * its snapshot is in. Created once per cold start.
  */
 let tasks: DrillTasks | undefined;
 
@@ -38,6 +39,7 @@ export const plan = task('DrillPlan');
 export const provision = task('Provision');
 export const loadDumps = task('LoadDumps');
 export const replayBinlogs = task('ReplayBinlogs');
+export const retireLater = task('RetireLater');
 export const snapshot = task('Snapshot');
 export const checkSteps = task('CheckSteps');
 export const compare = task('Compare');

@@ -57,9 +57,11 @@ export const worstCaseSeconds = (definition: AslDefinition, loopSeconds: number)
     const state = definition.States[name];
     if (!state) throw new Error(`no state ${name}`);
     const path = [...onPath, name];
-    // A Choice may be passed twice (into its loop, and out of it once the loop's Wait is on the path);
+    // A Choice may be passed once from each state that leads to it (into its loop, out of it once the
+    // loop's Wait is on the path, back from a task its loop side-steps to, as the drill's RetireLater);
     // any other state once.
-    const open = (n: string): boolean => path.filter((p) => p === n).length < (definition.States[n]?.Type === 'Choice' ? 2 : 1);
+    const open = (n: string): boolean =>
+      definition.States[n]?.Type === 'Choice' ? !path.some((p, i) => p === name && path[i + 1] === n) : !path.includes(n);
     const next = [state.Next, state.Default, ...(state.Choices ?? []).map((c) => c.Next), ...(state.Catch ?? []).map((c) => c.Next)].filter((n): n is string => n !== undefined && open(n));
     let best = { seconds: 0, path };
     for (const n of new Set(next)) {

@@ -183,7 +183,13 @@ export const AWS_CALLS: Record<string, AwsCall[]> = {
   ],
   DrillProvisionIamRoleLambdaExecution: [...provisioning('drill Provision'), ...reads('db1/restores/drill-x-restored/plan.json', 'drill Provision reads each side’s plan (sizing)')],
   DrillLoadDumpsIamRoleLambdaExecution: [...sendCommand('LoadDumps'), ...reads('db1/restores/drill-x-restored/plan.json', 'LoadDumps reads each side’s plan')],
-  DrillReplayBinlogsIamRoleLambdaExecution: [...sendCommand('drill ReplayBinlogs'), ...reads('db1/restores/drill-x-restored/plan.json', 'drill ReplayBinlogs reads the restored side’s plan')],
+  DrillReplayBinlogsIamRoleLambdaExecution: [
+    ...sendCommand('drill ReplayBinlogs (the replay, and binvault drill snapshot on the later dump’s instance)'),
+    ...reads('db1/restores/drill-x-restored/plan.json', 'drill ReplayBinlogs reads the restored side’s plan'),
+  ],
+  DrillRetireLaterIamRoleLambdaExecution: [
+    { action: 'ec2:TerminateInstances', resource: instance, context: { 'aws:ResourceTag/binvault:execution': 'drill-x-dump' }, why: 'RetireLater: Ec2Provisioner.cleanup (TerminateInstancesCommand) of the later dump’s instance once its snapshot is in' },
+  ],
   DrillSnapshotIamRoleLambdaExecution: sendCommand('drill Snapshot (binvault drill snapshot)'),
   DrillCheckStepsIamRoleLambdaExecution: [getInvocation('CheckSteps')],
   DrillCompareIamRoleLambdaExecution: drillRecord('Compare'),
@@ -253,6 +259,7 @@ export const DRILL_ROLES = {
   Provision: 'DrillProvisionIamRoleLambdaExecution',
   LoadDumps: 'DrillLoadDumpsIamRoleLambdaExecution',
   ReplayBinlogs: 'DrillReplayBinlogsIamRoleLambdaExecution',
+  RetireLater: 'DrillRetireLaterIamRoleLambdaExecution',
   Snapshot: 'DrillSnapshotIamRoleLambdaExecution',
   CheckSteps: 'DrillCheckStepsIamRoleLambdaExecution',
   Cleanup: 'DrillCleanupIamRoleLambdaExecution',

@@ -73,7 +73,7 @@ describe('infra/serverless.yml packaged offline', () => {
 
   it('gives every function its own role', () => {
     const roles = ofType('AWS::Lambda::Function').map(([, f]) => JSON.stringify(f.Properties.Role));
-    expect(roles.length).toBe(25);
+    expect(roles.length).toBe(26);
     expect(new Set(roles).size).toBe(roles.length);
     expect(roles.some((r) => r.includes('"IamRoleLambdaExecution"'))).toBe(false);
   });
@@ -247,7 +247,7 @@ describe('infra/serverless.yml packaged offline', () => {
 
   it('has the drill state machine from its own file, its schedule (weekly by default, off by a parameter) and its starters’ grants', () => {
     const definition = JSON.stringify((resources.DrillStateMachine as Resource).Properties.DefinitionString);
-    for (const fn of ['DrillPlan', 'DrillProvision', 'DrillLoadDumps', 'DrillReplayBinlogs', 'DrillSnapshot', 'DrillCheckSteps', 'DrillCompare', 'DrillCleanup', 'DrillReportFailure']) {
+    for (const fn of ['DrillPlan', 'DrillProvision', 'DrillLoadDumps', 'DrillReplayBinlogs', 'DrillRetireLater', 'DrillSnapshot', 'DrillCheckSteps', 'DrillCompare', 'DrillCleanup', 'DrillReportFailure']) {
       expect(definition, fn).toContain(`${fn}LambdaFunction`);
     }
     expect((resources.DrillStateMachine as Resource).Properties.StateMachineName).toBe('binvault-drill-ci');

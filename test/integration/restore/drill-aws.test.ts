@@ -78,20 +78,29 @@ describe('the drill on AWS: two EC2 instances driven by SSM Run Command (SDK-lev
     return (await runLocalStateMachine(drillDefinition(), { host: 'db1', execution }, handlers as never)) as DrillState;
   };
 
+  /** What the instances were told and when, across both clients: `run i-01`, `send i-02 snapshot`, `terminate i-02`, … */
+  const happened: string[] = [];
+
   /** Two instances come up; every command is accepted; a snapshot command's instance writes its snapshot. */
   const instancesUp = (options: { failSecond?: boolean } = {}): void => {
+    happened.length = 0;
     let started = 0;
     ec2.on(RunInstancesCommand).callsFake(async () => {
       started++;
       if (options.failSecond && started % 2 === 0) throw Object.assign(new Error('We currently do not have sufficient m7i.large capacity'), { name: 'InsufficientInstanceCapacity' });
+      happened.push(`run i-0${started}`);
       return { Instances: [{ InstanceId: `i-0${started}` }] };
     });
     ec2.on(DescribeInstancesCommand).callsFake(async (input: { InstanceIds?: string[] }) => ({ Reservations: [{ Instances: [{ InstanceId: input.InstanceIds?.[0], State: { Name: 'running' }, PrivateIpAddress: '10.0.0.12' }] }] }));
     ssm.on(DescribeInstanceInformationCommand).resolves({ InstanceInformationList: [{ PingStatus: 'Online' }] });
-    ec2.on(TerminateInstancesCommand).resolves({});
+    ec2.on(TerminateInstancesCommand).callsFake(async (input: { InstanceIds?: string[] }) => {
+      happened.push(`terminate ${input.InstanceIds?.join(',') ?? ''}`);
+      return {};
+    });
     let n = 0;
-    ssm.on(SendCommandCommand).callsFake(async (input: { Parameters?: { commands?: string[] } }) => {
+    ssm.on(SendCommandCommand).callsFake(async (input: { InstanceIds?: string[]; Parameters?: { commands?: string[] } }) => {
       const last = input.Parameters?.commands?.at(-1) ?? '';
+      happened.push(`send ${input.InstanceIds?.[0] ?? ''} ${/--step (\w+)|drill (snapshot)/.exec(last)?.slice(1).find(Boolean) ?? last}`);
       const to = / drill snapshot --to (\S+) /.exec(last)?.[1];
       const address = to ? parseS3Url(to) : undefined;
       if (address) await bucket.store.put(address.key, JSON.stringify(SNAPSHOT));
@@ -100,13 +109,36 @@ describe('the drill on AWS: two EC2 instances driven by SSM Run Command (SDK-lev
   };
   const replayed = JSON.stringify({ seconds: 3, bytes: 500, expected: { gtids: '0-1-70', events: 99 }, reached: { binlogFile: 'binlog.000007', binlogPosition: 1234, gtids: '0-1-70' } });
 
-  it('loads both dumps at once, replays into one, snapshots both on the instances, writes a proven record and terminates both', async () => {
+  it('loads both dumps at once; snapshots the later dump’s instance and terminates it while the replay runs on the other; snapshots that one after the replay; writes a proven record; terminates it', async () => {
     instancesUp();
     ssm.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: '{"seconds":12,"bytes":1000}' });
     ssm.on(GetCommandInvocationCommand, { CommandId: 'cmd-1' }).resolvesOnce({ Status: 'InProgress' }).resolves({ Status: 'Success', StandardOutputContent: '{"seconds":12,"bytes":1000}' });
-    ssm.on(GetCommandInvocationCommand, { CommandId: 'cmd-3' }).resolves({ Status: 'Success', StandardOutputContent: replayed });
+    // The replay (cmd-4) runs through two checks: the later instance's snapshot (cmd-3) is in at the first.
+    let replayChecks = 0;
+    ssm.on(GetCommandInvocationCommand, { CommandId: 'cmd-4' }).callsFake(async () => {
+      replayChecks++;
+      happened.push(`replay ${replayChecks < 3 ? 'InProgress' : 'Success'}`);
+      return replayChecks < 3 ? { Status: 'InProgress' } : { Status: 'Success', StandardOutputContent: replayed };
+    });
 
     const state = await run('drill-aws-1');
+
+    expect(happened).toEqual([
+      'run i-01',
+      'run i-02',
+      'send i-01 load',
+      'send i-02 load',
+      'send i-02 snapshot',
+      'send i-01 replay',
+      'replay InProgress',
+      'terminate i-02',
+      'replay InProgress',
+      'replay Success',
+      'send i-01 snapshot',
+      'terminate i-01',
+    ]);
+    expect(state.retired).toEqual({ id: 'i-02' });
+    expect(state.cleanup).toEqual({ cleaned: ['i-01'] });
 
     const tags = ec2.commandCalls(RunInstancesCommand).map((c) => c.args[0].input.TagSpecifications?.[0]?.Tags?.find((t) => t.Key === 'binvault:execution')?.Value);
     expect(tags.sort()).toEqual(['drill-aws-1-dump', 'drill-aws-1-restored']);
@@ -114,13 +146,14 @@ describe('the drill on AWS: two EC2 instances driven by SSM Run Command (SDK-lev
     expect(sent).toEqual([
       { instance: 'i-01', line: '/usr/local/bin/binvault restore apply --step load --plan s3://binvault/mysql/db1/restores/drill-aws-1-restored/plan.json --defaults-file /etc/binvault/restore.cnf --json' },
       { instance: 'i-02', line: '/usr/local/bin/binvault restore apply --step load --plan s3://binvault/mysql/db1/restores/drill-aws-1-dump/plan.json --defaults-file /etc/binvault/restore.cnf --json' },
+      { instance: 'i-02', line: `/usr/local/bin/binvault drill snapshot --to s3://binvault/mysql/db1/drills/${laterDump.day}/drill-aws-1/dump.json --defaults-file /etc/binvault/restore.cnf --json` },
       { instance: 'i-01', line: '/usr/local/bin/binvault restore apply --step replay --plan s3://binvault/mysql/db1/restores/drill-aws-1-restored/plan.json --defaults-file /etc/binvault/restore.cnf --json' },
       { instance: 'i-01', line: `/usr/local/bin/binvault drill snapshot --to s3://binvault/mysql/db1/drills/${laterDump.day}/drill-aws-1/restored.json --defaults-file /etc/binvault/restore.cnf --json` },
-      { instance: 'i-02', line: `/usr/local/bin/binvault drill snapshot --to s3://binvault/mysql/db1/drills/${laterDump.day}/drill-aws-1/dump.json --defaults-file /etc/binvault/restore.cnf --json` },
     ]);
     const plans = await Promise.all(['restored', 'dump'].map(async (side) => JSON.parse((await bucket.store.getBytes(`mysql/db1/restores/drill-aws-1-${side}/plan.json`)).toString()) as { dump: { key: string }; binlogs: unknown[]; stop: unknown }));
     expect(plans.map((p) => [p.dump.key, p.binlogs.length])).toEqual([[dumpAt(T0 + 30, 'binlog.000001').key, 7], [laterDump.key, 0]]);
-    expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input.InstanceIds?.[0]).sort()).toEqual(['i-01', 'i-02']);
+    // Each instance terminated once: the later one by RetireLater, the other by the Cleanup after Compare.
+    expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input.InstanceIds?.[0])).toEqual(['i-02', 'i-01']);
     const record = JSON.parse((await bucket.store.getBytes(`mysql/db1/drills/${laterDump.day}/drill-aws-1.json`)).toString()) as DrillRecord;
     expect(record).toMatchObject({ result: 'proven', differences: [], tables: 1, gtids: { reached: '0-1-70' }, stop: { binlogFile: 'binlog.000007', position: 1234 } });
     expect(record.timings).toMatchObject({ loadSeconds: 12, laterLoadSeconds: 12, replaySeconds: 3, compareSeconds: 12 });
@@ -133,15 +166,15 @@ describe('the drill on AWS: two EC2 instances driven by SSM Run Command (SDK-lev
     expect(received.flatMap(([service, name]) => listedFor(service, name, Object.values(DRILL_ROLES)))).toEqual([]);
   });
 
-  it('terminates both instances when the replay fails on its instance, and records and alerts the failure', async () => {
+  it('terminates both instances when the replay fails on its instance (the later one already retired, not terminated twice), and records and alerts the failure', async () => {
     instancesUp();
     ssm.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: '{"seconds":12,"bytes":1000}' });
-    ssm.on(GetCommandInvocationCommand, { CommandId: 'cmd-3' }).resolves({ Status: 'Failed', StandardErrorContent: 'binvault: the replay stopped: Error 1062 Duplicate entry' });
+    ssm.on(GetCommandInvocationCommand, { CommandId: 'cmd-4' }).resolvesOnce({ Status: 'InProgress' }).resolves({ Status: 'Failed', StandardErrorContent: 'binvault: the replay stopped: Error 1062 Duplicate entry' });
 
     await expect(run('drill-aws-2')).rejects.toThrow();
 
-    expect(ssm.commandCalls(SendCommandCommand).map((c) => /--step (\w+)|drill (snapshot)/.exec(c.args[0].input.Parameters?.commands?.at(-1) ?? '')?.slice(1).find(Boolean))).toEqual(['load', 'load', 'replay']);
-    expect(ec2.commandCalls(TerminateInstancesCommand).map((c) => c.args[0].input.InstanceIds?.[0]).sort()).toEqual(['i-01', 'i-02']);
+    expect(ssm.commandCalls(SendCommandCommand).map((c) => /--step (\w+)|drill (snapshot)/.exec(c.args[0].input.Parameters?.commands?.at(-1) ?? '')?.slice(1).find(Boolean))).toEqual(['load', 'load', 'snapshot', 'replay']);
+    expect(happened.filter((h) => h.startsWith('terminate '))).toEqual(['terminate i-02', 'terminate i-01']);
     const record = JSON.parse((await bucket.store.getBytes(`mysql/db1/drills/${laterDump.day}/drill-aws-2.json`)).toString()) as DrillRecord;
     expect(record.result).toBe('failed');
     expect(record.error).toContain('Error 1062 Duplicate entry');

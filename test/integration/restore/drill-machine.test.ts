@@ -93,10 +93,12 @@ describe('the drill state machine in the local runtime, on a real server', () =>
     expect(record.binlogKeys?.length).toBe(record.binlogs.length);
     expect(state.record).toEqual({ key: `mysql/db1/drills/${state.drill.day}/drill-local-1.json`, result: 'proven', differences: 0 });
     const entered = events.filter((e) => e.type === 'StateEntered').map((e) => e.state);
-    expect(entered).toEqual(['DrillPlan', 'Planned?', 'Provision', 'LoadDumps', 'Loaded?', 'ReplayBinlogs', 'Replayed?', 'Snapshot', 'Snapshotted?', 'Compare', 'CleanupAfterCompare', 'Proven?', 'Proven']);
+    // The later dump's instance is removed (RetireLater) once its snapshot is in, before the restored one's snapshot.
+    expect(entered).toEqual(['DrillPlan', 'Planned?', 'Provision', 'LoadDumps', 'Loaded?', 'ReplayBinlogs', 'Replayed?', 'RetireLater', 'Replayed?', 'Snapshot', 'Snapshotted?', 'Compare', 'CleanupAfterCompare', 'Proven?', 'Proven']);
     const keys = (await s.store.list('mysql/db1/drills/')).keys.map((k) => k.key).sort();
     expect(keys).toEqual([`mysql/db1/drills/${state.drill.day}/drill-local-1.json`, `mysql/db1/drills/${state.drill.day}/drill-local-1/dump.json`, `mysql/db1/drills/${state.drill.day}/drill-local-1/restored.json`]);
-    expect(state.cleanup).toEqual({ cleaned: [state.instances.restored?.id, state.instances.dump?.id] });
+    expect(state.retired).toEqual({ id: state.instances.dump?.id });
+    expect(state.cleanup).toEqual({ cleaned: [state.instances.restored?.id] });
     const left = await readdir(join(s.stateDir, 'drills', 'restores')).catch(() => []);
     expect(left).toEqual([]);
     // status shows it, as it shows a drill run by `binvault drill`.

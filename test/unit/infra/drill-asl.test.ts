@@ -38,7 +38,7 @@ describe('infra/drill.asl.json and the code it runs', () => {
   });
 
   it('removes the instances on every path once they may exist: each Catch after Provision goes to Cleanup, and Cleanup to the report', () => {
-    const order = ['Provision', 'LoadDumps', 'CheckLoads', 'ReplayBinlogs', 'CheckReplay', 'Snapshot', 'CheckSnapshots', 'Compare'];
+    const order = ['Provision', 'LoadDumps', 'CheckLoads', 'ReplayBinlogs', 'CheckReplay', 'RetireLater', 'Snapshot', 'CheckSnapshots', 'Compare'];
     for (const name of order) expect(definition.States[name]?.Catch?.map((c) => c.Next), name).toEqual(['Cleanup']);
     expect(definition.States.DrillPlan?.Catch?.map((c) => c.Next)).toEqual(['ReportFailure']);
     expect(definition.States.DrillPlan?.Next).toBe('Planned?');
@@ -48,12 +48,27 @@ describe('infra/drill.asl.json and the code it runs', () => {
     expect(definition.States.CleanupAfterCompare?.Next).toBe('Proven?');
   });
 
-  it('times out only after the longest drill the steps allow: both loads, the replay and both snapshots each up to 48 hours (SSM’s longest command) with their last waits, every task at its worst — and within an hour of it', () => {
+  it('terminates the later dump’s instance as soon as its snapshot is in, while the replay goes on: Replayed? sends it to RetireLater once, then back into the replay’s loop', () => {
+    const replayed = definition.States['Replayed?'] as State & { Choices: Record<string, unknown>[] };
+    expect(replayed.Choices[0]).toEqual({
+      And: [
+        { Variable: '$.replay.steps.dump.status', StringEquals: 'Success' },
+        { Not: { Variable: '$.retired', IsPresent: true } },
+      ],
+      Next: 'RetireLater',
+    });
+    expect(replayed.Choices[1]).toMatchObject({ Variable: '$.replay.status', StringEquals: 'InProgress', Next: 'WaitForReplay' });
+    expect(replayed.Default).toBe('Snapshot');
+    expect(definition.States.RetireLater).toMatchObject({ Type: 'Task', Resource: '${DrillRetireLaterFunctionArn}', ResultPath: '$.retired', Next: 'Replayed?' });
+  });
+
+  it('times out only after the longest drill the steps allow: both loads, the replay (the later snapshot beside it) and the restored snapshot each up to 48 hours (SSM’s longest command) with their last waits, RetireLater and every task at its worst — and within an hour of it', () => {
     const worst = worstCaseSeconds(definition, SSM_COMMAND_SECONDS + LONGEST_WAIT);
 
     expect(worst.path.filter((s) => s.startsWith('WaitFor'))).toEqual(['WaitForLoads', 'WaitForReplay', 'WaitForSnapshots']);
+    expect(worst.path).toContain('RetireLater');
     expect(worst.path.slice(-2)).toEqual(['Cleanup', 'ReportFailure']);
-    expect(worst.seconds).toBe(543_272);
+    expect(worst.seconds).toBe(544_507);
     expect(definition.TimeoutSeconds).toBeGreaterThanOrEqual(worst.seconds);
     expect(definition.TimeoutSeconds).toBeLessThanOrEqual(worst.seconds + 3600);
     // Under a week: the next Sunday's drill never finds this one still running.
