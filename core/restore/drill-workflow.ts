@@ -64,8 +64,12 @@ export interface DrillState extends DrillInput {
   load: DrillSteps;
   replay: DrillSteps;
   snapshot: DrillSteps;
-  /** The later dump's instance, terminated by RetireLater once its snapshot was in (the replay still running). */
-  retired?: { id: string };
+  /**
+   * The later dump's instance, terminated by RetireLater once its snapshot was in (the replay still
+   * running); or RetireLater's error, when it failed after its retries: the drill goes on, and the
+   * Cleanup after Compare terminates that instance.
+   */
+  retired?: { id: string } | { Error: string; Cause: string };
   record?: { key: string; result: 'proven' | 'failed'; differences: number };
   cleanup?: { cleaned: string[] };
   error?: { Error: string; Cause: string };
@@ -246,7 +250,7 @@ export const drillTasks = (deps: DrillTaskDeps) => {
      */
     Cleanup: async (state: Partial<Pick<DrillState, 'instances' | 'drill' | 'retired'>>): Promise<{ cleaned: string[] }> => {
       const cleaned: string[] = [];
-      const retired = state.retired?.id;
+      const retired = state.retired && 'id' in state.retired ? state.retired.id : undefined;
       for (const instance of Object.values(state.instances ?? {})) {
         if (!instance || typeof instance !== 'object' || instance.id === retired) continue;
         await deps.provisioner.cleanup(instance);

@@ -166,6 +166,32 @@ describe('the drill on AWS: two EC2 instances driven by SSM Run Command (SDK-lev
     expect(received.flatMap(([service, name]) => listedFor(service, name, Object.values(DRILL_ROLES)))).toEqual([]);
   });
 
+  it('a RetireLater that fails on every attempt only costs the later instance’s hours: the drill goes on and is proven, and the Cleanup after Compare terminates both', async () => {
+    instancesUp();
+    ssm.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: '{"seconds":12,"bytes":1000}' });
+    ssm.on(GetCommandInvocationCommand, { CommandId: 'cmd-4' }).resolvesOnce({ Status: 'InProgress' }).resolves({ Status: 'Success', StandardOutputContent: replayed });
+    // RetireLater's four attempts (one and three retries) are refused; later calls go through.
+    let refused = 0;
+    ec2.on(TerminateInstancesCommand).callsFake(async (input: { InstanceIds?: string[] }) => {
+      if (input.InstanceIds?.[0] === 'i-02' && refused < 4) {
+        refused++;
+        throw Object.assign(new Error('You are not authorized to perform this operation.'), { name: 'UnauthorizedOperation' });
+      }
+      happened.push(`terminate ${input.InstanceIds?.join(',') ?? ''}`);
+      return {};
+    });
+
+    const state = await run('drill-aws-retire');
+
+    expect(refused).toBe(4);
+    expect(state.retired).toMatchObject({ Error: expect.any(String) as unknown });
+    expect(state.record?.result).toBe('proven');
+    expect(alerts).toEqual([]);
+    // Both terminated by the Cleanup after Compare, each once.
+    expect(happened.filter((h) => h.startsWith('terminate ')).sort()).toEqual(['terminate i-01', 'terminate i-02']);
+    expect(state.cleanup?.cleaned.slice().sort()).toEqual(['i-01', 'i-02']);
+  });
+
   it('terminates both instances when the replay fails on its instance (the later one already retired, not terminated twice), and records and alerts the failure', async () => {
     instancesUp();
     ssm.on(GetCommandInvocationCommand).resolves({ Status: 'Success', StandardOutputContent: '{"seconds":12,"bytes":1000}' });
