@@ -20,6 +20,12 @@ export interface RetentionResult {
   failed: { key: string; reason: string }[];
   /** Drill records (and a drill's snapshots) deleted with the window they proved. */
   drills: string[];
+  /**
+   * Records and checkpoints whose object was already gone when the run began (a lock or a refusal
+   * kept them on the run that deleted it): purged by this run (a dry run: found). One held or refused
+   * again is in `held` or `failed` instead.
+   */
+  orphans: string[];
 }
 
 /** What retention reads of a drill record: the window's dumps and binlogs. */
@@ -67,6 +73,29 @@ const drillsOfDeleted = async (store: ObjectStore, scope: { prefix: string; host
 };
 
 /**
+ * The records and verify checkpoints (`records/{day}/{object}.json`, `.checkpoint`) whose object is not
+ * in the listing of the binlogs and dumps: those an Object Lock or a refusal kept on the run that
+ * deleted their object, found on any later run, as drill records are. One listing of the records area
+ * a run (a request per 1000 keys), compared with the objects' listing retention makes anyway. The records must be
+ * listed before the objects: an object is written before its record and checkpoint, so a record listed
+ * first has its object in the later listing unless the object is gone.
+ */
+const orphansOf = (records: string[], objects: string[]): string[] => {
+  const expected = new Set(
+    objects.flatMap((key) => {
+      const ref = parseObjectKey(key);
+      return ref ? [recordKeyOf(ref), checkpointKeyOf(ref)] : [];
+    }),
+  );
+  // A checkpoint is no key of the layout (catalog readers pass it by): read as the record it precedes.
+  const ofObject = (key: string): boolean => {
+    const ref = parseKey(key.endsWith('.checkpoint') ? `${key.slice(0, -'.checkpoint'.length)}.json` : key);
+    return ref?.area === 'records' && ref.of === 'object';
+  };
+  return records.filter((key) => ofObject(key) && !expected.has(key));
+};
+
+/**
  * Plans, and unless `dryRun` applies, the retention of every host: deletes what the plan may delete
  * (every version of each object, then of its record), takes their summaries out of the catalog,
  * and announces `retention-blocked` once when a plan cannot prove its promise, `retention-failed`
@@ -99,10 +128,14 @@ export const runRetention = async (
       policy: options.policyFor ? await options.policyFor(host) : options.policy,
       ...(options.timeZone ? { timeZone: options.timeZone } : {}),
     });
+    // The records first, then the objects (see orphansOf).
+    const records = (await deps.store.list(areaRoot(scope, 'records'))).keys.map((k) => k.key);
     const sizes = new Map<string, number>();
     for (const area of ['binlogs', 'dumps'] as const) {
       for (const o of (await deps.store.list(areaRoot(scope, area))).keys) sizes.set(o.key, o.size);
     }
+    // A blocked plan deletes nothing, these included.
+    const orphans = plan.blocked ? [] : orphansOf(records, [...sizes.keys()]);
     const sum = (keys: string[]): number => keys.reduce((total, k) => total + (sizes.get(k) ?? 0), 0);
     const result: RetentionResult = {
       host,
@@ -114,6 +147,7 @@ export const runRetention = async (
       held: [],
       failed: [],
       drills: [],
+      orphans: options.dryRun ? orphans : [],
     };
     if (!options.dryRun) {
       await reconcileAlerts(
@@ -141,10 +175,13 @@ export const runRetention = async (
           return false;
         }
       };
+      // Records and checkpoints this run's deletes took care of (after a `catalog rebuild` the plan can name an object already gone).
+      const visited = new Set<string>();
       for (const key of [...plan.delete.dumps, ...plan.delete.binlogs]) {
         const ref = parseObjectKey(key);
         if (!(await purged(key))) continue;
         if (ref) {
+          visited.add(recordKeyOf(ref)).add(checkpointKeyOf(ref));
           await purged(recordKeyOf(ref));
           // A verify still going on in steps (or one whose chain died) leaves a checkpoint beside the record.
           await purged(checkpointKeyOf(ref));
@@ -152,6 +189,12 @@ export const runRetention = async (
           forgotten.add(recordKeyOf(ref));
         }
         result.deleted.push(key);
+      }
+      // Records and checkpoints left by an earlier run (their object gone, a lock held them then), through the same guarded purge.
+      for (const key of orphans.filter((k) => !visited.has(k))) {
+        if (await purged(key)) result.orphans.push(key);
+        // The object is gone: the catalog forgets its record (after a `catalog rebuild` took it in again).
+        if (key.endsWith('.json')) forgotten.add(key);
       }
       for (const key of plan.delete.gapRecords) {
         if (!(await purged(key))) continue;

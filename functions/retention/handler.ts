@@ -23,7 +23,7 @@ export const applyRetention = async (deps: FunctionDeps, telemetry: Telemetry): 
     addMetric(telemetry, 'deletedBytes', MetricUnit.Bytes, r.freedBytes);
     addMetric(telemetry, 'heldObjects', MetricUnit.Count, r.held.length);
     addMetric(telemetry, 'failedDeletes', MetricUnit.Count, r.failed.length);
-    telemetry.logger.info('retention', { host: r.host, deleted: r.deleted.length, freedBytes: r.freedBytes, held: r.held.length, failed: r.failed, blocked: r.plan.blocked, windowsAfter: r.plan.windowsAfter });
+    telemetry.logger.info('retention', { host: r.host, deleted: r.deleted.length, freedBytes: r.freedBytes, held: r.held.length, orphans: r.orphans.length, failed: r.failed, blocked: r.plan.blocked, windowsAfter: r.plan.windowsAfter });
   }
   // The alert is out; the error makes the run count as failed (the RetentionErrors alarm).
   const failed = results.flatMap((r) => r.failed);

@@ -41,6 +41,7 @@ export const retentionCommand = async (config: Config, args: { dryRun: boolean; 
       `  delete             ${p.delete.dumps.length} dumps (${formatBytes(r.bytes.dumps)}), ${p.delete.binlogs.length} binlogs (${formatBytes(r.bytes.binlogs)}), ${p.delete.gapRecords.length} gap records`,
     );
     io.out(`  keep               ${p.keep.dumps.length} dumps, ${p.keep.binlogs.length} binlogs`);
+    if (r.orphans.length > 0) io.out(`  ${args.dryRun ? 'orphaned' : 'purged  '}           ${r.orphans.length} record(s) or checkpoint(s) of objects deleted on an earlier run (held then)`);
     if (r.held.length > 0) io.out(`  held               ${r.held.length} objects under S3 Object Lock, kept until their retention ends`);
     if (r.failed.length > 0) io.out(`  FAILED             ${r.failed.length} objects could not be deleted: ${r.failed.map((f) => `${f.key}: ${f.reason}`).join('; ')}`);
     io.out(args.dryRun ? '  (dry run: nothing deleted)' : `  deleted            ${r.deleted.length} objects${r.drills.length > 0 ? ` and ${r.drills.length} drill record(s) of their windows` : ''} (${formatBytes(r.freedBytes)} freed, every version)`);
@@ -60,7 +61,9 @@ record whose window is kept stays: status still shows it). The plan proves itsel
 restorable in the promised window, or nothing is deleted and a retention-blocked alert says why.
 Each object is deleted with every version (on a versioned bucket a plain delete would only add a
 delete marker and keep the bytes); "freed" is the bytes of the versions deleted. A delete refused
-under S3 Object Lock (a retention date ahead, a legal hold) is reported as held; a delete refused
+under S3 Object Lock (a retention date ahead, a legal hold) is reported as held; a record or a
+verify checkpoint held after its object went is found on a later run (its object is not in the
+listing) and purged once its lock ends. A delete refused
 for any other reason (access denied by a policy, …) is an error: a retention-failed alert, exit 1.
 
   --dry-run       print the plan, delete nothing

@@ -1,9 +1,9 @@
-import { ListObjectVersionsCommand, PutObjectLegalHoldCommand, type S3Client } from '@aws-sdk/client-s3';
+import { ListObjectVersionsCommand, PutObjectLegalHoldCommand, PutObjectRetentionCommand, type S3Client } from '@aws-sdk/client-s3';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { rebuildHost } from '../../../core/catalog/manifests.js';
+import { loadCatalog, rebuildHost } from '../../../core/catalog/manifests.js';
 import { checkpointKeyOf, drillKey, parseObjectKey, recordKeyOf } from '../../../core/layout.js';
 import type { Alert } from '../../../core/ports.js';
 import { runRetention } from '../../../core/retention/run.js';
@@ -125,6 +125,64 @@ describe('retention on a versioned bucket with Object Lock (local endpoint)', ()
     expect(await versionsOf(record)).toEqual({ versions: 0, markers: 0 });
     expect(alerts.map((a) => [a.type, a.state])).toEqual([['retention-failed', 'started'], ['retention-failed', 'cleared']]);
   });
+
+  it('a record, a checkpoint and a gap record under a retention date are held while it lasts, and purged by a later run once it ends; nothing else is touched', async () => {
+    // The oldest dump's record, the checkpoint of a verify in steps of the oldest binlog, and a gap
+    // record of day one (binlog.000003 purged before it was shipped): all deleted by the first run.
+    const [d0] = (await bucket.store.list('mysql/db1/dumps/')).keys.map((k) => k.key).sort();
+    const record = recordKeyOf(parseObjectKey(d0 ?? '') as NonNullable<ReturnType<typeof parseObjectKey>>);
+    const binlog = (await bucket.store.list('mysql/db1/binlogs/2026-11-01/')).keys[0]?.key ?? '';
+    const checkpoint = checkpointKeyOf(parseObjectKey(binlog) as NonNullable<ReturnType<typeof parseObjectKey>>);
+    await bucket.store.put(checkpoint, '{}');
+    const lost = parseObjectKey('mysql/db1/binlogs/2026-11-01/binlog.000003.gz') as NonNullable<ReturnType<typeof parseObjectKey>>;
+    for (const key of [lost.key, recordKeyOf(lost)]) await bucket.store.purge(key);
+    const gap = 'mysql/db1/records/2026-11-01/gap.binlog.000003.binlog.000003.json';
+    await bucket.store.put(gap, JSON.stringify({ kind: 'gap', missing: ['binlog.000003'], after: 'binlog.000002', before: 'binlog.000004', detectedAt: '2026-11-01T03:00:00Z' }));
+    await rebuildHost(bucket.store, scope, { now: () => new Date((T0 + 3 * DAY) * 1000) });
+    const until = new Date(Date.now() + 8000);
+    for (const key of [record, checkpoint, gap]) {
+      await client().send(new PutObjectRetentionCommand({ Bucket: bucket.bucket, Key: key, Retention: { Mode: 'GOVERNANCE', RetainUntilDate: until } }));
+    }
+    const alerts: Alert[] = [];
+    const deps = { store: bucket.store, alerts: { publish: async (a: Alert) => void alerts.push(a) }, clock };
+
+    const [first] = await runRetention(deps, { prefix: 'mysql', policy, dryRun: false });
+    expect(Date.now()).toBeLessThan(until.getTime());
+    expect(first?.deleted).toContain(d0);
+    expect(first?.deleted).toContain(binlog);
+    expect(first?.held.sort()).toEqual([checkpoint, gap, record].sort());
+    expect(first?.failed).toEqual([]);
+    expect(first?.orphans).toEqual([]);
+    for (const key of [record, checkpoint, gap]) expect((await versionsOf(key)).versions, key).toBe(1);
+    expect((await versionsOf(d0 ?? '')).versions).toBe(0);
+
+    // The CLI's dry run names what a run would purge.
+    const stateDir = await mkdtemp(join(tmpdir(), 'binvault-retention-'));
+    try {
+      const env = { BINVAULT_BUCKET: bucket.bucket, BINVAULT_S3_ENDPOINT: bucket.endpoint.url, BINVAULT_STATE_DIR: stateDir, BINVAULT_RECOVERY_WINDOW_DAYS: '1' };
+      const dry = await runCli(['retention', '--dry-run'], env);
+      expectExit(dry, 0);
+      expect(dry.stdout).toContain('\n  orphaned           2 record(s) or checkpoint(s) of objects deleted on an earlier run (held then)\n');
+    } finally {
+      await rm(stateDir, { recursive: true, force: true });
+    }
+
+    // The retention date passed: the next run purges the three, and nothing else.
+    await new Promise((resolve) => setTimeout(resolve, until.getTime() - Date.now() + 1000));
+    const others = async (): Promise<string[]> => (await bucket.store.list('mysql/')).keys.map((k) => k.key).filter((k) => !k.includes('/catalog/') && ![record, checkpoint, gap].includes(k));
+    const kept = await others();
+    const windows = (await loadCatalog(bucket.store, scope, clock.now())).windows;
+    const [second] = await runRetention(deps, { prefix: 'mysql', policy, dryRun: false });
+    expect(second?.orphans.sort()).toEqual([checkpoint, record].sort());
+    expect(second?.deleted).toEqual([gap]);
+    expect(second?.held).toEqual([]);
+    expect(second?.failed).toEqual([]);
+    for (const key of [record, checkpoint, gap]) expect(await versionsOf(key), key).toEqual({ versions: 0, markers: 0 });
+    expect(await others()).toEqual(kept);
+    for (const key of kept) expect(await versionsOf(key), key).toEqual({ versions: 1, markers: 0 });
+    expect((await loadCatalog(bucket.store, scope, clock.now())).windows).toEqual(windows);
+    expect(alerts).toEqual([]);
+  }, 60_000);
 
   it('treats a delete refused with no lock (a policy denying it) as an error: retention-failed once, cleared once it succeeds, exit 1 from the CLI', async () => {
     const denied = (await bucket.store.list('mysql/db1/binlogs/2026-11-01/')).keys[0]?.key ?? '';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { loadCatalog, rebuildHost } from '../../../../core/catalog/manifests.js';
+import { loadCatalog, readCatalogParts, rebuildHost } from '../../../../core/catalog/manifests.js';
 import { checkpointKeyOf, parseObjectKey, recordKeyOf } from '../../../../core/layout.js';
 import type { Alert } from '../../../../core/ports.js';
 import { runRetention } from '../../../../core/retention/run.js';
@@ -100,6 +100,87 @@ describe('runRetention, with the ObjectStore port in memory', () => {
     expect(second?.failed).toEqual([]);
     expect(store.objects.has(locked ?? '')).toBe(true);
     expect(store.objects.has(refused ?? '')).toBe(false);
+    expect(alerts.map((a) => `${a.type}:${a.state}`)).toEqual(['retention-failed:started', 'retention-failed:cleared']);
+  });
+
+  it('purges on a later run the record and checkpoint a lock held when their object went, through the same guarded purge, for one listing a run', async () => {
+    const { store, dumps } = await threeDays();
+    const alerts: Alert[] = [];
+    const deps = { store, alerts: { publish: async (a: Alert) => void alerts.push(a) }, clock };
+    const oldest = parseObjectKey(dumps[0]?.key ?? '') as NonNullable<ReturnType<typeof parseObjectKey>>;
+    const [record, checkpoint] = [recordKeyOf(oldest), checkpointKeyOf(oldest)];
+    await store.put(checkpoint, '{}');
+    store.locks.set(record, { legalHold: true });
+    store.locks.set(checkpoint, { legalHold: true });
+
+    const [first] = await runRetention(deps, { prefix: 'mysql', policy, dryRun: false });
+    expect(first?.deleted).toContain(oldest.key);
+    expect(first?.held.sort()).toEqual([checkpoint, record].sort());
+    expect(first?.orphans).toEqual([]);
+    expect(store.objects.has(oldest.key)).toBe(false);
+
+    expect((await readCatalogParts(store, scope)).some((p) => record in p.dumps)).toBe(false);
+    // A `catalog rebuild` takes the held record in again: the catalog lists a dump whose object is gone.
+    await rebuildHost(store, scope, clock);
+    expect((await readCatalogParts(store, scope)).some((p) => record in p.dumps)).toBe(true);
+
+    // Still locked: held again on the next run (found by the listing, not failed, no alert), the
+    // catalog forgets it again, the rest untouched.
+    const [second] = await runRetention(deps, { prefix: 'mysql', policy, dryRun: false });
+    expect((await readCatalogParts(store, scope)).some((p) => record in p.dumps)).toBe(false);
+    expect(second?.held.sort()).toEqual([checkpoint, record].sort());
+    expect(second?.failed).toEqual([]);
+    // A dry run says what it would purge and purges nothing.
+    store.locks.clear();
+    const keys = store.keys();
+    const [dry] = await runRetention(deps, { prefix: 'mysql', policy, dryRun: true });
+    expect(dry?.orphans.sort()).toEqual([checkpoint, record].sort());
+    expect(store.keys()).toEqual(keys);
+
+    // The lock over: the next run purges both, and nothing else.
+    const before = { ...store.requests };
+    const [third] = await runRetention(deps, { prefix: 'mysql', policy, dryRun: false });
+    expect(third?.orphans.sort()).toEqual([checkpoint, record].sort());
+    expect(third?.held).toEqual([]);
+    expect(third?.failed).toEqual([]);
+    expect(store.keys()).toEqual(keys.filter((k) => k !== record && k !== checkpoint));
+    expect(alerts).toEqual([]);
+    const cost = (from: typeof before): Record<string, number> =>
+      Object.fromEntries(Object.entries(store.requests).map(([kind, n]) => [kind, n - from[kind as keyof typeof from]]));
+    const purging = cost(before);
+
+    // A run with nothing left to purge: the sweep costs its one listing of the records area.
+    const idle = { ...store.requests };
+    const [fourth] = await runRetention(deps, { prefix: 'mysql', policy, dryRun: false });
+    expect(fourth?.orphans).toEqual([]);
+    expect(store.keys()).toEqual(keys.filter((k) => k !== record && k !== checkpoint));
+    const steady = cost(idle);
+    // Lists: the hosts, the catalog, the head's newest day of binlogs and of dumps, the records (the
+    // sweep's one), the binlogs, the dumps, the drills. The gets are the catalog's and the drill records'.
+    expect(steady).toEqual({ get: 52, head: 0, put: 0, list: 8, delete: 0, tag: 0 });
+    // The two purges are the only difference (a delete each).
+    expect({ ...purging, delete: (purging.delete ?? 0) - 2 }).toEqual(steady);
+  });
+
+  it('an orphaned record whose purge is refused with no lock is failed (retention-failed once, cleared when it goes)', async () => {
+    const { store, dumps } = await threeDays();
+    const alerts: Alert[] = [];
+    const deps = { store, alerts: { publish: async (a: Alert) => void alerts.push(a) }, clock };
+    const record = recordKeyOf(parseObjectKey(dumps[0]?.key ?? '') as NonNullable<ReturnType<typeof parseObjectKey>>);
+    store.locks.set(record, { legalHold: true });
+    await runRetention(deps, { prefix: 'mysql', policy, dryRun: false });
+    store.locks.clear();
+    store.failing = { pattern: new RegExp(`^${record}$`), error: new Error(`delete memory://${record} failed: access denied`) };
+
+    const [refused] = await runRetention(deps, { prefix: 'mysql', policy, dryRun: false });
+    store.failing = undefined;
+    const [next] = await runRetention(deps, { prefix: 'mysql', policy, dryRun: false });
+
+    expect(refused?.failed).toEqual([{ key: record, reason: `delete memory://${record} failed: access denied` }]);
+    expect(refused?.orphans).toEqual([]);
+    expect(next?.orphans).toEqual([record]);
+    expect(next?.failed).toEqual([]);
+    expect(store.objects.has(record)).toBe(false);
     expect(alerts.map((a) => `${a.type}:${a.state}`)).toEqual(['retention-failed:started', 'retention-failed:cleared']);
   });
 });
