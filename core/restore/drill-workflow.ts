@@ -5,7 +5,7 @@ import type { Alerts, Applier, Clock, InstanceSnapshot, ObjectStore, Provisioned
 import { chooseDrillWindow, compareSnapshots, finishDrill, gtidDifferences, newDrillExecution, type ProvableDump } from './drill.js';
 import type { RestorePlan } from './plan.js';
 import { sizeRestoreInstance } from './sizing.js';
-import { describeCause, nextWait, storedSizes } from './workflow.js';
+import { describeCause, nextWait, refuseMissing, storedSizes } from './workflow.js';
 
 /** The drill state machine's input (infra/drill.asl.json): a host, and optionally the window's later dump. */
 export interface DrillInput {
@@ -142,8 +142,9 @@ export const drillTasks = (deps: DrillTaskDeps) => {
       }
       const execution = input.execution ?? newDrillExecution(deps.clock);
       const scope = scopeOf(chosen);
-      const { dumpBytes: dumpSize, binlogBytes } = await storedSizes(deps.store, chosen.plan);
-      const { dumpBytes: laterSize } = await storedSizes(deps.store, { dump: chosen.later.dump, binlogs: [] });
+      const { dumpBytes: dumpSize, binlogBytes, missing } = await storedSizes(deps.store, chosen.plan);
+      const { dumpBytes: laterSize, missing: laterMissing } = await storedSizes(deps.store, { dump: chosen.later.dump, binlogs: [] });
+      refuseMissing([...missing, ...laterMissing]);
       const plans: Record<DrillSide, RestorePlan> = {
         restored: { ...chosen.plan, dump: { ...chosen.plan.dump, size: dumpSize }, bytes: dumpSize + binlogBytes },
         dump: { ...chosen.later, dump: { ...chosen.later.dump, size: laterSize }, bytes: laterSize },

@@ -105,7 +105,8 @@ export const restoreTasks = (deps: RestoreDeps) => ({
     const catalog = catalogOf(scope, manifests, deps.clock.now(), {});
     const planned = planRestore({ catalog, binlogs, dumps, target: request.target, ...(request.databases ? { databases: request.databases } : {}) });
     if (request.databases) await checkSelection(deps.store, planned, request.databases);
-    const { dumpBytes: dumpSize, binlogBytes } = await storedSizes(deps.store, planned);
+    const { dumpBytes: dumpSize, binlogBytes, missing } = await storedSizes(deps.store, planned);
+    refuseMissing(missing);
     const bytes = dumpSize + binlogBytes;
     // The RTO budget's estimate (core/restore/rto.ts), at the rates restores of this host measured.
     const estimate = estimateRto({ dump: { key: planned.dump.key, bytes: dumpSize }, binlogBytes: bytes - dumpSize, binlogs: planned.binlogs.length }, await readRates(deps.store, scope));
@@ -292,12 +293,32 @@ const checkSelection = async (store: ObjectStore, plan: RestorePlan, selected: s
 
 /** Two GTID positions are the same: MariaDB's per domain in any order, MySQL's as sets (any formatting). */
 /** What a plan's dump and binlogs take as stored (a HEAD each; an object gone counts 0). */
-export const storedSizes = async (store: ObjectStore, plan: Pick<RestorePlan, 'dump' | 'binlogs'>): Promise<{ dumpBytes: number; binlogBytes: number }> => {
-  const sizeOf = async (key: string): Promise<number> => (await store.head(key))?.size ?? 0;
+export const storedSizes = async (
+  store: ObjectStore,
+  plan: Pick<RestorePlan, 'dump' | 'binlogs'>,
+): Promise<{ dumpBytes: number; binlogBytes: number; missing: string[] }> => {
+  const missing: string[] = [];
+  const sizeOf = async (key: string): Promise<number> => {
+    const head = await store.head(key);
+    if (!head) missing.push(key);
+    return head?.size ?? 0;
+  };
   const dumpBytes = await sizeOf(plan.dump.key);
   let binlogBytes = 0;
   for (const b of plan.binlogs) binlogBytes += await sizeOf(b.key);
-  return { dumpBytes, binlogBytes };
+  return { dumpBytes, binlogBytes, missing };
+};
+
+/**
+ * A plan whose objects are not all in the bucket is refused before anything is provisioned: a catalog
+ * rebuilt from records whose objects retention (or a person) deleted since would otherwise send a
+ * restore to load a dump that is not there.
+ */
+export const refuseMissing = (missing: string[]): void => {
+  if (missing.length === 0) return;
+  throw new RestoreRefusedError(
+    `the plan needs ${missing.length === 1 ? 'an object' : `${missing.length} objects`} the bucket no longer holds (${missing.slice(0, 3).join(', ')}${missing.length > 3 ? ', …' : ''}): deleted after it was catalogued; the next retention run removes it from the catalog`,
+  );
 };
 
 export const sameGtids = (a: string, b: string): boolean => {

@@ -57,6 +57,8 @@ describe('restore on AWS: EC2 provisioner and SSM Run Command (SDK-level fakes)'
         builtAt: at(T0),
       }),
     );
+    // Its objects, empty: a plan refuses objects the bucket does not hold.
+    for (const o of [...binlogs, dump]) await bucket.store.put(o.key, Buffer.alloc(0));
   });
   afterAll(() => bucket.close());
   afterEach(() => {

@@ -58,6 +58,20 @@ describe('the restore workflow’s tasks, with the ObjectStore port in memory an
     expect(store.json<RestorePlan>('mysql/db1/restores/restore-1/plan.json')).toEqual(plan);
   });
 
+  it('refuses a plan whose dump or binlog the bucket no longer holds (a catalog rebuilt after a deletion), before anything is provisioned', async () => {
+    const { store, tasks, calls } = await setUp();
+    const request = await tasks.ValidateInput({ host: 'db1', target: { time: at(T0 + 299) }, execution: 'restore-1' });
+    const plan = await tasks.Plan({ request: { ...request, dryRun: true } });
+    await store.delete(plan.dump.key);
+    await store.delete(plan.binlogs[2]?.key ?? '');
+
+    await expect(tasks.Plan({ request })).rejects.toThrow(
+      `the plan needs 2 objects the bucket no longer holds (${plan.dump.key}, ${plan.binlogs[2]?.key ?? ''}): deleted after it was catalogued; the next retention run removes it from the catalog`,
+    );
+    expect(calls).toEqual([]);
+    expect(store.objects.has('mysql/db1/restores/restore-1/plan.json')).toBe(false);
+  });
+
   it('a dry run plans and writes nothing', async () => {
     const { store, tasks } = await setUp();
     const request = await tasks.ValidateInput({ host: 'db1', target: { latest: true }, dryRun: true, execution: 'restore-1' });
