@@ -291,8 +291,7 @@ const checkSelection = async (store: ObjectStore, plan: RestorePlan, selected: s
   }
 };
 
-/** Two GTID positions are the same: MariaDB's per domain in any order, MySQL's as sets (any formatting). */
-/** What a plan's dump and binlogs take as stored (a HEAD each; an object gone counts 0). */
+/** What a plan's dump and binlogs take as stored (a HEAD each); an object gone counts 0 and is named in `missing`. */
 export const storedSizes = async (
   store: ObjectStore,
   plan: Pick<RestorePlan, 'dump' | 'binlogs'>,
@@ -321,6 +320,7 @@ export const refuseMissing = (missing: string[]): void => {
   );
 };
 
+/** Two GTID positions are the same: MariaDB's per domain in any order, MySQL's as sets (any formatting). */
 export const sameGtids = (a: string, b: string): boolean => {
   if (/^[0-9a-f]{8}-/i.test(a.trim()) || /^[0-9a-f]{8}-/i.test(b.trim())) return MysqlGtidSet.parse(a).equals(MysqlGtidSet.parse(b));
   const norm = (s: string): string => parseMariadbGtids(s).map(formatMariadbGtid).sort().join(',');
