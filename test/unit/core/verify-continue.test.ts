@@ -29,6 +29,14 @@ const ship = async (store: MemoryStore, key: string, raw: Buffer, memberBytes: n
   return body;
 };
 
+let largeBinlog: Buffer | undefined;
+/** A real MySQL 8.0 binlog (row events, CRC32), read once, stored as the shipper would in 64 KiB members. */
+const shipLargeBinlog = async (store: MemoryStore): Promise<{ raw: Buffer; body: Buffer }> => {
+  largeBinlog ??= await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
+  const raw = Buffer.from(largeBinlog);
+  return { raw, body: await ship(store, BINLOG, raw, 64 * 1024, 'binlog') };
+};
+
 const deps = (store: MemoryStore, alerts: Alert[] = []) => ({ store, alerts: { publish: async (a: Alert) => void alerts.push(a) }, clock });
 
 /**
@@ -57,8 +65,7 @@ const onePass = async (key: string, body: Buffer, metadata: Record<string, strin
 describe('verifyObject in steps (a verify longer than one invocation)', () => {
   it('verifies a multi-member binlog across invocations to the record one pass gives, and removes its checkpoint', async () => {
     const store = new MemoryStore();
-    const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
-    const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
+    const { raw, body } = await shipLargeBinlog(store);
 
     const { outcomes, last } = await verifyInSteps(store, BINLOG, { maxBytes: Math.ceil(body.length / 5) });
 
@@ -87,8 +94,7 @@ describe('verifyObject in steps (a verify longer than one invocation)', () => {
 
   it('fails a byte flipped in a later member with the reason one pass gives, and alerts once', async () => {
     const store = new MemoryStore();
-    const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
-    const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
+    const { body } = await shipLargeBinlog(store);
     const at = Math.floor(body.length * 0.8);
     body[at] = (body[at] ?? 0) ^ 0x04;
     const metadata = (await store.head(BINLOG))?.metadata ?? {};
@@ -106,8 +112,7 @@ describe('verifyObject in steps (a verify longer than one invocation)', () => {
 
   it('never uses the checkpoint of a replaced object: the continuation stops, the new version’s event starts over', async () => {
     const store = new MemoryStore();
-    const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
-    const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
+    const { body } = await shipLargeBinlog(store);
     const options = { maxBytes: Math.ceil(body.length / 5), continuable: true };
     const first = await verifyObject(deps(store), BINLOG, options);
     expect(first.outcome).toBe('paused');
@@ -128,8 +133,7 @@ describe('verifyObject in steps (a verify longer than one invocation)', () => {
 
   it('ignores a duplicate continuation, re-announces the chain on an S3 event delivered again, takes over a stale checkpoint', async () => {
     const store = new MemoryStore();
-    const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
-    const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
+    const { body } = await shipLargeBinlog(store);
     const options = { maxBytes: Math.ceil(body.length / 5), continuable: true };
     const first = await verifyObject(deps(store), BINLOG, options);
     const second = await verifyObject(deps(store), BINLOG, { ...options, continuation: { invocations: 1 } });
@@ -161,8 +165,7 @@ describe('verifyObject in steps (a verify longer than one invocation)', () => {
 
   it('stops a continuation whose object is replaced between its HEAD and its ranged GET (never mixes two versions)', async () => {
     const store = new MemoryStore();
-    const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
-    const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
+    const { body } = await shipLargeBinlog(store);
     const options = { maxBytes: Math.ceil(body.length / 5), continuable: true };
     expect(await verifyObject(deps(store), BINLOG, options)).toMatchObject({ outcome: 'paused', invocations: 1 });
     const checkpoint = store.json<VerifyCheckpoint>(checkpointOf(BINLOG));
@@ -183,8 +186,7 @@ describe('verifyObject in steps (a verify longer than one invocation)', () => {
 
   it('behaves as before for an object that fits: one read, no checkpoint looked for or written', async () => {
     const store = new MemoryStore();
-    const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
-    const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
+    const { body } = await shipLargeBinlog(store);
     const gets = store.requests.get;
 
     const outcome = await verifyObject(deps(store), BINLOG, { maxBytes: body.length, continuable: true });
@@ -222,14 +224,16 @@ describe('verifyObject in steps (a verify longer than one invocation)', () => {
           })();
         },
       });
+    /** A verify whose invocation runs out of time (its abort fires) after `chunks` chunks of the object are read. */
+    const runOutOfTime = (store: MemoryStore, maxBytes: number, chunks: number): Promise<VerifyOutcome> => {
+      const controller = new AbortController();
+      return verifyObject({ ...deps(store), store: abortingAfter(store, controller, chunks) }, BINLOG, { maxBytes, continuable: true, signal: controller.signal });
+    };
 
     it('pauses at the last member boundary and goes on from there to the one-pass record', async () => {
       const store = new MemoryStore();
-      const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
-      const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
-      const controller = new AbortController();
-
-      const first = await verifyObject({ ...deps(store), store: abortingAfter(store, controller, 5) }, BINLOG, { maxBytes: body.length - 1, continuable: true, signal: controller.signal });
+      const { body } = await shipLargeBinlog(store);
+      const first = await runOutOfTime(store, body.length - 1, 5);
 
       expect(first).toMatchObject({ outcome: 'paused', invocations: 1 });
       const offset = (first as Extract<VerifyOutcome, { outcome: 'paused' }>).storedOffset;
@@ -241,11 +245,8 @@ describe('verifyObject in steps (a verify longer than one invocation)', () => {
 
     it('starts over resumably when an object thought to fit ran out of time', async () => {
       const store = new MemoryStore();
-      const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
-      const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
-      const controller = new AbortController();
-
-      const first = await verifyObject({ ...deps(store), store: abortingAfter(store, controller, 3) }, BINLOG, { maxBytes: body.length, continuable: true, signal: controller.signal });
+      const { body } = await shipLargeBinlog(store);
+      const first = await runOutOfTime(store, body.length, 3);
 
       expect(first).toMatchObject({ outcome: 'paused', invocations: 1, storedOffset: 0 });
       expect(store.json<VerifyCheckpoint>(checkpointOf(BINLOG)).state).toBeUndefined();
@@ -256,12 +257,8 @@ describe('verifyObject in steps (a verify longer than one invocation)', () => {
 
     it('goes on with a checkpoint it finds when an object thought to fit runs out of time again (never ignores the object)', async () => {
       const store = new MemoryStore();
-      const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
-      const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
-      const runOut = async (): Promise<VerifyOutcome> => {
-        const controller = new AbortController();
-        return verifyObject({ ...deps(store), store: abortingAfter(store, controller, 3) }, BINLOG, { maxBytes: body.length, continuable: true, signal: controller.signal });
-      };
+      const { body } = await shipLargeBinlog(store);
+      const runOut = (): Promise<VerifyOutcome> => runOutOfTime(store, body.length, 3);
       // A replaced version's checkpoint left by a dead chain is written over.
       await store.put(checkpointOf(BINLOG), JSON.stringify({ checkpointVersion: 1, key: BINLOG, object: { size: 1 }, started: '', updatedAt: '', invocations: 7 }));
       expect(await runOut()).toMatchObject({ outcome: 'paused', invocations: 1, storedOffset: 0 });
@@ -280,10 +277,8 @@ describe('verifyObject in steps (a verify longer than one invocation)', () => {
 
     it('leaves no checkpoint when a duplicate event for an object thought to fit wrote the record first', async () => {
       const store = new MemoryStore();
-      const raw = await readFile(join(REAL_BINLOGS, 'mysql80-row-crc32-large-stop.000001'));
-      const body = await ship(store, BINLOG, raw, 64 * 1024, 'binlog');
-      const controller = new AbortController();
-      const first = await verifyObject({ ...deps(store), store: abortingAfter(store, controller, 3) }, BINLOG, { maxBytes: body.length, continuable: true, signal: controller.signal });
+      const { body } = await shipLargeBinlog(store);
+      const first = await runOutOfTime(store, body.length, 3);
       expect(first).toMatchObject({ outcome: 'paused', invocations: 1 });
 
       // The S3 event again: the object fits, so it is read in one pass as before.
